@@ -1,0 +1,42 @@
+# Two commands do all setup on a fresh machine:
+#   make demo   installs what is needed, then runs the local demo end to end
+#   make test   installs what is needed, then runs the linters and the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint clean java
+
+demo: $(STAMP)
+	$(BIN)/lakehouse demo
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check lakehouse jobs tests
+	$(BIN)/ruff format --check lakehouse jobs tests
+	$(BIN)/mypy
+
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Java 17 (Spark needs Java 17 or 21)"; \
+			apt-get update -q && apt-get install -y -q openjdk-17-jre-headless; \
+		else \
+			echo "Spark needs Java 17 or 21: install it (e.g. apt-get install openjdk-17-jre-headless)"; \
+			exit 1; \
+		fi; \
+	fi
+
+$(STAMP): pyproject.toml | java
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+clean:
+	rm -rf lake spark-warehouse .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""Dataproc entry point of the bronze streaming job.
+
+Runs ``lakehouse run bronze`` with the arguments it is given, e.g.
+``--config lakehouse.toml --trigger "30 seconds"`` or ``--available-now``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lakehouse.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["run", "bronze", *sys.argv[1:]]))

@@ -1,0 +1,83 @@
+"""The catalog: every table addressable by name from any process.
+
+No metastore is shared between local processes (embedded Derby allows one process at a
+time). Instead each session registers the tables of the declarative dataset definitions
+at start as external Delta tables over their lake paths: cheap, idempotent, and the same
+names work in every new process. Missing tables are created empty with their schema, so
+a query on a fresh lake answers with zero rows instead of failing.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from lakehouse.config import LakeConfig
+from lakehouse.datasets import TABLES, TableDef
+from lakehouse.errors import TableError
+
+__all__ = ["register_tables", "table_path"]
+
+
+def table_path(lake: LakeConfig, table: TableDef) -> str:
+    """The storage location of a table under the lake root."""
+    return lake.table_path(table.layer, table.short_name)
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _ddl_columns(table: TableDef) -> str:
+    cols = []
+    for f in table.schema.fields:
+        null = "" if f.nullable else " NOT NULL"
+        cols.append(f"`{f.name}` {f.dataType.simpleString()}{null}")
+    return ", ".join(cols)
+
+
+def _registered_location(spark: SparkSession, name: str) -> str | None:
+    if not spark.catalog.tableExists(name):
+        return None
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
+    for row in rows:
+        if row["col_name"] == "Location":
+            return str(row["data_type"])
+    return None
+
+
+def _same_location(registered: str, wanted: str) -> bool:
+    def norm(p: str) -> str:
+        p = p.rstrip("/")
+        return p[len("file:") :] if p.startswith("file:") else p
+
+    return norm(registered) == norm(wanted)
+
+
+def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: bool = True) -> None:
+    """Create the schemas and register every table of the lake in the session catalog.
+
+    A table already registered at another location is re-registered when
+    ``replace_mismatched`` (the in-memory catalog: the lake root changed); with a shared
+    metastore that is an error, since another lake owns the name.
+    """
+    for layer in sorted({t.layer for t in TABLES.values()}):
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+    for table in TABLES.values():
+        location = table_path(lake, table)
+        registered = _registered_location(spark, table.name)
+        if registered is not None:
+            if _same_location(registered, location):
+                continue
+            if not replace_mismatched:
+                raise TableError(
+                    f"table {table.name} is registered at {registered!r}, not at {location!r}; "
+                    "drop it from the metastore or point lake.root at that location"
+                )
+            spark.sql(f"DROP TABLE {table.name}")  # external table: files are kept
+        partition = (
+            f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
+        )
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
+            f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"
+        )

@@ -1,0 +1,210 @@
+"""The ``lakehouse`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lakehouse.config import LakehouseConfig, TriggerConfig, load_config, parse_duration
+from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["main"]
+
+LAYERS = ("bronze", "silver", "gold")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse",
+        description="Streaming lakehouse: bronze, silver and gold Delta tables.",
+    )
+    parser.add_argument(
+        "--config",
+        help="configuration file (default: $LAKEHOUSE_CONFIG, else ./lakehouse.toml if present)",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", parents=[common], help="generate events, run every layer, print a summary"
+    )
+    _generator_args(demo, default_count=10_000)
+
+    gen = sub.add_parser(
+        "generate", parents=[common], help="write generated events into the landing folder"
+    )
+    _generator_args(gen, default_count=1_000)
+    gen.add_argument(
+        "--files-per-second",
+        type=float,
+        default=0.0,
+        help="pace file writes (0 = as fast as possible)",
+    )
+
+    run = sub.add_parser("run", parents=[common], help="run streaming jobs")
+    run.add_argument(
+        "layers",
+        nargs="+",
+        choices=LAYERS,
+        metavar="LAYER",
+        help="one or more of: bronze, silver, gold",
+    )
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--available-now", action="store_true", help="process what is available, then stop"
+    )
+    mode.add_argument(
+        "--trigger",
+        metavar="INTERVAL",
+        help="run continuously, one micro-batch every INTERVAL (e.g. '10 seconds')",
+    )
+    run.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help="stop continuous streams after DURATION (default: run until Ctrl-C)",
+    )
+
+    sql = sub.add_parser(
+        "sql", parents=[common], help="run a Spark SQL query and print the result as a table"
+    )
+    sql.add_argument("query", help='e.g. "SELECT * FROM gold.daily_active_users"')
+    sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
+    return parser
+
+
+def _generator_args(parser: argparse.ArgumentParser, default_count: int) -> None:
+    parser.add_argument("--events", type=int, default=default_count, help="number of events")
+    parser.add_argument(
+        "--bad-share", type=float, default=0.05, help="share of bad events, 0 to 1 (default 0.05)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="events per second of event time (default 50)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
+    parser.add_argument("--events-per-file", type=int, default=1000)
+
+
+def _spec(args: argparse.Namespace) -> GeneratorSpec:
+    seed = args.seed if args.seed is not None else time.time_ns() % 2**31
+    return GeneratorSpec(count=args.events, bad_share=args.bad_share, rate=args.rate, seed=seed)
+
+
+def _session(config: LakehouseConfig, app: str) -> SparkSession:
+    from lakehouse.catalog import register_tables
+    from lakehouse.session import build_session
+
+    spark = build_session(config.spark, app)
+    register_tables(spark, config.lake, replace_mismatched=config.spark.catalog == "in-memory")
+    return spark
+
+
+def _cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.demo import render_summary, run_demo
+
+    spec = _spec(args)
+    print(f"starting Spark (lake: {config.lake.root}) ...", flush=True)
+    spark = _session(config, "lakehouse-demo")
+    result = run_demo(spark, config, spec, args.events_per_file, say=lambda m: print(m, flush=True))
+    print()
+    print(render_summary(result))
+    print('\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM gold.daily_active_users"')
+    return 0 if result.accounted else 1
+
+
+def _cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    spec = _spec(args)
+    events = generate_events(spec)
+    files = write_landing(
+        events, config.source.landing_path, args.events_per_file, args.files_per_second
+    )
+    bad = sum(1 for e in events if e.kind != "good")
+    print(
+        f"wrote {len(events)} events ({bad} bad) in {len(files)} files to "
+        f"{config.source.landing_path}"
+    )
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.io.jobs import start_job
+    from lakehouse.io.streams import StreamFailed, await_stream
+
+    if args.trigger:
+        trigger = TriggerConfig(mode="processing-time", interval=args.trigger)
+    elif args.available_now:
+        trigger = TriggerConfig(mode="available-now", interval=config.trigger.interval)
+    else:
+        trigger = config.trigger
+    timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
+    spark = _session(config, "lakehouse-" + "-".join(args.layers))
+    layers = list(dict.fromkeys(args.layers))
+    if trigger.mode == "available-now":
+        for layer in layers:
+            started = time.monotonic()
+            query = start_job(spark, config, layer, trigger)
+            await_stream(query)
+            print(f"{layer}: done in {time.monotonic() - started:.1f}s", flush=True)
+        return 0
+    queries = [start_job(spark, config, layer, trigger) for layer in layers]
+    print(f"running {', '.join(layers)} every {trigger.interval}; Ctrl-C stops", flush=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for query in queries:
+                if not query.isActive:
+                    await_stream(query)  # raises StreamFailed when it failed
+                    raise StreamFailed(f"stream {query.name!r} stopped")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+    finally:
+        for query in queries:
+            query.stop()
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pyspark.errors import PySparkException
+
+    from lakehouse.display import format_table
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit: {args.limit} must be at least 1")
+    spark = _session(config, "lakehouse-sql")
+    try:
+        df = spark.sql(args.query)
+        rows = df.limit(args.limit + 1).collect()
+    except PySparkException as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LakehouseError(f"query failed: {message}") from exc
+    shown = rows[: args.limit]
+    print(format_table(df.columns, [list(r) for r in shown]))
+    more = " (more rows not shown; use --limit)" if len(rows) > args.limit else ""
+    print(f"{len(shown)} row(s){more}")
+    return 0
+
+
+_COMMANDS = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run, "sql": _cmd_sql}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lakehouse`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return _COMMANDS[args.command](args, config)
+    except LakehouseError as exc:
+        print(f"lakehouse: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Typed configuration: one TOML file (``lakehouse.toml``) with environment overrides.
+
+Every value can be overridden by an environment variable named
+``LAKEHOUSE_<SECTION>_<KEY>`` (for example ``LAKEHOUSE_LAKE_ROOT=gs://bucket/lake``).
+Relative local paths are resolved against the directory of the configuration file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lakehouse.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "LakeConfig",
+    "LakehouseConfig",
+    "SilverConfig",
+    "SourceConfig",
+    "SparkConfig",
+    "TriggerConfig",
+    "load_config",
+    "parse_duration",
+]
+
+CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
+ENV_PREFIX = "LAKEHOUSE_"
+
+SOURCE_TYPES = ("landing", "kafka", "pubsublite")
+TRIGGER_MODES = ("available-now", "processing-time")
+SPARK_MODES = ("local", "dataproc")
+CATALOGS = ("in-memory", "hive")
+
+_DURATION_RE = re.compile(
+    r"^\s*(\d+)\s*(second|seconds|sec|s|minute|minutes|min|m|hour|hours|h|day|days|d)\s*$"
+)
+_UNIT_SECONDS = {
+    "second": 1,
+    "seconds": 1,
+    "sec": 1,
+    "s": 1,
+    "minute": 60,
+    "minutes": 60,
+    "min": 60,
+    "m": 60,
+    "hour": 3600,
+    "hours": 3600,
+    "h": 3600,
+    "day": 86400,
+    "days": 86400,
+    "d": 86400,
+}
+
+
+def parse_duration(value: str, what: str) -> int:
+    """Return the number of seconds in a duration such as ``"10 seconds"`` or ``"48 hours"``."""
+    match = _DURATION_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(
+            f"{what}: {value!r} is not a duration; write a whole number and a unit, "
+            "e.g. '30 seconds', '5 minutes', '48 hours', '7 days'"
+        )
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ConfigError(f"{what}: {value!r} is not valid; choose one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """Where the tables and the stream checkpoints live (local path or ``gs://``)."""
+
+    root: str = "lake"
+    checkpoint_root: str = "lake/_checkpoints"
+
+    def __post_init__(self) -> None:
+        for name in ("root", "checkpoint_root"):
+            if not getattr(self, name):
+                raise ConfigError(f"lake.{name}: must not be empty; give a local path or gs:// URI")
+
+    def table_path(self, layer: str, name: str) -> str:
+        return f"{self.root.rstrip('/')}/{layer}/{name}"
+
+    def checkpoint(self, job: str) -> str:
+        return f"{self.checkpoint_root.rstrip('/')}/{job}"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The event source the bronze job reads."""
+
+    type: str = "landing"
+    landing_path: str = "lake/_landing"
+    max_files_per_trigger: int = 100
+
+    def __post_init__(self) -> None:
+        _choice(self.type, SOURCE_TYPES, "source.type")
+        if self.max_files_per_trigger < 1:
+            raise ConfigError(
+                f"source.max_files_per_trigger: {self.max_files_per_trigger} must be at least 1"
+            )
+
+
+@dataclass(frozen=True)
+class TriggerConfig:
+    """How streams are triggered: drain what is there and stop, or run every interval."""
+
+    mode: str = "available-now"
+    interval: str = "30 seconds"
+
+    def __post_init__(self) -> None:
+        _choice(self.mode, TRIGGER_MODES, "trigger.mode")
+        parse_duration(self.interval, "trigger.interval")
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """How the SparkSession is built: embedded local Spark, or what a Dataproc cluster provides."""
+
+    mode: str = "local"
+    master: str = "local[*]"
+    shuffle_partitions: int = 4
+    catalog: str = "in-memory"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _choice(self.mode, SPARK_MODES, "spark.mode")
+        _choice(self.catalog, CATALOGS, "spark.catalog")
+        if self.shuffle_partitions < 1:
+            raise ConfigError(
+                f"spark.shuffle_partitions: {self.shuffle_partitions} must be at least 1"
+            )
+
+
+@dataclass(frozen=True)
+class SilverConfig:
+    """Rules of the silver refinement that depend on time."""
+
+    dedup_window: str = "48 hours"
+    max_lateness: str = "48 hours"
+    max_future_skew: str = "5 minutes"
+
+    def __post_init__(self) -> None:
+        for name in ("dedup_window", "max_lateness", "max_future_skew"):
+            parse_duration(getattr(self, name), f"silver.{name}")
+
+    @property
+    def dedup_window_seconds(self) -> int:
+        return parse_duration(self.dedup_window, "silver.dedup_window")
+
+    @property
+    def max_lateness_seconds(self) -> int:
+        return parse_duration(self.max_lateness, "silver.max_lateness")
+
+    @property
+    def max_future_skew_seconds(self) -> int:
+        return parse_duration(self.max_future_skew, "silver.max_future_skew")
+
+
+@dataclass(frozen=True)
+class LakehouseConfig:
+    """The whole configuration."""
+
+    lake: LakeConfig = field(default_factory=LakeConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    trigger: TriggerConfig = field(default_factory=TriggerConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    silver: SilverConfig = field(default_factory=SilverConfig)
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
+        """Return a copy with some fields of some sections replaced (validated again)."""
+        changes: dict[str, Any] = {}
+        for section, values in sections.items():
+            current = getattr(self, section)
+            changes[section] = dataclasses.replace(current, **values)
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "lake": LakeConfig,
+    "source": SourceConfig,
+    "trigger": TriggerConfig,
+    "spark": SparkConfig,
+    "silver": SilverConfig,
+}
+_PATH_FIELDS = {("lake", "root"), ("lake", "checkpoint_root"), ("source", "landing_path")}
+
+
+def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any:
+    where = f"{section}.{key} (from {origin})"
+    if key == "extra":
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: {value!r} must be a table of string keys and values")
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(target, bool):
+        raise ConfigError(f"{where}: booleans are not supported here")
+    if isinstance(target, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ConfigError(f"{where}: {value!r} is not a whole number")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {value!r} must be a string")
+    return value
+
+
+def _section_values(
+    section: str, raw: Mapping[str, Any], env: Mapping[str, str], origin: str
+) -> dict[str, Any]:
+    cls = _SECTIONS[section]
+    defaults = cls()
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown key(s) {', '.join(repr(k) for k in unknown)} in [{section}]; "
+            f"valid keys are {', '.join(names)}"
+        )
+    values: dict[str, Any] = {}
+    for name in names:
+        env_name = f"{ENV_PREFIX}{section}_{name}".upper()
+        if env_name in env:
+            values[name] = _coerce(section, name, env[env_name], getattr(defaults, name), env_name)
+        elif name in raw:
+            values[name] = _coerce(section, name, raw[name], getattr(defaults, name), origin)
+    return values
+
+
+def _resolve_paths(values: dict[str, Any], section: str, base: Path) -> None:
+    for sec, key in _PATH_FIELDS:
+        if sec != section:
+            continue
+        value = values.get(key, getattr(_SECTIONS[section](), key))
+        if not _is_remote(value) and not Path(value).is_absolute():
+            value = str((base / value).resolve())
+        values[key] = value
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> LakehouseConfig:
+    """Load the configuration.
+
+    ``path`` (or the ``LAKEHOUSE_CONFIG`` variable) names the file; without either,
+    ``./lakehouse.toml`` is used when it exists, otherwise the built-in defaults.
+    A named file that is missing or does not parse is an error.
+    """
+    env = os.environ if env is None else env
+    explicit = path if path is not None else env.get(CONFIG_ENV_VAR)
+    raw: dict[str, Any] = {}
+    origin = "defaults"
+    base = Path.cwd()
+    if explicit is not None:
+        file = Path(explicit)
+        if not file.is_file():
+            raise ConfigError(f"config file {str(file)!r} does not exist or is not a file")
+        raw, origin, base = _read_toml(file), str(file), file.resolve().parent
+    elif Path("lakehouse.toml").is_file():
+        file = Path("lakehouse.toml")
+        raw, origin, base = _read_toml(file), str(file), file.resolve().parent
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown section(s) {', '.join(repr(s) for s in unknown)}; "
+            f"valid sections are {', '.join(_SECTIONS)}"
+        )
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTIONS.items():
+        section_raw = raw.get(section, {})
+        if not isinstance(section_raw, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table, got {section_raw!r}")
+        values = _section_values(section, section_raw, env, origin)
+        _resolve_paths(values, section, base)
+        sections[section] = cls(**values)
+    return LakehouseConfig(**sections)
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(file)!r} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {str(file)!r} cannot be read: {exc.strerror}") from exc

@@ -1,0 +1,24 @@
+"""The one root exception of the project and its few specialisations."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "LakehouseError", "SourceError", "TableError"]
+
+
+class LakehouseError(Exception):
+    """Root of every error the lakehouse raises on purpose.
+
+    Messages name the bad value and, where there is a finite set, the valid choices.
+    """
+
+
+class ConfigError(LakehouseError):
+    """The configuration file, an environment override or a command-line value is invalid."""
+
+
+class SourceError(LakehouseError):
+    """An event source cannot be read as configured."""
+
+
+class TableError(LakehouseError):
+    """A table name is unknown or a table is not where the catalog says it is."""

@@ -1,0 +1,258 @@
+"""Synthetic product events, with a chosen share of bad ones and the outcome each must have.
+
+Every generated line carries the outcome the pipeline owes it: ``silver`` (it must reach
+silver exactly once) or ``quarantine`` with the reason. Tests and the demo compare the
+lake against that manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lakehouse.errors import ConfigError
+
+__all__ = [
+    "BAD_KINDS",
+    "GeneratedEvent",
+    "GeneratorSpec",
+    "generate_events",
+    "write_landing",
+]
+
+# Kinds of bad events, each with the outcome the pipeline owes it.
+# late and unknown_field are valid events that must still reach silver.
+BAD_KINDS: dict[str, tuple[str, str | None]] = {
+    "malformed_json": ("quarantine", "malformed_json"),
+    "missing_field": ("quarantine", "missing_field:user_id"),
+    "wrong_type": ("quarantine", "invalid_type:amount"),
+    "duplicate": ("quarantine", "duplicate_event_id"),
+    "late": ("silver", None),
+    "too_old": ("quarantine", "event_ts_too_old"),
+    "future": ("quarantine", "event_ts_in_future"),
+    "unknown_field": ("silver", None),
+    "invalid_utf8": ("quarantine", "invalid_utf8"),
+}
+
+_EVENT_TYPES = (
+    ("page_view", 50),
+    ("click", 20),
+    ("search", 9),
+    ("add_to_cart", 8),
+    ("purchase", 5),
+    ("signup", 2),
+    ("login", 3),
+    ("logout", 3),
+)
+_COUNTRIES = (
+    ("US", "USD", 30),
+    ("DE", "EUR", 12),
+    ("GB", "GBP", 10),
+    ("FR", "EUR", 8),
+    ("IN", "INR", 10),
+    ("BR", "BRL", 8),
+    ("JP", "JPY", 7),
+    ("CA", "CAD", 6),
+    ("PL", "PLN", 5),
+    ("ES", "EUR", 4),
+)
+_DEVICES = (("web", 45), ("ios", 25), ("android", 25), ("desktop_app", 5))
+_PAGES = ("/", "/search", "/product", "/cart", "/checkout", "/account", "/help")
+_QUERIES = ("running shoes", "headphones", "coffee grinder", "tent", "usb-c cable", "desk lamp")
+_FIRST = ("ana", "ben", "chen", "dara", "eli", "fatima", "goran", "hana", "ivan", "jo")
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """What to generate: how many events, how fast, how many bad ones."""
+
+    count: int
+    bad_share: float = 0.05
+    seed: int = 7
+    rate: float = 100.0  # events per second of event time
+    users: int = 500
+    start: datetime | None = None  # event time of the first event; default ends "now"
+    bad_kinds: Sequence[str] = tuple(BAD_KINDS)
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ConfigError(f"count: {self.count} must be zero or more")
+        if not 0.0 <= self.bad_share <= 1.0:
+            raise ConfigError(f"bad share: {self.bad_share} must be between 0 and 1")
+        if self.rate <= 0:
+            raise ConfigError(f"rate: {self.rate} must be more than 0 events per second")
+        if self.users < 1:
+            raise ConfigError(f"users: {self.users} must be at least 1")
+        unknown = [k for k in self.bad_kinds if k not in BAD_KINDS]
+        if unknown or not self.bad_kinds:
+            raise ConfigError(
+                f"bad kinds: {unknown or '(none)'} not valid; choose from {', '.join(BAD_KINDS)}"
+            )
+
+
+@dataclass(frozen=True)
+class GeneratedEvent:
+    """One line of the stream and what the pipeline must do with it."""
+
+    line: bytes
+    kind: str  # "good" or one of BAD_KINDS
+    event_id: str | None
+    expected: str  # "silver" | "quarantine"
+    reason: str | None
+
+
+def _weighted(rng: random.Random, options: Sequence[tuple[object, ...]]) -> tuple[object, ...]:
+    return rng.choices(options, weights=[int(str(o[-1])) for o in options])[0]
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def _ip(rng: random.Random) -> str:
+    if rng.random() < 0.1:
+        return "2001:db8:" + ":".join(f"{rng.randrange(65536):x}" for _ in range(6))
+    return (
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
+
+
+class _Users:
+    def __init__(self, rng: random.Random, count: int) -> None:
+        self.ids = [f"usr_{rng.getrandbits(40):010x}" for _ in range(count)]
+        self.sessions = {u: f"ses_{rng.getrandbits(48):012x}" for u in self.ids}
+        self.homes = {u: _weighted(rng, _COUNTRIES) for u in self.ids}
+        self.devices = {u: str(_weighted(rng, _DEVICES)[0]) for u in self.ids}
+        self.ips = {u: _ip(rng) for u in self.ids}
+
+
+def _good_event(rng: random.Random, users: _Users, ts: datetime) -> dict[str, object]:
+    user = rng.choice(users.ids)
+    if rng.random() < 0.02:  # sessions rotate now and then
+        users.sessions[user] = f"ses_{rng.getrandbits(48):012x}"
+    country, currency, _ = users.homes[user]
+    event_type = str(_weighted(rng, _EVENT_TYPES)[0])
+    props: dict[str, str] = {"page": rng.choice(_PAGES)}
+    event: dict[str, object] = {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": event_type,
+        "event_ts": _iso(ts),
+        "user_id": user,
+        "session_id": users.sessions[user],
+        "device": users.devices[user],
+        "ip": users.ips[user],
+        "country": country,
+        "schema_version": 1,
+    }
+    if event_type == "search":
+        props["query"] = rng.choice(_QUERIES)
+    if event_type in ("add_to_cart", "purchase"):
+        props["sku"] = f"SKU-{rng.randrange(10000):05d}"
+        props["quantity"] = str(rng.randint(1, 4))
+    if event_type == "purchase":
+        cents = rng.randint(199, 49999)
+        event["amount"] = float(cents // 100) if currency == "JPY" else cents / 100
+        event["currency"] = currency
+    if event_type == "signup":
+        props["email"] = f"{rng.choice(_FIRST)}.{user[-4:]}@example.com"
+    event["properties"] = props
+    return event
+
+
+def _dump(event: dict[str, object]) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode("utf-8")
+
+
+def _bad_event(
+    kind: str, rng: random.Random, users: _Users, ts: datetime, emitted: list[GeneratedEvent]
+) -> GeneratedEvent:
+    expected, reason = BAD_KINDS[kind]
+    event = _good_event(rng, users, ts)
+    event_id = str(event["event_id"])
+    if kind == "malformed_json":
+        line = _dump(event)[: rng.randint(5, 40)]
+        return GeneratedEvent(line, kind, None, expected, reason)
+    if kind == "invalid_utf8":
+        # "café" written in Latin-1 inside a UTF-8 stream: the byte 0xE9 alone is invalid.
+        event["properties"] = {"query": "cafX"}
+        line = _dump(event).replace(b"cafX", b"caf\xe9")
+        return GeneratedEvent(line, kind, event_id, expected, reason)
+    if kind == "missing_field":
+        del event["user_id"]
+    elif kind == "wrong_type":
+        event["amount"] = "twelve euros"
+    elif kind == "duplicate":
+        originals = [e for e in emitted if e.kind == "good"]
+        if originals:
+            original = rng.choice(originals[-200:])
+            return GeneratedEvent(original.line, kind, original.event_id, expected, reason)
+        kind, expected, reason = "good", "silver", None
+    elif kind == "late":
+        event["event_ts"] = _iso(ts - timedelta(minutes=rng.randint(10, 600)))
+    elif kind == "too_old":
+        event["event_ts"] = _iso(ts - timedelta(days=rng.randint(30, 400)))
+    elif kind == "future":
+        event["event_ts"] = _iso(ts + timedelta(days=rng.randint(2, 30)))
+    elif kind == "unknown_field":
+        event["app_version"] = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
+        event["experiment"] = {"name": "new_checkout", "arm": rng.choice(["a", "b"])}
+    return GeneratedEvent(_dump(event), kind, event_id, expected, reason)
+
+
+def generate_events(spec: GeneratorSpec) -> list[GeneratedEvent]:
+    """Generate ``spec.count`` events, deterministic for a seed and start time."""
+    rng = random.Random(spec.seed)
+    users = _Users(rng, spec.users)
+    step = timedelta(seconds=1 / spec.rate)
+    start = spec.start or datetime.now(UTC) - step * spec.count
+    emitted: list[GeneratedEvent] = []
+    for i in range(spec.count):
+        ts = start + step * i
+        if rng.random() < spec.bad_share:
+            emitted.append(_bad_event(rng.choice(list(spec.bad_kinds)), rng, users, ts, emitted))
+        else:
+            event = _good_event(rng, users, ts)
+            emitted.append(
+                GeneratedEvent(_dump(event), "good", str(event["event_id"]), "silver", None)
+            )
+    return emitted
+
+
+def _chunks(events: Sequence[GeneratedEvent], size: int) -> Iterator[Sequence[GeneratedEvent]]:
+    for i in range(0, len(events), size):
+        yield events[i : i + size]
+
+
+def write_landing(
+    events: Sequence[GeneratedEvent],
+    landing_dir: str | Path,
+    events_per_file: int = 1000,
+    files_per_second: float = 0.0,
+    prefix: str | None = None,
+) -> list[Path]:
+    """Write events as JSON-lines files into the landing folder, optionally paced.
+
+    Each file is written under a temporary name and renamed, so a running stream never
+    reads half a file. ``files_per_second`` 0 writes as fast as possible.
+    """
+    if events_per_file < 1:
+        raise ConfigError(f"events per file: {events_per_file} must be at least 1")
+    target = Path(landing_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    prefix = prefix or datetime.now(UTC).strftime("events-%Y%m%dT%H%M%S%f")
+    written: list[Path] = []
+    for n, chunk in enumerate(_chunks(events, events_per_file)):
+        path = target / f"{prefix}-{n:06d}.jsonl"
+        tmp = target / f".{path.name}.tmp"
+        tmp.write_bytes(b"".join(e.line + b"\n" for e in chunk))
+        tmp.rename(path)
+        written.append(path)
+        if files_per_second > 0:
+            time.sleep(1 / files_per_second)
+    return written

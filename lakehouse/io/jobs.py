@@ -1,0 +1,263 @@
+"""The three streaming jobs: what each reads, what each micro-batch writes, and the batch log.
+
+Every micro-batch writes all its tables with Delta idempotent appends keyed by the stream
+identity and the batch id, or with upserts of recomputed rows, so a retried batch writes
+nothing twice. The transformations themselves live in :mod:`lakehouse.layers`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming.query import StreamingQuery
+
+from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig, TriggerConfig
+from lakehouse.datasets import (
+    BATCH_LOG,
+    BRONZE_EVENTS,
+    QUARANTINE_SILVER_EVENTS,
+    SILVER_EVENTS,
+    TableDef,
+)
+from lakehouse.errors import ConfigError, SourceError
+from lakehouse.io.delta import append_idempotent, upsert
+from lakehouse.io.streams import StreamIdentity, read_delta_stream, start_stream
+from lakehouse.layers.bronze import to_bronze
+from lakehouse.layers.gold import AGGREGATES
+from lakehouse.layers.silver import (
+    DEDUP_COL,
+    REASONS_COL,
+    SilverRules,
+    classify_duplicates,
+    parse_events,
+    to_quarantine,
+    to_silver,
+)
+from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
+
+__all__ = ["JOBS", "BatchStats", "start_job"]
+
+MAX_OFFSET_ENTRIES = 50
+
+
+@dataclass
+class BatchStats:
+    """What one micro-batch did, for the batch log."""
+
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    source_offsets: str | None = None
+    versions_written: dict[str, int] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _offset_ranges(df: DataFrame, source: str, partition: str, offset: str) -> str | None:
+    """JSON of the first and last offset read per source partition (at most 50 entries)."""
+    rows = (
+        df.groupBy(source, partition)
+        .agg(F.min(offset).alias("first"), F.max(offset).alias("last"))
+        .orderBy(source, partition)
+        .limit(MAX_OFFSET_ENTRIES + 1)
+        .collect()
+    )
+    if not rows:
+        return None
+    ranges = {
+        f"{r[source]}/{r[partition]}": [r["first"], r["last"]] for r in rows[:MAX_OFFSET_ENTRIES]
+    }
+    if len(rows) > MAX_OFFSET_ENTRIES:
+        ranges["..."] = []
+    return json.dumps(ranges, sort_keys=True)
+
+
+class _BatchWriter:
+    """Shared bookkeeping of a job's micro-batches: identity, paths, batch log."""
+
+    def __init__(self, config: LakehouseConfig, job: str) -> None:
+        self.config = config
+        self.job = job
+        self.identity = StreamIdentity(job, config.lake.checkpoint(job))
+
+    def path(self, table: TableDef) -> str:
+        return table_path(self.config.lake, table)
+
+    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> None:
+        app_id = self.identity.app_id(df.sparkSession)
+        stats.versions_written[table.name] = append_idempotent(
+            df, self.path(table), app_id, batch_id
+        )
+
+    def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
+        finished = _now()
+        row = {
+            "job": self.job,
+            "batch_id": batch_id,
+            "started_ts": started,
+            "finished_ts": finished,
+            "duration_ms": int((finished - started).total_seconds() * 1000),
+            "rows_in": stats.rows_in,
+            "rows_out": stats.rows_out,
+            "rows_quarantined": stats.rows_quarantined,
+            "source_offsets": stats.source_offsets,
+            "versions_written": stats.versions_written,
+        }
+        df = spark.createDataFrame([row], BATCH_LOG.schema)
+        append_idempotent(df, self.path(BATCH_LOG), self.identity.app_id(spark), batch_id)
+
+
+class BronzeJob(_BatchWriter):
+    """Source -> bronze.events: every received event, with its coordinates, append only."""
+
+    def __init__(self, config: LakehouseConfig) -> None:
+        super().__init__(config, "bronze")
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        if self.config.source.type != "landing":
+            raise SourceError(
+                f"source.type {self.config.source.type!r} has no reader in this build; "
+                "use 'landing'"
+            )
+        return read_landing_stream(spark, self.config.source)
+
+    def __call__(self, lines: DataFrame, batch_id: int) -> None:
+        started = _now()
+        bronze = landing_to_envelope(lines).transform(to_bronze(batch_id, started)).persist()
+        try:
+            stats = BatchStats(rows_in=bronze.count())
+            stats.rows_out = stats.rows_in
+            stats.source_offsets = _offset_ranges(bronze, "source", "partition", "offset")
+            self.append(bronze, BRONZE_EVENTS, batch_id, stats)
+            self.log(lines.sparkSession, batch_id, started, stats)
+        finally:
+            bronze.unpersist()
+
+
+class SilverJob(_BatchWriter):
+    """bronze.events -> silver.events and quarantine.silver_events."""
+
+    def __init__(self, config: LakehouseConfig) -> None:
+        super().__init__(config, "silver")
+        silver = config.silver
+        self.rules = SilverRules(silver.max_future_skew_seconds, silver.max_lateness_seconds)
+        self.dedup_window = timedelta(seconds=silver.dedup_window_seconds)
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        return read_delta_stream(spark, self.path(BRONZE_EVENTS))
+
+    def _existing(self, spark: SparkSession, good: DataFrame) -> DataFrame:
+        """Ids and coordinates of silver rows within the dedup window of the batch's events."""
+        window = int(self.dedup_window.total_seconds() * 1_000_000)
+        bounds = good.agg(
+            (F.unix_micros(F.min("event_ts")) - window).alias("lo"),
+            (F.unix_micros(F.max("event_ts")) + window).alias("hi"),
+        ).first()
+        silver = spark.read.format("delta").load(self.path(SILVER_EVENTS))
+        if bounds is None or bounds["lo"] is None:
+            return silver.limit(0)
+        lo, hi = F.timestamp_micros(F.lit(bounds["lo"])), F.timestamp_micros(F.lit(bounds["hi"]))
+        return silver.where(
+            F.col("event_date").between(F.to_date(lo), F.to_date(hi))
+            & F.col("event_ts").between(lo, hi)
+        )
+
+    def __call__(self, bronze: DataFrame, batch_id: int) -> None:
+        spark = bronze.sparkSession
+        started = _now()
+        parsed = bronze.transform(parse_events(self.rules)).persist()
+        try:
+            good = parsed.where(F.size(REASONS_COL) == 0)
+            classified = good.transform(classify_duplicates(self._existing(spark, good)))
+            classified = classified.persist()
+            try:
+                new = classified.where(F.col(DEDUP_COL) == "new")
+                refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
+                    classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
+                )
+                stats = BatchStats(rows_in=parsed.count())
+                stats.source_offsets = _offset_ranges(parsed, "_source", "_partition", "_offset")
+                self.append(
+                    new.transform(to_silver(batch_id, started)), SILVER_EVENTS, batch_id, stats
+                )
+                quarantine = refused.transform(to_quarantine(batch_id, started))
+                self.append(quarantine, QUARANTINE_SILVER_EVENTS, batch_id, stats)
+                counts = {
+                    r[DEDUP_COL]: r["n"]
+                    for r in classified.groupBy(DEDUP_COL).agg(F.count("*").alias("n")).collect()
+                }
+                stats.rows_out = counts.get("new", 0)
+                stats.rows_quarantined = stats.rows_in - stats.rows_out - counts.get("promoted", 0)
+                self.log(spark, batch_id, started, stats)
+            finally:
+                classified.unpersist()
+        finally:
+            parsed.unpersist()
+
+
+class GoldJob(_BatchWriter):
+    """silver.events -> gold aggregates, recomputing every window a batch touches."""
+
+    def __init__(self, config: LakehouseConfig) -> None:
+        super().__init__(config, "gold")
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        return read_delta_stream(spark, self.path(SILVER_EVENTS))
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        spark = batch.sparkSession
+        started = _now()
+        batch = batch.select("event_date", "event_ts").persist()
+        try:
+            stats = BatchStats(rows_in=batch.count())
+            dates = [r["event_date"] for r in batch.select("event_date").distinct().collect()]
+            if dates:
+                silver = spark.read.format("delta").load(self.path(SILVER_EVENTS))
+                silver = silver.where(F.col("event_date").isin(dates))
+                for aggregate in AGGREGATES:
+                    touched = batch.select(aggregate.window_of().alias("_w")).distinct()
+                    rows = silver.join(
+                        F.broadcast(touched), aggregate.window_of() == F.col("_w"), "left_semi"
+                    ).transform(aggregate.compute(started))
+                    path = self.path(aggregate.table)
+                    stats.versions_written[aggregate.table.name] = upsert(
+                        rows, path, aggregate.keys
+                    )
+            stats.rows_out = stats.rows_in
+            self.log(spark, batch_id, started, stats)
+        finally:
+            batch.unpersist()
+
+
+JOBS: dict[str, Callable[[LakehouseConfig], BronzeJob | SilverJob | GoldJob]] = {
+    "bronze": BronzeJob,
+    "silver": SilverJob,
+    "gold": GoldJob,
+}
+
+
+def start_job(
+    spark: SparkSession,
+    config: LakehouseConfig,
+    name: str,
+    trigger: TriggerConfig | None = None,
+) -> StreamingQuery:
+    """Start the streaming job ``name`` (bronze, silver or gold) with its checkpoint."""
+    if name not in JOBS:
+        raise ConfigError(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+    job = JOBS[name](config)
+    return start_stream(
+        job.read(spark),
+        job,
+        config.lake.checkpoint(name),
+        trigger or config.trigger,
+        name=f"lakehouse-{name}",
+    )

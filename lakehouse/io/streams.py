@@ -1,0 +1,90 @@
+"""Starting streams: triggers, checkpoints, the stream identity, and waiting for them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
+
+from lakehouse.config import TriggerConfig
+from lakehouse.errors import LakehouseError
+
+__all__ = [
+    "BatchFn",
+    "StreamFailed",
+    "StreamIdentity",
+    "await_stream",
+    "read_delta_stream",
+    "start_stream",
+]
+
+BatchFn = Callable[[DataFrame, int], None]
+
+
+class StreamFailed(LakehouseError):
+    """A streaming query stopped with an error."""
+
+
+@dataclass
+class StreamIdentity:
+    """Who writes: the job name and the id of its streaming query.
+
+    The query id is stored in the checkpoint and survives restarts; a new checkpoint gets
+    a new id. ``job:query-id`` is the ``txnAppId`` of every idempotent write of the job,
+    so a reset checkpoint (batch ids starting again at 0) is never mistaken for a retry.
+    """
+
+    job: str
+    checkpoint: str
+    _query_id: str | None = None
+
+    def app_id(self, spark: SparkSession) -> str:
+        if self._query_id is None:
+            metadata = spark.read.text(f"{self.checkpoint.rstrip('/')}/metadata").first()
+            if metadata is None:
+                raise StreamFailed(f"checkpoint {self.checkpoint!r} has no query metadata")
+            self._query_id = str(json.loads(metadata["value"])["id"])
+        return f"{self.job}:{self._query_id}"
+
+
+def read_delta_stream(spark: SparkSession, path: str) -> DataFrame:
+    """Stream the appends of a Delta table; commits that delete or rewrite rows
+    (retention, erasure) are skipped instead of failing the stream."""
+    return spark.readStream.format("delta").option("skipChangeCommits", "true").load(path)
+
+
+def start_stream(
+    df: DataFrame,
+    batch_fn: BatchFn,
+    checkpoint: str,
+    trigger: TriggerConfig,
+    name: str,
+) -> StreamingQuery:
+    """Start ``df`` through ``batch_fn`` (``foreachBatch``) with the configured trigger."""
+    writer = df.writeStream.queryName(name).option("checkpointLocation", checkpoint)
+    writer = writer.foreachBatch(batch_fn)
+    if trigger.mode == "available-now":
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=trigger.interval)
+    return writer.start()
+
+
+def await_stream(query: StreamingQuery, timeout_seconds: int | None = None) -> None:
+    """Wait for a query to end (or for the timeout); raise :class:`StreamFailed` on error."""
+    try:
+        if timeout_seconds is None:
+            query.awaitTermination()
+        else:
+            query.awaitTermination(timeout_seconds)
+    except PySparkException as exc:
+        raise StreamFailed(f"stream {query.name!r} failed: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

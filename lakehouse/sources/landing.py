@@ -1,0 +1,73 @@
+"""Landing-folder source: JSON-lines files dropped into a folder (the local default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, MapType, StringType, TimestampType
+
+from lakehouse.config import SourceConfig
+from lakehouse.errors import SourceError
+from lakehouse.sources.envelope import ENVELOPE_COLUMNS
+
+__all__ = ["LANDING_SOURCE", "landing_to_envelope", "read_landing_stream"]
+
+LANDING_SOURCE = "landing"
+
+
+def read_landing_stream(spark: SparkSession, source: SourceConfig) -> DataFrame:
+    """Stream the lines of new files in the landing folder, with each file's metadata.
+
+    Files are taken whole and in arrival order (``maxFilesPerTrigger`` per batch); names
+    starting with ``.`` or ``_`` are ignored, so writers can rename a finished file in.
+    """
+    path = source.landing_path
+    if "://" not in path:
+        if Path(path).exists() and not Path(path).is_dir():
+            raise SourceError(f"source.landing_path {path!r} is a file; it must be a folder")
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return (
+        spark.readStream.format("text")
+        .option("maxFilesPerTrigger", source.max_files_per_trigger)
+        .load(path)
+        .select(
+            "value",
+            F.col("_metadata.file_path").alias("file_path"),
+            F.col("_metadata.file_block_start").alias("file_block_start"),
+            F.col("_metadata.file_modification_time").alias("file_modification_time"),
+        )
+    )
+
+
+def _line_number() -> Column:
+    """0-based line number within each file.
+
+    A file is never split across micro-batches; within a batch its splits are ordered by
+    block start, and rows within a split by ``monotonically_increasing_id``.
+    """
+    order = Window.partitionBy("file_path").orderBy("file_block_start", "_row")
+    return F.row_number().over(order) - 1
+
+
+def landing_to_envelope(lines: DataFrame) -> DataFrame:
+    """Turn one micro-batch of landing lines into source envelopes (a static DataFrame).
+
+    Every line becomes an envelope, empty and undecodable ones included: nothing is dropped.
+    """
+    return (
+        lines.withColumn("_row", F.monotonically_increasing_id())
+        .withColumn("offset", _line_number().cast("long"))
+        .select(
+            F.lit(LANDING_SOURCE).alias("source"),
+            F.col("file_path").alias("partition"),
+            F.col("offset"),
+            F.lit(None).cast(BinaryType()).alias("key"),
+            F.col("value").cast(BinaryType()).alias("payload"),
+            F.lit(None).cast(MapType(StringType(), StringType())).alias("attributes"),
+            F.col("file_modification_time").cast(TimestampType()).alias("publish_ts"),
+            F.lit(None).cast(TimestampType()).alias("source_event_ts"),
+        )
+        .select(*ENVELOPE_COLUMNS)
+    )
