@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -198,6 +199,9 @@ _COMMANDS = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run, "sql
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lakehouse`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    # PySpark logs every failed query with a stack trace; the CLI reports it in one line.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(name).disabled = True
     try:
         config = load_config(args.config)
         return _COMMANDS[args.command](args, config)

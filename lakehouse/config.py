@@ -210,7 +210,7 @@ def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any
     if isinstance(target, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
             return int(value)
         raise ConfigError(f"{where}: {value!r} is not a whole number")
     if not isinstance(value, str):
@@ -245,6 +245,8 @@ def _resolve_paths(values: dict[str, Any], section: str, base: Path) -> None:
         if sec != section:
             continue
         value = values.get(key, getattr(_SECTIONS[section](), key))
+        if not value.strip():
+            raise ConfigError(f"{section}.{key}: must not be empty; give a local path or gs:// URI")
         if not _is_remote(value) and not Path(value).is_absolute():
             value = str((base / value).resolve())
         values[key] = value

@@ -39,6 +39,10 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_WIDTH else text[: MAX_WIDTH - 1] + "…"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A bordered table; numbers are right-aligned, long values clipped."""
     cells = [[_clip(format_value(v)) for v in row] for row in rows]
@@ -46,7 +50,7 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for row in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
     numeric = [
-        bool(rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in rows)
+        any(_is_number(r[i]) for r in rows) and all(_is_number(r[i]) or r[i] is None for r in rows)
         for i in range(len(columns))
     ]
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"

@@ -31,6 +31,7 @@ from lakehouse.io.streams import StreamIdentity, read_delta_stream, start_stream
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.layers.gold import AGGREGATES
 from lakehouse.layers.silver import (
+    COORDINATES,
     DEDUP_COL,
     REASONS_COL,
     SilverRules,
@@ -154,14 +155,23 @@ class SilverJob(_BatchWriter):
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(BRONZE_EVENTS))
 
-    def _existing(self, spark: SparkSession, good: DataFrame) -> DataFrame:
+    def _earlier(self, df: DataFrame, writer_id: str, batch_id: int) -> DataFrame:
+        """Rows not written by an earlier attempt of this very batch (a retry redoes them:
+        they count as written by this batch, and the idempotent append skips them)."""
+        return df.where((F.col("_writer_id") != writer_id) | (F.col("_batch_id") != batch_id))
+
+    def _existing(
+        self, spark: SparkSession, good: DataFrame, writer_id: str, batch_id: int
+    ) -> DataFrame:
         """Ids and coordinates of silver rows within the dedup window of the batch's events."""
         window = int(self.dedup_window.total_seconds() * 1_000_000)
         bounds = good.agg(
             (F.unix_micros(F.min("event_ts")) - window).alias("lo"),
             (F.unix_micros(F.max("event_ts")) + window).alias("hi"),
         ).first()
-        silver = spark.read.format("delta").load(self.path(SILVER_EVENTS))
+        silver = self._earlier(
+            spark.read.format("delta").load(self.path(SILVER_EVENTS)), writer_id, batch_id
+        )
         if bounds is None or bounds["lo"] is None:
             return silver.limit(0)
         lo, hi = F.timestamp_micros(F.lit(bounds["lo"])), F.timestamp_micros(F.lit(bounds["hi"]))
@@ -170,36 +180,56 @@ class SilverJob(_BatchWriter):
             & F.col("event_ts").between(lo, hi)
         )
 
+    def _quarantined(
+        self, spark: SparkSession, batch: DataFrame, writer_id: str, batch_id: int
+    ) -> DataFrame:
+        """Coordinates of rows of this batch's deliveries that are quarantined already."""
+        bounds = batch.agg(F.min("_ingest_ts").alias("lo"), F.max("_ingest_ts").alias("hi"))
+        quarantine = self._earlier(
+            spark.read.format("delta").load(self.path(QUARANTINE_SILVER_EVENTS)),
+            writer_id,
+            batch_id,
+        )
+        return quarantine.join(
+            bounds, quarantine["_ingest_ts"].between(bounds["lo"], bounds["hi"])
+        ).select(*COORDINATES)
+
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
         started = _now()
+        writer_id = self.identity.app_id(spark)
         parsed = bronze.transform(parse_events(self.rules)).persist()
+        classified: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
-            classified = good.transform(classify_duplicates(self._existing(spark, good)))
+            classified = good.transform(
+                classify_duplicates(self._existing(spark, good, writer_id, batch_id))
+            )
             classified = classified.persist()
-            try:
-                new = classified.where(F.col(DEDUP_COL) == "new")
-                refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
-                    classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
+            new = classified.where(F.col(DEDUP_COL) == "new").transform(
+                to_silver(writer_id, batch_id, started)
+            )
+            refused = (
+                parsed.where(F.size(REASONS_COL) > 0)
+                .unionByName(classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL))
+                # a replayed delivery is quarantined once, not once per replay
+                .join(
+                    self._quarantined(spark, parsed, writer_id, batch_id),
+                    list(COORDINATES),
+                    "left_anti",
                 )
-                stats = BatchStats(rows_in=parsed.count())
-                stats.source_offsets = _offset_ranges(parsed, "_source", "_partition", "_offset")
-                self.append(
-                    new.transform(to_silver(batch_id, started)), SILVER_EVENTS, batch_id, stats
-                )
-                quarantine = refused.transform(to_quarantine(batch_id, started))
-                self.append(quarantine, QUARANTINE_SILVER_EVENTS, batch_id, stats)
-                counts = {
-                    r[DEDUP_COL]: r["n"]
-                    for r in classified.groupBy(DEDUP_COL).agg(F.count("*").alias("n")).collect()
-                }
-                stats.rows_out = counts.get("new", 0)
-                stats.rows_quarantined = stats.rows_in - stats.rows_out - counts.get("promoted", 0)
-                self.log(spark, batch_id, started, stats)
-            finally:
-                classified.unpersist()
+                .transform(to_quarantine(writer_id, batch_id, started))
+            )
+            stats = BatchStats(rows_in=parsed.count())
+            stats.source_offsets = _offset_ranges(parsed, "_source", "_partition", "_offset")
+            stats.rows_out = new.count()
+            stats.rows_quarantined = refused.count()
+            self.append(new, SILVER_EVENTS, batch_id, stats)
+            self.append(refused, QUARANTINE_SILVER_EVENTS, batch_id, stats)
+            self.log(spark, batch_id, started, stats)
         finally:
+            if classified is not None:
+                classified.unpersist()
             parsed.unpersist()
 
 

@@ -179,13 +179,16 @@ def classify_duplicates(existing: DataFrame) -> Callable[[DataFrame], DataFrame]
     return transform
 
 
-def to_silver(batch_id: int, processed_ts: datetime) -> Callable[[DataFrame], DataFrame]:
-    """Select the silver columns of good rows."""
+def to_silver(
+    writer_id: str, batch_id: int, processed_ts: datetime
+) -> Callable[[DataFrame], DataFrame]:
+    """Select the silver columns of good rows, stamped with the writing stream and batch."""
 
     def transform(good: DataFrame) -> DataFrame:
         return good.withColumns(
             {
                 "_processed_ts": F.lit(processed_ts).cast("timestamp"),
+                "_writer_id": F.lit(writer_id),
                 "_batch_id": F.lit(batch_id).cast("long"),
             }
         ).select(*SILVER_EVENTS.schema.fieldNames())
@@ -193,7 +196,9 @@ def to_silver(batch_id: int, processed_ts: datetime) -> Callable[[DataFrame], Da
     return transform
 
 
-def to_quarantine(batch_id: int, quarantine_ts: datetime) -> Callable[[DataFrame], DataFrame]:
+def to_quarantine(
+    writer_id: str, batch_id: int, quarantine_ts: datetime
+) -> Callable[[DataFrame], DataFrame]:
     """Select the quarantine columns of refused rows; ``reason`` is the first reason."""
 
     def transform(refused: DataFrame) -> DataFrame:
@@ -207,6 +212,7 @@ def to_quarantine(batch_id: int, quarantine_ts: datetime) -> Callable[[DataFrame
                 "reasons": F.col(REASONS_COL),
                 "quarantine_ts": ts,
                 "quarantine_date": F.to_date(ts),
+                "_writer_id": F.lit(writer_id),
                 "_batch_id": F.lit(batch_id).cast("long"),
             }
         ).select(*QUARANTINE_SILVER_EVENTS.schema.fieldNames())

@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.datasets import QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
+from lakehouse.layers.bronze import to_bronze
+from lakehouse.layers.silver import (
+    DEDUP_COL,
+    REASONS_COL,
+    SilverRules,
+    classify_duplicates,
+    parse_events,
+    to_quarantine,
+    to_silver,
+)
+
+INGEST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+RULES = SilverRules(max_future_skew_seconds=300, max_lateness_seconds=48 * 3600)
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": "e1",
+        "event_type": "purchase",
+        "event_ts": "2026-11-23T11:59:00.250Z",
+        "user_id": "u1",
+        "session_id": "s1",
+        "device": "web",
+        "ip": "198.51.100.7",
+        "country": "de",
+        "properties": {"sku": "SKU-1", "quantity": 2},
+        "amount": 12.5,
+        "currency": "eur",
+        "schema_version": 1,
+    }
+    event.update(changes)
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def _bronze(spark: SparkSession, payloads: list[bytes]) -> DataFrame:
+    envelopes = spark.createDataFrame(
+        [("landing", "f1", i, None, p, None, None, None) for i, p in enumerate(payloads)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    return envelopes.transform(to_bronze(0, INGEST))
+
+
+def _line(event: dict[str, Any]) -> bytes:
+    return json.dumps(event).encode()
+
+
+def test_parse_types_normalizes_and_rescues_unknown_fields(spark: SparkSession) -> None:
+    payload = _line(_event(app_version="1.2.3", experiment={"arm": "b"}))
+    parsed = _bronze(spark, [payload]).transform(parse_events(RULES))
+    actual = parsed.select(
+        "event_id",
+        "event_type",
+        "event_ts",
+        "event_date",
+        "country",
+        "currency",
+        "amount",
+        "properties",
+        "schema_version",
+        "rescued_data",
+        REASONS_COL,
+    )
+    expected = spark.createDataFrame(
+        [
+            (
+                "e1",
+                "purchase",
+                datetime(2026, 11, 23, 11, 59, 0, 250000),
+                date(2026, 11, 23),
+                "DE",
+                "EUR",
+                Decimal("12.50"),
+                {"sku": "SKU-1", "quantity": "2"},
+                1,
+                {"app_version": "1.2.3", "experiment": '{"arm":"b"}'},
+                [],
+            )
+        ],
+        "event_id string, event_type string, event_ts timestamp, event_date date, "
+        "country string, currency string, amount decimal(18,2), "
+        "properties map<string,string>, schema_version int, "
+        "rescued_data map<string,string>, _reasons array<string>",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_every_refusal_has_its_reason(spark: SparkSession) -> None:
+    cases = [
+        (_line(_event()), []),
+        (b"", ["empty_payload"]),
+        (b'{"event_id": "e1", "event_type": "cl', ["malformed_json"]),
+        (b"[1, 2, 3]", ["malformed_json"]),
+        (_line(_event(properties={"q": "cafX"})).replace(b"cafX", b"caf\xe9"), ["invalid_utf8"]),
+        (_line(_event(user_id=None)), ["missing_field:user_id"]),
+        (_line(_event(event_id="  ")), ["missing_field:event_id"]),
+        (_line(_event(amount="twelve")), ["invalid_type:amount"]),
+        (_line(_event(event_ts="23/11/2026")), ["invalid_type:event_ts"]),
+        (_line(_event(properties="not an object")), ["invalid_type:properties"]),
+        (_line(_event(schema_version=2)), ["unsupported_schema_version:2"]),
+        (_line(_event(event_ts="2026-11-23T12:06:00Z")), ["event_ts_in_future"]),
+        (_line(_event(event_ts="2026-11-21T11:59:59Z")), ["event_ts_too_old"]),
+        (
+            b'{"event_id":"a","event_id":"b"}',
+            [
+                "missing_field:event_type",
+                "missing_field:event_ts",
+                "missing_field:user_id",
+                "missing_field:schema_version",
+                "duplicate_key",
+            ],
+        ),
+        (
+            _line(_event(user_id=None, amount="x", schema_version="v1")),
+            ["missing_field:user_id", "invalid_type:amount", "invalid_type:schema_version"],
+        ),
+    ]
+    parsed = _bronze(spark, [payload for payload, _ in cases]).transform(parse_events(RULES))
+    actual = parsed.select("_offset", REASONS_COL).orderBy("_offset")
+    expected = spark.createDataFrame(
+        [(i, reasons) for i, (_, reasons) in enumerate(cases)],
+        "_offset long, _reasons array<string>",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
+    payloads = [
+        _line(_event(event_ts="2026-11-23T13:30:00+02:00")),
+        _line(_event(event_ts="2026-11-23T11:00:00.123456Z")),
+        _line(_event(event_ts="2026-11-23T11:00:00Z")),
+    ]
+    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
+    actual = parsed.select("_offset", "event_ts").orderBy("_offset")
+    expected = spark.createDataFrame(
+        [
+            (0, datetime(2026, 11, 23, 11, 30)),
+            (1, datetime(2026, 11, 23, 11, 0, 0, 123456)),
+            (2, datetime(2026, 11, 23, 11, 0)),
+        ],
+        "_offset long, event_ts timestamp",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def _good_rows(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
+    payloads = [_line(_event(event_id=event_id)) for event_id, _, _ in rows]
+    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
+    coords = spark.createDataFrame(
+        [(i, part, off) for i, (_, part, off) in enumerate(rows)], "i long, p string, o long"
+    )
+    return (
+        parsed.join(coords, parsed["_offset"] == coords["i"])
+        .withColumn("_partition", F.col("p"))
+        .withColumn("_offset", F.col("o"))
+        .drop("i", "p", "o")
+    )
+
+
+def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession) -> None:
+    batch = _good_rows(
+        spark,
+        [
+            ("a", "f2", 0),  # first delivery of a: new
+            ("a", "f2", 5),  # second delivery in the same batch: duplicate
+            ("b", "f2", 1),  # b is in silver from another delivery: duplicate
+            ("c", "f2", 2),  # c is in silver from this very delivery (a retry): promoted
+            ("d", "f2", 3),  # new
+        ],
+    )
+    existing = spark.createDataFrame(
+        [("b", "landing", "f1", 9), ("c", "landing", "f2", 2)],
+        "event_id string, _source string, _partition string, _offset long",
+    )
+    actual = (
+        batch.transform(classify_duplicates(existing))
+        .select("event_id", "_offset", DEDUP_COL, REASONS_COL)
+        .orderBy("event_id", "_offset")
+    )
+    expected = spark.createDataFrame(
+        [
+            ("a", 0, "new", []),
+            ("a", 5, "duplicate", ["duplicate_event_id"]),
+            ("b", 1, "duplicate", ["duplicate_event_id"]),
+            ("c", 2, "promoted", []),
+            ("d", 3, "new", []),
+        ],
+        "event_id string, _offset long, _dedup string, _reasons array<string>",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_silver_and_quarantine_rows_have_the_table_schemas(spark: SparkSession) -> None:
+    payloads = [_line(_event()), b"nope"]
+    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
+    good = parsed.where(F.size(REASONS_COL) == 0).transform(to_silver("silver:q1", 3, INGEST))
+    bad = parsed.where(F.size(REASONS_COL) > 0).transform(to_quarantine("silver:q1", 3, INGEST))
+    assert good.schema.simpleString() == SILVER_EVENTS.schema.simpleString()
+    assert bad.schema.fieldNames() == QUARANTINE_SILVER_EVENTS.schema.fieldNames()
+    expected_bad = spark.createDataFrame(
+        [
+            (
+                "landing",
+                "f1",
+                1,
+                b"nope",
+                None,
+                None,
+                "malformed_json",
+                ["malformed_json"],
+                "silver:q1",
+                3,
+            )
+        ],
+        "_source string, _partition string, _offset long, payload binary, event_id string, "
+        "user_id string, reason string, reasons array<string>, _writer_id string, "
+        "_batch_id long",
+    )
+    assert_df_equality(
+        bad.drop("_ingest_ts", "quarantine_ts", "quarantine_date"),
+        expected_bad,
+        ignore_nullable=True,
+    )

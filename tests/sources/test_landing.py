@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from lakehouse.config import SourceConfig
+from lakehouse.errors import SourceError
+from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
+
+
+def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession) -> None:
+    t = datetime(2026, 11, 23, 8, 0)
+    lines = spark.createDataFrame(
+        [
+            ('{"a":1}', "file:/l/f1.jsonl", 0, t),
+            ("", "file:/l/f1.jsonl", 0, t),
+            ("caf\u00e9", "file:/l/f2.jsonl", 0, t),
+            ('{"b":2}', "file:/l/f1.jsonl", 0, t),
+        ],
+        "value string, file_path string, file_block_start long, file_modification_time timestamp",
+    ).coalesce(1)
+    actual = landing_to_envelope(lines).orderBy("partition", "offset")
+    expected = spark.createDataFrame(
+        [
+            ("landing", "file:/l/f1.jsonl", 0, None, b'{"a":1}', None, t, None),
+            ("landing", "file:/l/f1.jsonl", 1, None, b"", None, t, None),
+            ("landing", "file:/l/f1.jsonl", 2, None, b'{"b":2}', None, t, None),
+            ("landing", "file:/l/f2.jsonl", 0, None, "caf\u00e9".encode(), None, t, None),
+        ],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_landing_path_that_is_a_file_is_a_clear_error(spark: SparkSession, tmp_path: Path) -> None:
+    file = tmp_path / "not-a-folder"
+    file.write_text("x")
+    with pytest.raises(SourceError, match="is a file; it must be a folder"):
+        read_landing_stream(spark, SourceConfig(landing_path=str(file)))

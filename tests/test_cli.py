@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import register_tables
+from lakehouse.cli import main
+from lakehouse.demo import run_layers
+from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+from tests.conftest import make_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _toml(root: Path) -> Path:
+    config = root / "lakehouse.toml"
+    config.write_text(
+        '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
+        '[source]\nlanding_path = "landing"\n'
+        '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
+    )
+    return config
+
+
+def test_missing_config_file_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["--config", str(tmp_path / "nope.toml"), "sql", "SELECT 1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    missing = tmp_path / "nope.toml"
+    assert err == f"lakehouse: error: config file '{missing}' does not exist or is not a file\n"
+
+
+def test_bad_trigger_interval_is_rejected_before_spark_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "bronze", "--trigger", "often"])
+    assert code == 2
+    assert "trigger.interval: 'often' is not a duration" in capsys.readouterr().err
+
+
+def test_unknown_layer_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "platinum"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'platinum'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sql_prints_a_table_and_reports_bad_queries(
+    spark: SparkSession, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = _toml(tmp_path)
+    assert main(["--config", str(config), "sql", "SELECT 1 AS one, 'x' AS letter"]) == 0
+    assert capsys.readouterr().out == (
+        "+-----+--------+\n"
+        "| one | letter |\n"
+        "+-----+--------+\n"
+        "|   1 | x      |\n"
+        "+-----+--------+\n"
+        "1 row(s)\n"
+    )
+    assert main(["--config", str(config), "sql", "SELECT * FROM gold.nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lakehouse: error: query failed: [TABLE_OR_VIEW_NOT_FOUND]")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_demo_accounts_for_every_event(
+    spark: SparkSession,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(tmp_path / "envlake"))
+    config = _toml(tmp_path)
+    code = main(["--config", str(config), "demo", "--events", "400", "--seed", "3"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "OK: 400 events sent, 400 in bronze" in out
+    assert (tmp_path / "envlake" / "bronze" / "events" / "_delta_log").is_dir()
+
+
+@pytest.mark.slow
+def test_sql_reads_gold_from_a_second_process(spark: SparkSession, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    register_tables(spark, config.lake)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    events = generate_events(GeneratorSpec(count=400, bad_share=0.1, seed=9, rate=0.1, start=start))
+    write_landing(events, config.source.landing_path, events_per_file=200)
+    run_layers(spark, config)
+    expected = [
+        f"| {r['event_date']} | {r['active_users']:>12} |"
+        for r in spark.sql(
+            "SELECT event_date, active_users FROM gold.daily_active_users ORDER BY event_date"
+        ).collect()
+    ]
+    assert expected
+
+    toml = _toml(tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lakehouse",
+            "--config",
+            str(toml),
+            "sql",
+            "SELECT event_date, active_users FROM gold.daily_active_users ORDER BY event_date",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[1] == "| event_date | active_users |"
+    assert lines[3 : 3 + len(expected)] == expected
+    assert lines[-1] == f"{len(expected)} row(s)"
