@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import register_tables, table_path
+from lakehouse.config import LakeConfig
+from lakehouse.datasets import SILVER_EVENTS, TABLES, table
+from lakehouse.errors import TableError
+
+
+def test_registers_every_table_empty_with_its_schema(spark: SparkSession, tmp_path: Path) -> None:
+    lake = LakeConfig(root=str(tmp_path / "lake"), checkpoint_root=str(tmp_path / "cp"))
+    register_tables(spark, lake)
+    for name, definition in TABLES.items():
+        df = spark.table(name)
+        assert df.count() == 0, name
+        assert df.schema.simpleString() == definition.schema.simpleString(), name
+        assert (Path(table_path(lake, definition)) / "_delta_log").is_dir(), name
+    partitions = [r["col_name"] for r in spark.sql("DESCRIBE TABLE silver.events").collect()]
+    assert "# Partition Information" in partitions
+    register_tables(spark, lake)  # idempotent
+
+
+def test_a_shared_metastore_name_at_another_location_is_an_error(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    register_tables(spark, LakeConfig(root=str(tmp_path / "a"), checkpoint_root="cp"))
+    other = LakeConfig(root=str(tmp_path / "b"), checkpoint_root="cp")
+    with pytest.raises(
+        TableError, match=r"table bronze\.events is registered at .*/a/bronze/events"
+    ):
+        register_tables(spark, other, replace_mismatched=False)
+
+
+def test_unknown_table_lists_the_known_ones() -> None:
+    assert table("silver.events") is SILVER_EVENTS
+    with pytest.raises(TableError, match=r"unknown table 'silver.evnts'; known tables are .*"):
+        table("silver.evnts")

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pyspark
+
+from lakehouse.config import SparkConfig
+from lakehouse.session import delta_package, spark_conf
+
+
+def test_delta_package_carries_the_spark_minor_version() -> None:
+    assert delta_package("4.1.1", "4.2.0") == "io.delta:delta-spark_4.1_2.13:4.2.0"
+    assert delta_package("4.0.2", "4.2.0") == "io.delta:delta-spark_4.0_2.13:4.2.0"
+    assert delta_package(pyspark.__version__) == "io.delta:delta-spark_4.1_2.13:4.2.0"
+
+
+def test_local_conf_has_master_delta_jars_and_quiet_ui() -> None:
+    conf = spark_conf(SparkConfig(master="local[2]", shuffle_partitions=3))
+    assert conf["spark.master"] == "local[2]"
+    assert conf["spark.jars.packages"] == "io.delta:delta-spark_4.1_2.13:4.2.0"
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.catalog.spark_catalog"] == (
+        "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    )
+    assert conf["spark.ui.enabled"] == "false"
+    assert conf["spark.sql.shuffle.partitions"] == "3"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.sql.catalogImplementation"] == "in-memory"
+
+
+def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
+    conf = spark_conf(SparkConfig(mode="dataproc", catalog="hive", extra={"spark.x": "1"}))
+    assert "spark.master" not in conf
+    assert "spark.jars.packages" not in conf
+    assert "spark.driver.extraJavaOptions" not in conf
+    assert conf["spark.sql.catalogImplementation"] == "hive"
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.x"] == "1"
