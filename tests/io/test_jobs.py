@@ -240,3 +240,43 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     second = log.where("job = 'silver' AND batch_id = 1").first()
     assert second is not None
     assert (second["rows_out"], second["rows_quarantined"]) == (0, 0)
+
+
+def _event_line(event_id: str, ts: datetime, user: str) -> bytes:
+    event = {
+        "event_id": event_id,
+        "event_type": "page_view",
+        "event_ts": ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "user_id": user,
+        "country": "PL",
+        "schema_version": 1,
+    }
+    return json.dumps(event).encode()
+
+
+def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    register_tables(spark, config.lake)
+    minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    landing = Path(config.source.landing_path)
+    landing.mkdir(parents=True)
+    (landing / "a.jsonl").write_bytes(
+        _event_line("e1", minute + timedelta(seconds=5), "u1")
+        + b"\n"
+        + _event_line("e2", minute + timedelta(minutes=20), "u2")
+        + b"\n"
+    )
+    run_layers(spark, config)
+    window = F.col("window_start") == F.lit(minute.replace(tzinfo=None))
+    first = spark.table("gold.events_per_minute").where(window).collect()
+    assert [(r["events"], r["users"]) for r in first] == [(1, 1)]
+
+    (landing / "b.jsonl").write_bytes(  # 20 minutes late, for the first window
+        _event_line("e3", minute + timedelta(seconds=50), "u3") + b"\n"
+    )
+    run_layers(spark, config)
+    after = spark.table("gold.events_per_minute").where(window).collect()
+    assert [(r["events"], r["users"]) for r in after] == [(2, 2)]
+    assert after[0]["updated_ts"] > first[0]["updated_ts"]
+    assert spark.table("gold.events_per_minute").count() == 2
+    _assert_gold_equals_recomputation(spark)

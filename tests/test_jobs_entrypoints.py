@@ -1,0 +1,65 @@
+"""The Dataproc entry points in jobs/ run as scripts, with the same config, in new processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import register_tables
+from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+from tests.conftest import make_config
+from tests.test_cli import REPO, _toml
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "jobs" / script), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    toml = str(_toml(tmp_path))
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    events = generate_events(GeneratorSpec(count=300, bad_share=0.1, seed=4, start=start))
+    write_landing(events, config.source.landing_path, events_per_file=100)
+
+    bronze = _run(
+        "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "40 seconds"
+    )
+    assert bronze.returncode == 0, bronze.stderr[-3000:]
+    assert "running bronze every 2 seconds" in bronze.stdout
+    for script, layer in (("silver_refine.py", "silver"), ("gold_aggregate.py", "gold")):
+        result = _run(script, "--config", toml, "--available-now")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"{layer}: done in" in result.stdout
+
+    register_tables(spark, config.lake)
+    assert spark.table("bronze.events").count() == 300
+    good = sum(1 for e in events if e.expected == "silver")
+    assert spark.table("silver.events").count() == good
+    assert spark.table("quarantine.silver_events").count() == 300 - good
+    assert spark.table("gold.daily_active_users").count() >= 1
+
+
+def test_job_script_with_a_bad_config_fails_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[source]\ntype = 'ftp'\n")
+    result = _run("silver_refine.py", "--config", str(bad), "--available-now")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "lakehouse: error: source.type: 'ftp' is not valid; choose one of landing, kafka, "
+        "pubsublite\n"
+    )
