@@ -9,6 +9,7 @@ a query on a fresh lake answers with zero rows instead of failing.
 
 from __future__ import annotations
 
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from lakehouse.config import LakeConfig
@@ -77,7 +78,15 @@ def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: b
         partition = (
             f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         )
-        spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
-            f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"
-        )
+        try:
+            spark.sql(
+                f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
+                f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"
+            )
+        except PySparkException as exc:
+            detail = " ".join(str(exc).split())[:400]
+            raise TableError(
+                f"cannot register {table.name} at {location!r}: {detail}; the table there was "
+                "written by another version or is not a Delta table: move it away or point "
+                "lake.root at a new location"
+            ) from exc

@@ -78,6 +78,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("query", help='e.g. "SELECT * FROM gold.daily_active_users"')
     sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
+    val = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="run an expectation suite against a table or a file and print GE's verdicts",
+    )
+    val.add_argument("suite", help="suite name in expectations/ (e.g. bronze_to_silver) or a path")
+    target = val.add_mutually_exclusive_group(required=True)
+    target.add_argument("--table", help="a table name, e.g. silver.events")
+    target.add_argument("--path", help="a file or folder: .json/.jsonl, .parquet, .csv, Delta")
+    val.add_argument("--docs", metavar="DIR", help="also build GE Data Docs (HTML) into DIR")
+    val.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="suite parameter ($PARAMETER), e.g. max_event_ts=2026-11-23T12:00Z",
+    )
     return parser
 
 
@@ -193,7 +210,58 @@ def _cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
     return 0
 
 
-_COMMANDS = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run, "sql": _cmd_sql}
+def _cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from lakehouse.display import format_table
+    from lakehouse.quality.parameters import parse_parameter, suite_parameters
+    from lakehouse.quality.reader import read_any
+    from lakehouse.quality.suites import find_suite, load_suite
+    from lakehouse.quality.validate import build_data_docs, validate_dataframe
+
+    suite = load_suite(find_suite(args.suite))
+    parameters = suite_parameters(config.silver, datetime.now(UTC).replace(tzinfo=None))
+    parameters.update(parse_parameter(p) for p in args.param)
+    spark = _session(config, "lakehouse-validate")
+    df = spark.table(args.table) if args.table else read_any(spark, args.path)
+    outcomes = validate_dataframe(df, suite, parameters)
+    rows = [
+        [
+            o.label,
+            o.severity,
+            "PASS" if o.success else "FAIL",
+            o.observed_value,
+            o.unexpected_count,
+            None if o.unexpected_percent is None else round(o.unexpected_percent, 3),
+        ]
+        for o in outcomes
+    ]
+    print(f"suite {suite.name} ({suite.path}) on {args.table or args.path}")
+    print(
+        format_table(
+            ["expectation", "severity", "result", "observed", "unexpected", "unexpected %"], rows
+        )
+    )
+    failed = [o for o in outcomes if not o.success]
+    critical = [o for o in failed if o.severity == "critical"]
+    print(
+        f"{len(outcomes)} expectations: {len(outcomes) - len(failed)} passed, "
+        f"{len(critical)} critical failed, {len(failed) - len(critical)} other failed"
+    )
+    if args.docs:
+        index = build_data_docs(df, suite, Path(args.docs), parameters)
+        print(f"Data Docs: {index}")
+    return 1 if critical else 0
+
+
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "generate": _cmd_generate,
+    "run": _cmd_run,
+    "sql": _cmd_sql,
+    "validate": _cmd_validate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

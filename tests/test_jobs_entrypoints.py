@@ -37,7 +37,7 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
     write_landing(events, config.source.landing_path, events_per_file=100)
 
     bronze = _run(
-        "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "40 seconds"
+        "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "25 seconds"
     )
     assert bronze.returncode == 0, bronze.stderr[-3000:]
     assert "running bronze every 2 seconds" in bronze.stdout

@@ -63,11 +63,11 @@ def find_suite(name_or_path: str, suite_dir: Path | None = None) -> Path:
 
 
 def _expectation_class(type_name: str) -> type[Any] | None:
+    from great_expectations.exceptions.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.registry import get_expectation_impl
-    from great_expectations.exceptions import ExpectationNotFoundError
 
     try:
-        return get_expectation_impl(type_name)  # type: ignore[no-any-return]
+        return get_expectation_impl(type_name)
     except ExpectationNotFoundError:
         return None
 
@@ -95,6 +95,7 @@ def _check_expectation(where: str, index: int, item: Any) -> None:
 def load_suite(path: str | Path) -> SuiteFile:
     """Load and check a suite file; errors name the file and the problem."""
     import great_expectations as gx
+    from great_expectations.exceptions.exceptions import GreatExpectationsError
     from pydantic import ValidationError
 
     file = Path(path)
@@ -122,7 +123,7 @@ def load_suite(path: str | Path) -> SuiteFile:
         _check_expectation(where, index, item)
     try:
         suite = gx.ExpectationSuite(**data)
-    except (ValidationError, TypeError, ValueError, gx.exceptions.GreatExpectationsError) as exc:
+    except (ValidationError, TypeError, ValueError, GreatExpectationsError) as exc:
         raise SuiteError(f"{where}: not a valid suite: {_first_line(exc)}") from exc
     return SuiteFile(file, suite)
 
