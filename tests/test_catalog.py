@@ -39,3 +39,12 @@ def test_unknown_table_lists_the_known_ones() -> None:
     assert table("silver.events") is SILVER_EVENTS
     with pytest.raises(TableError, match=r"unknown table 'silver.evnts'; known tables are .*"):
         table("silver.evnts")
+
+
+def test_a_table_written_with_another_schema_is_a_clear_error(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = LakeConfig(root=str(tmp_path / "lake"), checkpoint_root=str(tmp_path / "cp"))
+    spark.range(3).write.format("delta").save(lake.table_path("silver", "events"))
+    with pytest.raises(TableError, match=r"cannot register silver\.events at .*another version"):
+        register_tables(spark, lake)
