@@ -22,6 +22,7 @@ __all__ = [
     "CONFIG_ENV_VAR",
     "LakeConfig",
     "LakehouseConfig",
+    "QualityConfig",
     "SilverConfig",
     "SourceConfig",
     "SparkConfig",
@@ -171,6 +172,19 @@ class SilverConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """The quality gates between layers."""
+
+    enabled: bool = True  # false turns the gates off (benchmarks); nothing is then recorded
+    strict: bool = False  # true stops the stream on a critical failure instead of quarantining
+    suite_dir: str = "expectations"
+
+    def __post_init__(self) -> None:
+        if not self.suite_dir:
+            raise ConfigError("quality.suite_dir: must not be empty; give the suites' folder")
+
+
+@dataclass(frozen=True)
 class LakehouseConfig:
     """The whole configuration."""
 
@@ -179,6 +193,7 @@ class LakehouseConfig:
     trigger: TriggerConfig = field(default_factory=TriggerConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -195,8 +210,17 @@ _SECTIONS: dict[str, type[Any]] = {
     "trigger": TriggerConfig,
     "spark": SparkConfig,
     "silver": SilverConfig,
+    "quality": QualityConfig,
 }
-_PATH_FIELDS = {("lake", "root"), ("lake", "checkpoint_root"), ("source", "landing_path")}
+_PATH_FIELDS = {
+    ("lake", "root"),
+    ("lake", "checkpoint_root"),
+    ("source", "landing_path"),
+    ("quality", "suite_dir"),
+}
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any:
@@ -206,7 +230,11 @@ def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any
             raise ConfigError(f"{where}: {value!r} must be a table of string keys and values")
         return {str(k): str(v) for k, v in value.items()}
     if isinstance(target, bool):
-        raise ConfigError(f"{where}: booleans are not supported here")
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        raise ConfigError(f"{where}: {value!r} is not a boolean; write true or false")
     if isinstance(target, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value

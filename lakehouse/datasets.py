@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pyspark.sql.types import (
     ArrayType,
     BinaryType,
+    BooleanType,
     DataType,
     DateType,
     DecimalType,
+    DoubleType,
     IntegerType,
     LongType,
     MapType,
@@ -33,7 +35,9 @@ __all__ = [
     "GOLD_DAILY_ACTIVE_USERS",
     "GOLD_EVENTS_PER_MINUTE",
     "GOLD_HOURLY_REVENUE",
+    "GOLD_QUARANTINE",
     "KNOWN_EVENT_TYPES",
+    "QUALITY_RESULTS",
     "QUARANTINE_SILVER_EVENTS",
     "REQUIRED_FIELDS",
     "SILVER_EVENTS",
@@ -230,12 +234,64 @@ BATCH_LOG = TableDef(
         ("rows_in", LongType(), False),
         ("rows_out", LongType(), False),
         ("rows_quarantined", LongType(), False),
+        ("status", StringType(), False),
+        ("blocked_reason", StringType(), True),
         ("source_offsets", StringType(), True),
         ("versions_written", MapType(StringType(), LongType()), True),
     ),
     partition_by=(),
     description="One row per micro-batch of every job.",
 )
+
+QUALITY_RESULTS = TableDef(
+    name="ops.quality_results",
+    schema=_struct(
+        ("job", StringType(), False),
+        ("table_name", StringType(), False),
+        ("batch_id", LongType(), False),
+        ("suite", StringType(), False),
+        ("expectation_type", StringType(), False),
+        ("kwargs", StringType(), False),
+        ("column_name", StringType(), True),
+        ("severity", StringType(), False),
+        ("row_level", BooleanType(), False),
+        ("success", BooleanType(), False),
+        ("observed_value", StringType(), True),
+        ("unexpected_count", LongType(), True),
+        ("unexpected_percent", DoubleType(), True),
+        ("action", StringType(), False),
+        ("validated_ts", TimestampType(), False),
+        ("_writer_id", StringType(), False),
+    ),
+    partition_by=(),
+    description="One row per micro-batch and expectation: Great Expectations verdicts.",
+)
+
+
+def _gold_quarantine(gold: TableDef) -> TableDef:
+    return TableDef(
+        name=f"quarantine.gold_{gold.short_name}",
+        schema=StructType(
+            [
+                *gold.schema.fields,
+                *_struct(
+                    ("reason", StringType(), False),
+                    ("reasons", ArrayType(StringType(), False), False),
+                    ("quarantine_ts", TimestampType(), False),
+                    ("_writer_id", StringType(), False),
+                    ("_batch_id", LongType(), False),
+                ).fields,
+            ]
+        ),
+        partition_by=(),
+        description=f"Rows of {gold.name} refused by the silver->gold gate, with reasons.",
+    )
+
+
+GOLD_QUARANTINE = {
+    t.name: _gold_quarantine(t)
+    for t in (GOLD_EVENTS_PER_MINUTE, GOLD_DAILY_ACTIVE_USERS, GOLD_HOURLY_REVENUE)
+}
 
 TABLES: dict[str, TableDef] = {
     t.name: t
@@ -246,7 +302,9 @@ TABLES: dict[str, TableDef] = {
         GOLD_EVENTS_PER_MINUTE,
         GOLD_DAILY_ACTIVE_USERS,
         GOLD_HOURLY_REVENUE,
+        *GOLD_QUARANTINE.values(),
         BATCH_LOG,
+        QUALITY_RESULTS,
     )
 }
 

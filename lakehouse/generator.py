@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 # Kinds of bad events, each with the outcome the pipeline owes it.
-# late and unknown_field are valid events that must still reach silver.
+# late and unknown_field are valid events that must still reach silver; unknown_event_type
+# parses but fails a critical expectation of the bronze->silver suite.
 BAD_KINDS: dict[str, tuple[str, str | None]] = {
     "malformed_json": ("quarantine", "malformed_json"),
     "missing_field": ("quarantine", "missing_field:user_id"),
@@ -38,6 +39,10 @@ BAD_KINDS: dict[str, tuple[str, str | None]] = {
     "future": ("quarantine", "event_ts_in_future"),
     "unknown_field": ("silver", None),
     "invalid_utf8": ("quarantine", "invalid_utf8"),
+    "unknown_event_type": (
+        "quarantine",
+        "expectation_failed:expect_column_values_to_be_in_set(event_type)",
+    ),
 }
 
 _EVENT_TYPES = (
@@ -199,6 +204,8 @@ def _bad_event(
         event["event_ts"] = _iso(ts - timedelta(days=rng.randint(30, 400)))
     elif kind == "future":
         event["event_ts"] = _iso(ts + timedelta(days=rng.randint(2, 30)))
+    elif kind == "unknown_event_type":
+        event["event_type"] = rng.choice(["teleport", "page-view", "purchase_v2"])
     elif kind == "unknown_field":
         event["app_version"] = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
         event["experiment"] = {"name": "new_checkout", "arm": rng.choice(["a", "b"])}

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog import register_tables
-from lakehouse.config import LakeConfig, LakehouseConfig, SourceConfig, SparkConfig
+from lakehouse.config import (
+    LakeConfig,
+    LakehouseConfig,
+    QualityConfig,
+    SourceConfig,
+    SparkConfig,
+)
 from lakehouse.session import build_session
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+SUITES = Path(__file__).resolve().parents[1] / "expectations"
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2)
 
 
@@ -28,14 +38,20 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-def make_config(root: Path, max_files_per_trigger: int = 100) -> LakehouseConfig:
-    """A configuration whose lake, checkpoints and landing folder are under ``root``."""
+def make_config(
+    root: Path, max_files_per_trigger: int = 100, gates: bool = True
+) -> LakehouseConfig:
+    """A configuration whose lake, checkpoints and landing folder are under ``root``.
+
+    ``gates=False`` turns the quality gates off, for tests of other properties (the gates
+    cost a few seconds of Great Expectations per micro-batch)."""
     return LakehouseConfig(
         lake=LakeConfig(root=str(root / "lake"), checkpoint_root=str(root / "checkpoints")),
         source=SourceConfig(
             landing_path=str(root / "landing"), max_files_per_trigger=max_files_per_trigger
         ),
         spark=TEST_SPARK,
+        quality=QualityConfig(enabled=gates, suite_dir=str(SUITES)),
     )
 
 
@@ -45,3 +61,24 @@ def lake(spark: SparkSession, tmp_path: Path) -> LakehouseConfig:
     config = make_config(tmp_path)
     register_tables(spark, config.lake)
     return config
+
+
+def with_checkpoint(config: LakehouseConfig, job: str) -> None:
+    """The query metadata Spark writes in a new checkpoint, for calling a job by hand."""
+    folder = Path(config.lake.checkpoint(job))
+    folder.mkdir(parents=True)
+    (folder / "metadata").write_text(json.dumps({"id": str(uuid.uuid4())}))
+
+
+def event_line(event_id: str, ts: datetime, user: str, **fields: object) -> bytes:
+    """One valid event as a JSON line, with ``fields`` changed or added."""
+    event: dict[str, object] = {
+        "event_id": event_id,
+        "event_type": "page_view",
+        "event_ts": ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "user_id": user,
+        "country": "PL",
+        "schema_version": 1,
+    }
+    event.update(fields)
+    return json.dumps(event).encode()

@@ -17,12 +17,13 @@ from tests.conftest import make_config
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _toml(root: Path) -> Path:
+def _toml(root: Path, gates: bool = True) -> Path:
     config = root / "lakehouse.toml"
     config.write_text(
         '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
         '[source]\nlanding_path = "landing"\n'
         '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
+        f'[quality]\nenabled = {str(gates).lower()}\nsuite_dir = "{REPO / "expectations"}"\n'
     )
     return config
 
@@ -91,7 +92,7 @@ def test_demo_accounts_for_every_event(
 
 @pytest.mark.slow
 def test_sql_reads_gold_from_a_second_process(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, gates=False)
     register_tables(spark, config.lake)
     start = datetime.now(UTC) - timedelta(hours=2)
     events = generate_events(GeneratorSpec(count=400, bad_share=0.1, seed=9, rate=0.1, start=start))
@@ -105,7 +106,7 @@ def test_sql_reads_gold_from_a_second_process(spark: SparkSession, tmp_path: Pat
     ]
     assert expected
 
-    toml = _toml(tmp_path)
+    toml = _toml(tmp_path, gates=False)
     result = subprocess.run(
         [
             sys.executable,

@@ -30,8 +30,8 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
-    toml = str(_toml(tmp_path))
+    config = make_config(tmp_path, gates=False)
+    toml = str(_toml(tmp_path, gates=False))
     start = datetime.now(UTC) - timedelta(minutes=30)
     events = generate_events(GeneratorSpec(count=300, bad_share=0.1, seed=4, start=start))
     write_landing(events, config.source.landing_path, events_per_file=100)

@@ -8,9 +8,11 @@ nothing twice. The transformations themselves live in :mod:`lakehouse.layers`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,6 +23,8 @@ from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.datasets import (
     BATCH_LOG,
     BRONZE_EVENTS,
+    GOLD_QUARANTINE,
+    QUALITY_RESULTS,
     QUARANTINE_SILVER_EVENTS,
     SILVER_EVENTS,
     TableDef,
@@ -29,7 +33,7 @@ from lakehouse.errors import ConfigError, SourceError
 from lakehouse.io.delta import append_idempotent, upsert
 from lakehouse.io.streams import StreamIdentity, read_delta_stream, start_stream
 from lakehouse.layers.bronze import to_bronze
-from lakehouse.layers.gold import AGGREGATES
+from lakehouse.layers.gold import AGGREGATES, Aggregate, to_gold_quarantine
 from lakehouse.layers.silver import (
     COORDINATES,
     DEDUP_COL,
@@ -40,11 +44,17 @@ from lakehouse.layers.silver import (
     to_quarantine,
     to_silver,
 )
+from lakehouse.quality.gate import GATE_REASONS, GateDecision, apply_gate, decide
+from lakehouse.quality.parameters import suite_parameters
+from lakehouse.quality.results import quality_rows
+from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
+from lakehouse.quality.validate import validate_dataframe
 from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
 
 __all__ = ["JOBS", "BatchStats", "start_job"]
 
 MAX_OFFSET_ENTRIES = 50
+SILVER_SUITE = "bronze_to_silver"
 
 
 @dataclass
@@ -54,8 +64,17 @@ class BatchStats:
     rows_in: int = 0
     rows_out: int = 0
     rows_quarantined: int = 0
+    blocked_reasons: list[str] = field(default_factory=list)
     source_offsets: str | None = None
     versions_written: dict[str, int] = field(default_factory=dict)
+    decisions: list[GateDecision] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """ok, quarantined_rows (some rows refused) or blocked (a gate held the batch back)."""
+        if self.blocked_reasons:
+            return "blocked"
+        return "quarantined_rows" if self.rows_quarantined else "ok"
 
 
 def _now() -> datetime:
@@ -88,6 +107,7 @@ class _BatchWriter:
         self.config = config
         self.job = job
         self.identity = StreamIdentity(job, config.lake.checkpoint(job))
+        self._suites: dict[str, SuiteFile] = {}
 
     def path(self, table: TableDef) -> str:
         return table_path(self.config.lake, table)
@@ -98,7 +118,59 @@ class _BatchWriter:
             df, self.path(table), app_id, batch_id
         )
 
+    def suite(self, name: str) -> SuiteFile | None:
+        """The suite of a promotion, loaded once; None when the gates are off."""
+        if not self.config.quality.enabled:
+            return None
+        if name not in self._suites:
+            folder = Path(self.config.quality.suite_dir)
+            self._suites[name] = load_suite(find_suite(name, folder))
+        return self._suites[name]
+
+    def gate(
+        self,
+        df: DataFrame,
+        *,
+        table: TableDef,
+        suite_name: str,
+        keys: Sequence[str],
+        batch_id: int,
+        stats: BatchStats,
+        parameters: dict[str, Any] | None = None,
+        split: DataFrame | None = None,
+    ) -> tuple[DataFrame, DataFrame | None]:
+        """Validate ``df`` with the promotion's suite and split it (or ``split``, rows with
+        the same keys and more columns): rows to promote, and rows to quarantine with
+        ``_gate_reasons`` (None when the gates are off)."""
+        split = df if split is None else split
+        suite = self.suite(suite_name)
+        if suite is None:
+            return split, None
+        df = df.persist()  # GE computes each metric as its own Spark job
+        try:
+            outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
+        finally:
+            df.unpersist()
+        decision = decide(table.name, outcomes)
+        stats.decisions.append(decision)
+        if self.config.quality.strict:
+            decision.check_strict(batch_id)
+        if decision.block_reason:
+            stats.blocked_reasons.append(f"{table.name}: {decision.block_reason}")
+        return apply_gate(split, decision, keys)
+
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
+        writer_id = self.identity.app_id(spark)
+        if stats.decisions:
+            results = quality_rows(
+                spark,
+                self.job,
+                batch_id,
+                stats.decisions,
+                validated_ts=started,
+                writer_id=writer_id,
+            )
+            append_idempotent(results, self.path(QUALITY_RESULTS), writer_id, batch_id)
         finished = _now()
         row = {
             "job": self.job,
@@ -109,6 +181,8 @@ class _BatchWriter:
             "rows_in": stats.rows_in,
             "rows_out": stats.rows_out,
             "rows_quarantined": stats.rows_quarantined,
+            "status": stats.status,
+            "blocked_reason": "; ".join(stats.blocked_reasons) or None,
             "source_offsets": stats.source_offsets,
             "versions_written": stats.versions_written,
         }
@@ -206,25 +280,40 @@ class SilverJob(_BatchWriter):
                 classify_duplicates(self._existing(spark, good, writer_id, batch_id))
             )
             classified = classified.persist()
-            new = classified.where(F.col(DEDUP_COL) == "new").transform(
-                to_silver(writer_id, batch_id, started)
+            stats = BatchStats(rows_in=parsed.count())
+            candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
+            parameters = suite_parameters(self.config.silver, started.replace(tzinfo=None))
+            to_silver_rows = to_silver(writer_id, batch_id, started)
+            promoted, gated = self.gate(
+                candidates.transform(to_silver_rows),
+                table=SILVER_EVENTS,
+                suite_name=SILVER_SUITE,
+                keys=COORDINATES,
+                batch_id=batch_id,
+                stats=stats,
+                parameters=parameters,
+                split=candidates,
             )
+            promoted = promoted.transform(to_silver_rows)
+            refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
+                classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
+            )
+            if gated is not None:
+                refused = refused.unionByName(
+                    gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
+                )
             refused = (
-                parsed.where(F.size(REASONS_COL) > 0)
-                .unionByName(classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL))
                 # a replayed delivery is quarantined once, not once per replay
-                .join(
+                refused.join(
                     self._quarantined(spark, parsed, writer_id, batch_id),
                     list(COORDINATES),
                     "left_anti",
-                )
-                .transform(to_quarantine(writer_id, batch_id, started))
+                ).transform(to_quarantine(writer_id, batch_id, started))
             )
-            stats = BatchStats(rows_in=parsed.count())
             stats.source_offsets = _offset_ranges(parsed, "_source", "_partition", "_offset")
-            stats.rows_out = new.count()
+            stats.rows_out = promoted.count()
             stats.rows_quarantined = refused.count()
-            self.append(new, SILVER_EVENTS, batch_id, stats)
+            self.append(promoted, SILVER_EVENTS, batch_id, stats)
             self.append(refused, QUARANTINE_SILVER_EVENTS, batch_id, stats)
             self.log(spark, batch_id, started, stats)
         finally:
@@ -245,6 +334,7 @@ class GoldJob(_BatchWriter):
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
         started = _now()
+        writer_id = self.identity.app_id(spark)
         batch = batch.select("event_date", "event_ts").persist()
         try:
             stats = BatchStats(rows_in=batch.count())
@@ -254,17 +344,57 @@ class GoldJob(_BatchWriter):
                 silver = silver.where(F.col("event_date").isin(dates))
                 for aggregate in AGGREGATES:
                     touched = batch.select(aggregate.window_of().alias("_w")).distinct()
-                    rows = silver.join(
-                        F.broadcast(touched), aggregate.window_of() == F.col("_w"), "left_semi"
-                    ).transform(aggregate.compute(started))
-                    path = self.path(aggregate.table)
-                    stats.versions_written[aggregate.table.name] = upsert(
-                        rows, path, aggregate.keys
+                    rows = (
+                        silver.join(
+                            F.broadcast(touched), aggregate.window_of() == F.col("_w"), "left_semi"
+                        )
+                        .transform(aggregate.compute(started))
+                        .persist()
                     )
-            stats.rows_out = stats.rows_in
+                    try:
+                        self._promote(
+                            rows,
+                            aggregate,
+                            batch_id=batch_id,
+                            writer_id=writer_id,
+                            started=started,
+                            stats=stats,
+                        )
+                    finally:
+                        rows.unpersist()
             self.log(spark, batch_id, started, stats)
         finally:
             batch.unpersist()
+
+    def _promote(
+        self,
+        rows: DataFrame,
+        aggregate: Aggregate,
+        *,
+        batch_id: int,
+        writer_id: str,
+        started: datetime,
+        stats: BatchStats,
+    ) -> None:
+        table = aggregate.table
+        promoted, gated = self.gate(
+            rows,
+            table=table,
+            suite_name=f"silver_to_gold_{table.short_name}",
+            keys=aggregate.keys,
+            batch_id=batch_id,
+            stats=stats,
+        )
+        promoted_count = promoted.count()
+        if promoted_count:
+            stats.versions_written[table.name] = upsert(promoted, self.path(table), aggregate.keys)
+        stats.rows_out += promoted_count
+        if gated is not None:
+            quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))
+            refused_count = quarantine.count()
+            stats.rows_quarantined += refused_count
+            if refused_count:  # an empty append would only add a commit
+                self.append(quarantine, GOLD_QUARANTINE[table.name], batch_id, stats)
 
 
 JOBS: dict[str, Callable[[LakehouseConfig], BronzeJob | SilverJob | GoldJob]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,6 +86,18 @@ def await_stream(query: StreamingQuery, timeout_seconds: int | None = None) -> N
         raise StreamFailed(f"stream {query.name!r} failed: {_first_line(exc)}") from exc
 
 
+_PYTHON_ERROR = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed)): (.+?)(?: SQLSTATE: \w+)*$"
+)
+
+
 def _first_line(exc: BaseException) -> str:
+    """The cause of a stream failure in one line: the Python error raised inside
+    ``foreachBatch`` when there is one (Spark wraps it in pages of context), else the first
+    line of Spark's message."""
     text = str(exc).strip()
+    causes = [m for line in text.splitlines() if (m := _PYTHON_ERROR.match(line.strip()))]
+    if causes:
+        name, message = causes[-1].group(1), causes[-1].group(2)
+        return f"{name.rsplit('.', 1)[-1]}: {message}"
     return text.splitlines()[0] if text else type(exc).__name__

@@ -29,6 +29,7 @@ __all__ = [
     "daily_active_users",
     "events_per_minute",
     "hourly_revenue",
+    "to_gold_quarantine",
 ]
 
 UNKNOWN_COUNTRY = "unknown"
@@ -123,3 +124,21 @@ AGGREGATES: tuple[Aggregate, ...] = (
         lambda: F.date_trunc("hour", "event_ts"),
     ),
 )
+
+
+def to_gold_quarantine(
+    table: TableDef, writer_id: str, batch_id: int, quarantine_ts: datetime
+) -> Callable[[DataFrame], DataFrame]:
+    """Rows of a gold table refused by its gate (``_gate_reasons``), as quarantine rows."""
+
+    def transform(refused: DataFrame) -> DataFrame:
+        return refused.select(
+            *table.schema.fieldNames(),
+            F.col("_gate_reasons")[0].alias("reason"),
+            F.col("_gate_reasons").alias("reasons"),
+            F.lit(quarantine_ts).cast("timestamp").alias("quarantine_ts"),
+            F.lit(writer_id).alias("_writer_id"),
+            F.lit(batch_id).cast("long").alias("_batch_id"),
+        )
+
+    return transform

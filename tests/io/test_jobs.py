@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from lakehouse.demo import run_layers, table_counts
 from lakehouse.generator import GeneratedEvent, GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
 from lakehouse.layers.gold import AGGREGATES
-from tests.conftest import make_config
+from tests.conftest import event_line, make_config, with_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -185,13 +184,6 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
     assert table_counts(spark)["quarantine.silver_events"] == before["quarantine.silver_events"]
 
 
-def _with_checkpoint(config: LakehouseConfig, job: str) -> None:
-    """The query metadata Spark writes in a new checkpoint, for calling a job by hand."""
-    folder = Path(config.lake.checkpoint(job))
-    folder.mkdir(parents=True)
-    (folder / "metadata").write_text(json.dumps({"id": str(uuid.uuid4())}))
-
-
 def _landing_batch(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
     return (
         spark.read.format("text")
@@ -211,7 +203,7 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     events = generate_events(_spec(seed=5, count=300))
     write_landing(events, config.source.landing_path, events_per_file=100)
     for job in ("bronze", "silver", "gold"):
-        _with_checkpoint(config, job)
+        with_checkpoint(config, job)
     lake = config.lake
 
     bronze_job = BronzeJob(config)
@@ -242,28 +234,16 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     assert (second["rows_out"], second["rows_quarantined"]) == (0, 0)
 
 
-def _event_line(event_id: str, ts: datetime, user: str) -> bytes:
-    event = {
-        "event_id": event_id,
-        "event_type": "page_view",
-        "event_ts": ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        "user_id": user,
-        "country": "PL",
-        "schema_version": 1,
-    }
-    return json.dumps(event).encode()
-
-
 def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, gates=False)
     register_tables(spark, config.lake)
     minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
     landing = Path(config.source.landing_path)
     landing.mkdir(parents=True)
     (landing / "a.jsonl").write_bytes(
-        _event_line("e1", minute + timedelta(seconds=5), "u1")
+        event_line("e1", minute + timedelta(seconds=5), "u1")
         + b"\n"
-        + _event_line("e2", minute + timedelta(minutes=20), "u2")
+        + event_line("e2", minute + timedelta(minutes=20), "u2")
         + b"\n"
     )
     run_layers(spark, config)
@@ -272,7 +252,7 @@ def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_pa
     assert [(r["events"], r["users"]) for r in first] == [(1, 1)]
 
     (landing / "b.jsonl").write_bytes(  # 20 minutes late, for the first window
-        _event_line("e3", minute + timedelta(seconds=50), "u3") + b"\n"
+        event_line("e3", minute + timedelta(seconds=50), "u3") + b"\n"
     )
     run_layers(spark, config)
     after = spark.table("gold.events_per_minute").where(window).collect()
