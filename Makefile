@@ -16,8 +16,8 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lakehouse jobs tests
-	$(BIN)/ruff format --check lakehouse jobs tests
+	$(BIN)/ruff check lakehouse jobs tests bench
+	$(BIN)/ruff format --check lakehouse jobs tests bench
 	$(BIN)/mypy
 
 java:

@@ -238,6 +238,7 @@ BATCH_LOG = TableDef(
         ("blocked_reason", StringType(), True),
         ("source_offsets", StringType(), True),
         ("versions_written", MapType(StringType(), LongType()), True),
+        ("step_ms", MapType(StringType(), LongType()), True),
     ),
     partition_by=(),
     description="One row per micro-batch of every job.",

@@ -8,7 +8,9 @@ nothing twice. The transformations themselves live in :mod:`lakehouse.layers`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +69,7 @@ class BatchStats:
     blocked_reasons: list[str] = field(default_factory=list)
     source_offsets: str | None = None
     versions_written: dict[str, int] = field(default_factory=dict)
+    step_ms: dict[str, int] = field(default_factory=dict)
     decisions: list[GateDecision] = field(default_factory=list)
 
     @property
@@ -79,6 +82,17 @@ class BatchStats:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def _timed(stats: BatchStats, step: str) -> Iterator[None]:
+    """Add the milliseconds the block takes to ``stats.step_ms[step]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = int((time.perf_counter() - started) * 1000)
+        stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
 
 
 def _offset_ranges(df: DataFrame, source: str, partition: str, offset: str) -> str | None:
@@ -114,9 +128,10 @@ class _BatchWriter:
 
     def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> None:
         app_id = self.identity.app_id(df.sparkSession)
-        stats.versions_written[table.name] = append_idempotent(
-            df, self.path(table), app_id, batch_id
-        )
+        with _timed(stats, f"write {table.name}"):
+            stats.versions_written[table.name] = append_idempotent(
+                df, self.path(table), app_id, batch_id
+            )
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""
@@ -148,7 +163,8 @@ class _BatchWriter:
             return split, None
         df = df.persist()  # GE computes each metric as its own Spark job
         try:
-            outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
+            with _timed(stats, f"gate {table.name}"):
+                outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
         finally:
             df.unpersist()
         decision = decide(table.name, outcomes)
@@ -170,7 +186,7 @@ class _BatchWriter:
                 validated_ts=started,
                 writer_id=writer_id,
             )
-            append_idempotent(results, self.path(QUALITY_RESULTS), writer_id, batch_id)
+            self.append(results, QUALITY_RESULTS, batch_id, stats)
         finished = _now()
         row = {
             "job": self.job,
@@ -185,6 +201,7 @@ class _BatchWriter:
             "blocked_reason": "; ".join(stats.blocked_reasons) or None,
             "source_offsets": stats.source_offsets,
             "versions_written": stats.versions_written,
+            "step_ms": stats.step_ms,
         }
         df = spark.createDataFrame([row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), self.identity.app_id(spark), batch_id)
@@ -387,7 +404,10 @@ class GoldJob(_BatchWriter):
         )
         promoted_count = promoted.count()
         if promoted_count:
-            stats.versions_written[table.name] = upsert(promoted, self.path(table), aggregate.keys)
+            with _timed(stats, f"write {table.name}"):
+                stats.versions_written[table.name] = upsert(
+                    promoted, self.path(table), aggregate.keys
+                )
         stats.rows_out += promoted_count
         if gated is not None:
             quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))

@@ -177,6 +177,12 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
     assert [(r["rows_in"], r["rows_out"], r["rows_quarantined"], r["status"]) for r in log] == [
         (7, 5, 2, "quarantined_rows")
     ]
+    assert set(log[0]["step_ms"]) == {
+        "gate silver.events",
+        "write silver.events",
+        "write quarantine.silver_events",
+        "write ops.quality_results",
+    }
 
 
 def test_silver_gate_blocks_a_batch_and_the_stream_goes_on(
