@@ -21,6 +21,7 @@ from lakehouse.config import (
     SourceConfig,
     SparkConfig,
 )
+from lakehouse.generator import BAD_KINDS
 from lakehouse.session import build_session
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
@@ -82,3 +83,12 @@ def event_line(event_id: str, ts: datetime, user: str, **fields: object) -> byte
     }
     event.update(fields)
     return json.dumps(event).encode()
+
+
+def ungated_kinds() -> tuple[str, ...]:
+    """Bad kinds the pipeline refuses without the quality gates (for tests with gates off)."""
+    return tuple(
+        kind
+        for kind, (_, reason) in BAD_KINDS.items()
+        if not str(reason).startswith("expectation_failed:")
+    )

@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.catalog import register_tables
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
-from tests.conftest import make_config
+from tests.conftest import make_config, ungated_kinds
 from tests.test_cli import REPO, _toml
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,8 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
     config = make_config(tmp_path, gates=False)
     toml = str(_toml(tmp_path, gates=False))
     start = datetime.now(UTC) - timedelta(minutes=30)
-    events = generate_events(GeneratorSpec(count=300, bad_share=0.1, seed=4, start=start))
+    spec = GeneratorSpec(count=300, bad_share=0.1, seed=4, start=start, bad_kinds=ungated_kinds())
+    events = generate_events(spec)
     write_landing(events, config.source.landing_path, events_per_file=100)
 
     bronze = _run(

@@ -17,19 +17,29 @@ from pyspark.sql import functions as F
 from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.demo import run_layers, table_counts
-from lakehouse.generator import GeneratedEvent, GeneratorSpec, generate_events, write_landing
+from lakehouse.generator import (
+    BAD_KINDS,
+    GeneratedEvent,
+    GeneratorSpec,
+    generate_events,
+    write_landing,
+)
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
 from lakehouse.layers.gold import AGGREGATES
-from tests.conftest import event_line, make_config, with_checkpoint
+from tests.conftest import event_line, make_config, ungated_kinds, with_checkpoint
 
 pytestmark = pytest.mark.slow
 
 N_EVENTS = 1500
 
 
-def _spec(seed: int, count: int = N_EVENTS) -> GeneratorSpec:
+def _spec(seed: int, count: int = N_EVENTS, gates: bool = True) -> GeneratorSpec:
+    """Generated events; without gates, none that only a quality gate refuses."""
     start = datetime.now(UTC) - timedelta(hours=1)
-    return GeneratorSpec(count=count, bad_share=0.25, seed=seed, rate=2.0, start=start)
+    kinds = tuple(BAD_KINDS) if gates else ungated_kinds()
+    return GeneratorSpec(
+        count=count, bad_share=0.25, seed=seed, rate=2.0, start=start, bad_kinds=kinds
+    )
 
 
 def _assert_accounted(spark: SparkSession, events: list[GeneratedEvent]) -> None:
@@ -162,12 +172,12 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
 ) -> None:
     config = make_config(tmp_path, max_files_per_trigger=1)
     register_tables(spark, config.lake)
-    events = generate_events(_spec(seed=23, count=800))
+    events = generate_events(_spec(seed=23, count=500))
     write_landing(events, config.source.landing_path, events_per_file=100)
     every = TriggerConfig(mode="processing-time", interval="1 second")
 
     bronze = start_job(spark, config, "bronze", every)
-    _await_batches(bronze, 3)
+    _await_batches(bronze, 2)
     bronze.stop()  # mid-run: bronze has not read every file
     partial = spark.table("bronze.events").count()
     assert 0 < partial < len(events)
@@ -207,7 +217,7 @@ def _landing_batch(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
 def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Path) -> None:
     config = make_config(tmp_path, gates=False)  # the gates' own retry: tests/quality
     register_tables(spark, config.lake)
-    events = generate_events(_spec(seed=5, count=300))
+    events = generate_events(_spec(seed=5, count=300, gates=False))
     write_landing(events, config.source.landing_path, events_per_file=100)
     for job in ("bronze", "silver", "gold"):
         with_checkpoint(config, job)
