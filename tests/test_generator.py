@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lakehouse.datasets import KNOWN_EVENT_TYPES
 from lakehouse.errors import ConfigError
 from lakehouse.generator import (
     BAD_KINDS,
@@ -32,16 +33,7 @@ CONTRACT_FIELDS = {
     "properties",
     "schema_version",
 }
-EVENT_TYPES = {
-    "page_view",
-    "click",
-    "search",
-    "add_to_cart",
-    "purchase",
-    "signup",
-    "login",
-    "logout",
-}
+EVENT_TYPES = set(KNOWN_EVENT_TYPES)  # the contract: every generated good event is known
 
 
 def parse_ts(text: str) -> datetime:
