@@ -592,3 +592,16 @@ def test_configs_are_frozen() -> None:
     config = LakehouseConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.lake.root = "elsewhere"  # type: ignore[misc]
+
+
+def test_quality_booleans_from_file_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write_config(tmp_path, "[quality]\nenabled = false\nsuite_dir = 'suites'\n", "c.toml")
+    config = load_config(path, env={"LAKEHOUSE_QUALITY_STRICT": "yes"})
+    assert config.quality.enabled is False
+    assert config.quality.strict is True
+    assert config.quality.suite_dir == str(tmp_path / "suites")
+    with pytest.raises(ConfigError, match=r"quality\.strict .*'maybe' is not a boolean"):
+        load_config(path, env={"LAKEHOUSE_QUALITY_STRICT": "maybe"})
