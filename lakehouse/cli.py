@@ -220,7 +220,7 @@ def _cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.quality.suites import find_suite, load_suite
     from lakehouse.quality.validate import build_data_docs, validate_dataframe
 
-    suite = load_suite(find_suite(args.suite))
+    suite = load_suite(find_suite(args.suite, Path(config.quality.suite_dir)))
     parameters = suite_parameters(config.silver, datetime.now(UTC).replace(tzinfo=None))
     parameters.update(parse_parameter(p) for p in args.param)
     spark = _session(config, "lakehouse-validate")

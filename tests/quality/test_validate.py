@@ -14,6 +14,7 @@ from lakehouse.datasets import SILVER_EVENTS
 from lakehouse.quality.parameters import parse_parameter, suite_parameters
 from lakehouse.quality.suites import find_suite, load_suite
 from lakehouse.quality.validate import is_row_level, validate_dataframe
+from tests.conftest import SUITES
 
 NOW = datetime(2026, 11, 23, 12, 0)
 PARAMS = suite_parameters(SilverConfig(), NOW)
@@ -112,6 +113,7 @@ def test_validate_command_on_a_good_and_a_bad_table(
     toml = tmp_path / "c.toml"
     toml.write_text(
         f'[lake]\nroot = "{lake.lake.root}"\ncheckpoint_root = "{lake.lake.checkpoint_root}"\n'
+        f'[quality]\nsuite_dir = "{SUITES}"\n'
     )
     good_path = tmp_path / "good"
     _silver(spark, bad=False).write.format("delta").save(str(good_path))
@@ -164,7 +166,8 @@ def test_validate_command_rejects_unknown_file_kinds(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.xml").write_text("<x/>")
-    code = main(["validate", "bronze_to_silver", "--path", str(tmp_path / "data.xml")])
+    suite = str(SUITES / "bronze_to_silver.json")
+    code = main(["validate", suite, "--path", str(tmp_path / "data.xml")])
     assert code == 2
     assert "cannot tell its format; use a Delta folder or a file ending in .csv" in (
         capsys.readouterr().err
