@@ -204,7 +204,7 @@ class _BatchWriter:
             "step_ms": stats.step_ms,
         }
         df = spark.createDataFrame([row], BATCH_LOG.schema)
-        append_idempotent(df, self.path(BATCH_LOG), self.identity.app_id(spark), batch_id)
+        append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
 
 
 class BronzeJob(_BatchWriter):
@@ -246,7 +246,7 @@ class SilverJob(_BatchWriter):
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(BRONZE_EVENTS))
 
-    def _earlier(self, df: DataFrame, writer_id: str, batch_id: int) -> DataFrame:
+    def _excluding_this_batch(self, df: DataFrame, writer_id: str, batch_id: int) -> DataFrame:
         """Rows not written by an earlier attempt of this very batch (a retry redoes them:
         they count as written by this batch, and the idempotent append skips them)."""
         return df.where((F.col("_writer_id") != writer_id) | (F.col("_batch_id") != batch_id))
@@ -260,7 +260,7 @@ class SilverJob(_BatchWriter):
             (F.unix_micros(F.min("event_ts")) - window).alias("lo"),
             (F.unix_micros(F.max("event_ts")) + window).alias("hi"),
         ).first()
-        silver = self._earlier(
+        silver = self._excluding_this_batch(
             spark.read.format("delta").load(self.path(SILVER_EVENTS)), writer_id, batch_id
         )
         if bounds is None or bounds["lo"] is None:
@@ -276,7 +276,7 @@ class SilverJob(_BatchWriter):
     ) -> DataFrame:
         """Coordinates of rows of this batch's deliveries that are quarantined already."""
         bounds = batch.agg(F.min("_ingest_ts").alias("lo"), F.max("_ingest_ts").alias("hi"))
-        quarantine = self._earlier(
+        quarantine = self._excluding_this_batch(
             spark.read.format("delta").load(self.path(QUARANTINE_SILVER_EVENTS)),
             writer_id,
             batch_id,
