@@ -1,0 +1,178 @@
+"""Bookkeeping shared by the streaming jobs: batch statistics, idempotent appends keyed by the
+stream identity and batch id, the quality gate of a promotion, and the batch log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig
+from lakehouse.datasets import BATCH_LOG, QUALITY_RESULTS, TableDef
+from lakehouse.io.delta import append_idempotent
+from lakehouse.io.streams import StreamIdentity
+from lakehouse.quality.gate import GateDecision, apply_gate, decide
+from lakehouse.quality.results import quality_rows
+from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
+from lakehouse.quality.validate import validate_dataframe
+
+__all__ = ["BatchStats", "BatchWriter", "now", "offset_ranges", "timed"]
+
+MAX_OFFSET_ENTRIES = 50
+
+
+@dataclass
+class BatchStats:
+    """What one micro-batch did, for the batch log."""
+
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    blocked_reasons: list[str] = field(default_factory=list)
+    source_offsets: str | None = None
+    versions_written: dict[str, int] = field(default_factory=dict)
+    step_ms: dict[str, int] = field(default_factory=dict)
+    decisions: list[GateDecision] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """ok, quarantined_rows (some rows refused) or blocked (a gate held the batch back)."""
+        if self.blocked_reasons:
+            return "blocked"
+        return "quarantined_rows" if self.rows_quarantined else "ok"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def timed(stats: BatchStats, step: str) -> Iterator[None]:
+    """Add the milliseconds the block takes to ``stats.step_ms[step]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = int((time.perf_counter() - started) * 1000)
+        stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
+
+
+def offset_ranges(df: DataFrame, source: str, partition: str, offset: str) -> str | None:
+    """JSON of the first and last offset read per source partition (at most 50 entries)."""
+    rows = (
+        df.groupBy(source, partition)
+        .agg(F.min(offset).alias("first"), F.max(offset).alias("last"))
+        .orderBy(source, partition)
+        .limit(MAX_OFFSET_ENTRIES + 1)
+        .collect()
+    )
+    if not rows:
+        return None
+    ranges = {
+        f"{r[source]}/{r[partition]}": [r["first"], r["last"]] for r in rows[:MAX_OFFSET_ENTRIES]
+    }
+    if len(rows) > MAX_OFFSET_ENTRIES:
+        ranges["..."] = []
+    return json.dumps(ranges, sort_keys=True)
+
+
+class BatchWriter:
+    """Shared bookkeeping of a job's micro-batches: identity, paths, batch log."""
+
+    def __init__(self, config: LakehouseConfig, job: str) -> None:
+        self.config = config
+        self.job = job
+        self.identity = StreamIdentity(job, config.lake.checkpoint(job))
+        self._suites: dict[str, SuiteFile] = {}
+
+    def path(self, table: TableDef) -> str:
+        return table_path(self.config.lake, table)
+
+    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> None:
+        app_id = self.identity.app_id(df.sparkSession)
+        with timed(stats, f"write {table.name}"):
+            stats.versions_written[table.name] = append_idempotent(
+                df, self.path(table), app_id, batch_id
+            )
+
+    def suite(self, name: str) -> SuiteFile | None:
+        """The suite of a promotion, loaded once; None when the gates are off."""
+        if not self.config.quality.enabled:
+            return None
+        if name not in self._suites:
+            folder = Path(self.config.quality.suite_dir)
+            self._suites[name] = load_suite(find_suite(name, folder))
+        return self._suites[name]
+
+    def gate(
+        self,
+        df: DataFrame,
+        *,
+        table: TableDef,
+        suite_name: str,
+        keys: Sequence[str],
+        batch_id: int,
+        stats: BatchStats,
+        parameters: dict[str, Any] | None = None,
+        split: DataFrame | None = None,
+    ) -> tuple[DataFrame, DataFrame | None]:
+        """Validate ``df`` with the promotion's suite and split it (or ``split``, rows with
+        the same keys and more columns): rows to promote, and rows to quarantine with
+        ``_gate_reasons`` (None when the gates are off)."""
+        split = df if split is None else split
+        suite = self.suite(suite_name)
+        if suite is None:
+            return split, None
+        df = df.persist()  # GE computes each metric as its own Spark job
+        try:
+            with timed(stats, f"gate {table.name}"):
+                outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
+        finally:
+            df.unpersist()
+        decision = decide(table.name, outcomes)
+        stats.decisions.append(decision)
+        if self.config.quality.strict:
+            decision.check_strict(batch_id)
+        if decision.block_reason:
+            stats.blocked_reasons.append(f"{table.name}: {decision.block_reason}")
+        return apply_gate(split, decision, keys)
+
+    def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
+        writer_id = self.identity.app_id(spark)
+        if stats.decisions:
+            results = quality_rows(
+                spark,
+                self.job,
+                batch_id,
+                stats.decisions,
+                validated_ts=started,
+                writer_id=writer_id,
+            )
+            self.append(results, QUALITY_RESULTS, batch_id, stats)
+        finished = now()
+        row = {
+            "job": self.job,
+            "batch_id": batch_id,
+            "started_ts": started,
+            "finished_ts": finished,
+            "duration_ms": int((finished - started).total_seconds() * 1000),
+            "rows_in": stats.rows_in,
+            "rows_out": stats.rows_out,
+            "rows_quarantined": stats.rows_quarantined,
+            "status": stats.status,
+            "blocked_reason": "; ".join(stats.blocked_reasons) or None,
+            "source_offsets": stats.source_offsets,
+            "versions_written": stats.versions_written,
+            "step_ms": stats.step_ms,
+        }
+        df = spark.createDataFrame([row], BATCH_LOG.schema)
+        append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
