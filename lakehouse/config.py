@@ -38,6 +38,7 @@ SOURCE_TYPES = ("landing", "kafka", "pubsublite")
 TRIGGER_MODES = ("available-now", "processing-time")
 SPARK_MODES = ("local", "dataproc")
 CATALOGS = ("in-memory", "hive")
+QUALITY_ENGINES = ("fast", "great_expectations")
 
 _DURATION_RE = re.compile(
     r"^\s*(\d+)\s*(second|seconds|sec|s|minute|minutes|min|m|hour|hours|h|day|days|d)\s*$"
@@ -178,10 +179,17 @@ class QualityConfig:
     enabled: bool = True  # false turns the gates off (benchmarks); nothing is then recorded
     strict: bool = False  # true stops the stream on a critical failure instead of quarantining
     suite_dir: str = "expectations"
+    # fast: expectations evaluated by Spark in one pass (GE for the types it does not know);
+    # great_expectations: every expectation through GE (the reference, slower)
+    engine: str = "fast"
 
     def __post_init__(self) -> None:
         if not self.suite_dir:
             raise ConfigError("quality.suite_dir: must not be empty; give the suites' folder")
+        if self.engine not in QUALITY_ENGINES:
+            raise ConfigError(
+                f"quality.engine: {self.engine!r} is not one of {', '.join(QUALITY_ENGINES)}"
+            )
 
 
 @dataclass(frozen=True)

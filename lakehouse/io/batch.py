@@ -20,10 +20,11 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BATCH_LOG, QUALITY_RESULTS, TableDef
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.streams import StreamIdentity
+from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
+from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
-from lakehouse.quality.validate import validate_dataframe
 
 __all__ = ["BatchStats", "BatchWriter", "now", "offset_ranges", "timed"]
 
@@ -123,28 +124,30 @@ class BatchWriter:
         batch_id: int,
         stats: BatchStats,
         parameters: dict[str, Any] | None = None,
-        split: DataFrame | None = None,
     ) -> tuple[DataFrame, DataFrame | None]:
-        """Validate ``df`` with the promotion's suite and split it (or ``split``, rows with
-        the same keys and more columns): rows to promote, and rows to quarantine with
-        ``_gate_reasons`` (None when the gates are off)."""
-        split = df if split is None else split
+        """Validate ``df`` with the promotion's suite and split it: rows to promote, and rows
+        to quarantine with ``_gate_reasons`` (None when the gates are off). ``keys`` identify
+        a row for the expectations Great Expectations evaluates."""
         suite = self.suite(suite_name)
         if suite is None:
-            return split, None
-        df = df.persist()  # GE computes each metric as its own Spark job
+            return df, None
+        engine = self.config.quality.engine
+        uses_ge = engine == "great_expectations" or not compile_suite(suite, parameters).complete
+        if uses_ge:
+            df = df.persist()  # GE computes each metric as its own Spark job
         try:
             with timed(stats, f"gate {table.name}"):
-                outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
+                run = run_suite(df, suite, parameters, keys, engine)
         finally:
-            df.unpersist()
-        decision = decide(table.name, outcomes)
+            if uses_ge:
+                df.unpersist()
+        decision = decide(table.name, run.outcomes)
         stats.decisions.append(decision)
         if self.config.quality.strict:
             decision.check_strict(batch_id)
         if decision.block_reason:
             stats.blocked_reasons.append(f"{table.name}: {decision.block_reason}")
-        return apply_gate(split, decision, keys)
+        return apply_gate(df, decision, keys, run.checks)
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
         writer_id = self.identity.app_id(spark)

@@ -96,15 +96,15 @@ class SilverJob(BatchWriter):
             candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
             parameters = suite_parameters(self.config.silver, started.replace(tzinfo=None))
             to_silver_rows = to_silver(writer_id, batch_id, started)
+            # the gate judges the candidates' silver columns; to_silver only adds stamps
             promoted, gated = self.gate(
-                candidates.transform(to_silver_rows),
+                candidates,
                 table=SILVER_EVENTS,
                 suite_name=SILVER_SUITE,
                 keys=COORDINATES,
                 batch_id=batch_id,
                 stats=stats,
                 parameters=parameters,
-                split=candidates,
             )
             promoted = promoted.transform(to_silver_rows)
             refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(

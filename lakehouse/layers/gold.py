@@ -134,7 +134,7 @@ def to_gold_quarantine(
     def transform(refused: DataFrame) -> DataFrame:
         return refused.select(
             *table.schema.fieldNames(),
-            F.col("_gate_reasons")[0].alias("reason"),
+            F.get(F.col("_gate_reasons"), 0).alias("reason"),
             F.col("_gate_reasons").alias("reasons"),
             F.lit(quarantine_ts).cast("timestamp").alias("quarantine_ts"),
             F.lit(writer_id).alias("_writer_id"),

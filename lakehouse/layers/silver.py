@@ -208,7 +208,7 @@ def to_quarantine(
             {
                 "event_id": raw["event_id"],
                 "user_id": raw["user_id"],
-                "reason": F.col(REASONS_COL)[0],
+                "reason": F.get(F.col(REASONS_COL), 0),
                 "reasons": F.col(REASONS_COL),
                 "quarantine_ts": ts,
                 "quarantine_date": F.to_date(ts),

@@ -13,7 +13,7 @@ In strict mode any critical failure stops the stream with :class:`GateFailed` in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -36,6 +36,7 @@ __all__ = [
 REASON_PREFIX = "expectation_failed:"
 BLOCK_PREFIX = "batch_blocked:"
 GATE_REASONS = "_gate_reasons"
+_GE_REASONS = "_ge_reasons"
 
 
 class GateFailed(LakehouseError):
@@ -95,13 +96,11 @@ def decide(table: str, outcomes: Sequence[Outcome]) -> GateDecision:
 
 
 def _failures(
-    spark: SparkSession, decision: GateDecision, keys: Sequence[str], key_schema: StructType
+    spark: SparkSession, outcomes: Sequence[Outcome], keys: Sequence[str], key_schema: StructType
 ) -> DataFrame:
-    """Keys of failing rows with the labels of the critical row-level expectations they fail."""
+    """Keys of the rows GE found failing, with the reasons (labels) they fail."""
     reasons: dict[tuple[object, ...], list[str]] = {}
-    for outcome in decision.critical_failures:
-        if not outcome.row_level:
-            continue
+    for outcome in outcomes:
         for item in outcome.failing_keys:
             key = tuple(item.get(k) for k in keys)
             labels = reasons.setdefault(key, [])
@@ -110,33 +109,69 @@ def _failures(
     schema = StructType(
         [
             *[StructField(f"_k_{k}", key_schema[k].dataType, True) for k in keys],
-            StructField(GATE_REASONS, ArrayType(StringType(), False), False),
+            StructField(_GE_REASONS, ArrayType(StringType(), False), False),
         ]
     )
     return spark.createDataFrame([(*key, labels) for key, labels in reasons.items()], schema)
 
 
 def apply_gate(
-    batch: DataFrame, decision: GateDecision, keys: Sequence[str]
+    batch: DataFrame,
+    decision: GateDecision,
+    keys: Sequence[str],
+    checks: Mapping[int, Column] | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """Split ``batch`` into rows to promote and rows to quarantine (with ``_gate_reasons``).
 
-    A blocked batch is quarantined whole, each row with the blocking expectations as reason
-    followed by any row-level failures of its own.
+    A row fails a critical row-level expectation when the expectation's check in ``checks``
+    (keyed by its index in ``decision.outcomes``, from the fast gate) is true for it, or
+    when GE listed its ``keys`` among the expectation's failing rows. A blocked batch is
+    quarantined whole, each row with the blocking expectations as reason followed by any
+    row-level failures of its own.
     """
-    spark = batch.sparkSession
-    failures = _failures(spark, decision, keys, batch.schema)
-    on: Column = F.lit(True)
-    for k in keys:
-        on = on & batch[k].eqNullSafe(failures[f"_k_{k}"])
-    joined = batch.join(F.broadcast(failures), on, "left").drop(*[f"_k_{k}" for k in keys])
-    own = F.coalesce(F.col(GATE_REASONS), F.array().cast("array<string>"))
+    checks = checks or {}
+    failing = [
+        (i, o)
+        for i, o in enumerate(decision.outcomes)
+        if o.row_level and not o.success and o.severity == "critical"
+    ]
+    listed = [o for i, o in failing if i not in checks and o.failing_keys]
+    joined = batch
+    if listed:  # only GE's failing rows need a join; the fast checks are expressions
+        failures = _failures(batch.sparkSession, listed, keys, batch.schema)
+        on: Column = F.lit(True)
+        for k in keys:
+            on = on & batch[k].eqNullSafe(failures[f"_k_{k}"])
+        joined = batch.join(F.broadcast(failures), on, "left").drop(*[f"_k_{k}" for k in keys])
+    labels: list[Column] = []
+    for i, outcome in failing:
+        label = REASON_PREFIX + outcome.label
+        if i in checks:
+            fails = checks[i]
+        elif outcome.failing_keys:
+            fails = F.coalesce(F.array_contains(F.col(_GE_REASONS), label), F.lit(False))
+        else:
+            continue
+        labels.append(F.when(fails, F.lit(label)))
+    if not labels and not decision.blocked:  # nothing to refuse: no per-row work at all
+        empty = F.array().cast("array<string>")
+        return batch, batch.limit(0).withColumn(GATE_REASONS, empty)
+    own = (
+        F.array_distinct(F.filter(F.array(*labels), lambda r: r.isNotNull()))
+        if labels
+        else F.array().cast("array<string>")
+    )
     if decision.blocked:
         assert decision.block_reason is not None
         refused = joined.withColumn(
             GATE_REASONS, F.concat(F.array(F.lit(decision.block_reason)), own)
         )
+        if listed:
+            refused = refused.drop(_GE_REASONS)
         return refused.limit(0).drop(GATE_REASONS), refused
-    promoted = joined.where(F.col(GATE_REASONS).isNull()).drop(GATE_REASONS)
-    refused = joined.where(F.col(GATE_REASONS).isNotNull())
+    marked = joined.withColumn(GATE_REASONS, own)
+    if listed:
+        marked = marked.drop(_GE_REASONS)
+    promoted = marked.where(F.size(GATE_REASONS) == 0).drop(GATE_REASONS)
+    refused = marked.where(F.size(GATE_REASONS) > 0)
     return promoted, refused

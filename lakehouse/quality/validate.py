@@ -43,6 +43,7 @@ class Outcome:
     unexpected_count: int | None
     unexpected_percent: float | None
     failing_keys: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def column(self) -> str | None:
@@ -116,6 +117,7 @@ def _outcome(suite: str, result: Any, index_columns: Sequence[str]) -> Outcome:
         unexpected_count=detail.get("unexpected_count"),
         unexpected_percent=float(percent) if percent is not None else None,
         failing_keys=tuple(keys),
+        meta=dict(config.meta or {}),
     )
 
 

@@ -1,0 +1,350 @@
+"""The fast gate: a suite's expectations evaluated by Spark directly, in one pass.
+
+Calling Great Expectations on a micro-batch costs a data context, a batch and one Spark job
+per metric. For the expectation types below the same verdicts come from one aggregate query
+(one Spark job for every count of the suite) and, for the row split, one boolean expression
+per row-level expectation. Each type follows GE's own Spark semantics (what counts as
+unexpected, how nulls and ``mostly`` are treated, how percentages are computed); the
+differential tests in ``tests/quality/test_fast.py`` hold the two to the same verdicts and
+counts. Expectations of other types, or with options this module does not implement, are
+left to GE (:func:`compile_suite` lists them in ``CompiledSuite.fallback``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from lakehouse.quality.suites import SuiteError, SuiteFile
+from lakehouse.quality.validate import Outcome, is_row_level
+
+__all__ = [
+    "FAST_TYPES",
+    "CompiledSuite",
+    "FastCheck",
+    "compile_suite",
+    "evaluate",
+    "resolve_parameters",
+]
+
+# Column map expectations that skip nulls, with the condition a non-null value must meet.
+_MAP_CONDITIONS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {}
+_NULL_TYPES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null")
+_UNIQUE = "expect_column_values_to_be_unique"
+_COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+_ROW_COUNT_BETWEEN = "expect_table_row_count_to_be_between"
+_ROW_COUNT_EQUAL = "expect_table_row_count_to_equal"
+_UNIQUE_PROPORTION = "expect_column_proportion_of_unique_values_to_be_between"
+_UNIQUE_VALUE_COUNT = "expect_column_unique_value_count_to_be_between"
+
+# kwargs that do not change a verdict.
+_IGNORED_KWARGS = frozenset({"result_format", "catch_exceptions", "meta", "batch_id"})
+
+
+def _between(value: Column, kwargs: Mapping[str, Any]) -> Column:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        raise SuiteError("expect_column_values_to_be_between needs min_value or max_value")
+    if low is not None and high is not None and low > high:
+        raise SuiteError(f"expect_column_values_to_be_between: min_value {low} > max_value {high}")
+    condition = F.lit(True)
+    if low is not None:
+        condition = condition & (
+            value > F.lit(low) if kwargs.get("strict_min") else value >= F.lit(low)
+        )
+    if high is not None:
+        condition = condition & (
+            value < F.lit(high) if kwargs.get("strict_max") else value <= F.lit(high)
+        )
+    return condition
+
+
+def _in_set(value: Column, kwargs: Mapping[str, Any]) -> Column:
+    value_set = kwargs.get("value_set")
+    return F.lit(True) if value_set is None else value.isin(list(value_set))
+
+
+def _not_in_set(value: Column, kwargs: Mapping[str, Any]) -> Column:
+    value_set = kwargs.get("value_set")
+    return F.lit(True) if value_set is None else ~value.isin(list(value_set))
+
+
+_MAP_CONDITIONS.update(
+    {
+        "expect_column_values_to_be_between": _between,
+        "expect_column_values_to_be_in_set": _in_set,
+        "expect_column_values_to_not_be_in_set": _not_in_set,
+        "expect_column_values_to_match_regex": lambda v, k: v.rlike(str(k["regex"])),
+        "expect_column_values_to_not_match_regex": lambda v, k: ~v.rlike(str(k["regex"])),
+        "expect_column_value_lengths_to_be_between": lambda v, k: _between(F.length(v), k),
+        "expect_column_value_lengths_to_equal": lambda v, k: F.length(v) == F.lit(k["value"]),
+    }
+)
+
+# Which kwargs each type understands; anything else sends the expectation to GE.
+_KWARGS: dict[str, frozenset[str]] = {
+    **{t: frozenset({"column", "mostly"}) for t in (*_NULL_TYPES, _UNIQUE)},
+    "expect_column_values_to_match_regex": frozenset({"column", "mostly", "regex"}),
+    "expect_column_values_to_not_match_regex": frozenset({"column", "mostly", "regex"}),
+    "expect_column_values_to_be_between": frozenset(
+        {"column", "mostly", "min_value", "max_value", "strict_min", "strict_max"}
+    ),
+    "expect_column_value_lengths_to_be_between": frozenset(
+        {"column", "mostly", "min_value", "max_value", "strict_min", "strict_max"}
+    ),
+    "expect_column_value_lengths_to_equal": frozenset({"column", "mostly", "value"}),
+    "expect_column_values_to_be_in_set": frozenset({"column", "mostly", "value_set"}),
+    "expect_column_values_to_not_be_in_set": frozenset({"column", "mostly", "value_set"}),
+    _COMPOUND_UNIQUE: frozenset({"column_list", "mostly", "ignore_row_if"}),
+    _ROW_COUNT_BETWEEN: frozenset({"min_value", "max_value", "strict_min", "strict_max"}),
+    _ROW_COUNT_EQUAL: frozenset({"value"}),
+    _UNIQUE_PROPORTION: frozenset({"column", "min_value", "max_value", "strict_min", "strict_max"}),
+    _UNIQUE_VALUE_COUNT: frozenset(
+        {"column", "min_value", "max_value", "strict_min", "strict_max"}
+    ),
+}
+
+FAST_TYPES = frozenset(_KWARGS)
+"""Expectation types the fast gate evaluates itself."""
+
+
+@dataclass(frozen=True)
+class FastCheck:
+    """One expectation of a suite, compiled: its position, type, resolved kwargs, severity."""
+
+    position: int
+    expectation_type: str
+    kwargs: Mapping[str, Any]
+    severity: str
+
+    @property
+    def row_level(self) -> bool:
+        return is_row_level(self.expectation_type)
+
+    @property
+    def mostly(self) -> float:
+        return float(self.kwargs.get("mostly", 1.0))
+
+    def unexpected(self) -> Column | None:
+        """True for a row this expectation counts as unexpected (column map types only)."""
+        t = self.expectation_type
+        if t in _MAP_CONDITIONS:
+            value = F.col(self.kwargs["column"])
+            condition = _MAP_CONDITIONS[t](value, self.kwargs)
+            # GE filters nulls out first, and a null condition is not unexpected.
+            return value.isNotNull() & F.coalesce(~condition, F.lit(False))
+        if t == "expect_column_values_to_not_be_null":
+            return F.col(self.kwargs["column"]).isNull()
+        if t == "expect_column_values_to_be_null":
+            return F.col(self.kwargs["column"]).isNotNull()
+        return None
+
+
+@dataclass(frozen=True)
+class CompiledSuite:
+    """A suite split into what the fast gate evaluates and what it leaves to GE."""
+
+    suite: SuiteFile
+    checks: tuple[FastCheck, ...]
+    fallback: tuple[int, ...]  # positions of expectations GE evaluates
+
+    @property
+    def complete(self) -> bool:
+        """Whether the fast gate evaluates every expectation of the suite."""
+        return not self.fallback
+
+
+def resolve_parameters(value: Any, parameters: Mapping[str, Any], where: str) -> Any:
+    """Replace ``{"$PARAMETER": name}`` values (GE's suite parameters) by their value."""
+    if isinstance(value, dict):
+        if set(value) == {"$PARAMETER"}:
+            name = value["$PARAMETER"]
+            if name not in parameters:
+                known = ", ".join(sorted(parameters)) or "(none)"
+                raise SuiteError(
+                    f"{where}: suite parameter {name!r} has no value; known parameters: {known}"
+                )
+            return parameters[name]
+        return {k: resolve_parameters(v, parameters, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_parameters(v, parameters, where) for v in value]
+    return value
+
+
+def compile_suite(suite: SuiteFile, parameters: Mapping[str, Any] | None = None) -> CompiledSuite:
+    """Compile the expectations of ``suite`` the fast gate supports; list the others."""
+    checks: list[FastCheck] = []
+    fallback: list[int] = []
+    for position, expectation in enumerate(suite.suite.expectations):
+        config = expectation.configuration
+        kind = str(config.type)
+        kwargs = {k: v for k, v in config.kwargs.items() if k not in _IGNORED_KWARGS}
+        if kind not in _KWARGS or not set(kwargs) <= _KWARGS[kind]:
+            fallback.append(position)
+            continue
+        where = f"suite {suite.name!r}, {kind}"
+        resolved = resolve_parameters(kwargs, dict(parameters or {}), where)
+        ignore = resolved.get("ignore_row_if", "all_values_are_missing")
+        if ignore not in ("all_values_are_missing", "any_value_is_missing", "never"):
+            fallback.append(position)
+            continue
+        severity = str(getattr(expectation.severity, "value", expectation.severity))
+        checks.append(FastCheck(position, kind, resolved, severity))
+    return CompiledSuite(suite, tuple(checks), tuple(fallback))
+
+
+def _compound_kept(check: FastCheck) -> Column:
+    """Rows a compound-uniqueness check considers, after ``ignore_row_if``."""
+    columns = [F.col(c) for c in check.kwargs["column_list"]]
+    ignore = check.kwargs.get("ignore_row_if", "all_values_are_missing")
+    if ignore == "never":
+        return F.lit(True)
+    missing = [c.isNull() for c in columns]
+    if ignore == "any_value_is_missing":
+        return ~_any(missing)
+    return ~_all(missing)
+
+
+def _any(conditions: Sequence[Column]) -> Column:
+    result = F.lit(False)
+    for c in conditions:
+        result = result | c
+    return result
+
+
+def _all(conditions: Sequence[Column]) -> Column:
+    result = F.lit(True)
+    for c in conditions:
+        result = result & c
+    return result
+
+
+def _count_if(condition: Column) -> Column:
+    return F.sum(F.when(condition, F.lit(1)).otherwise(F.lit(0)))
+
+
+def _aggregates(checks: Sequence[FastCheck]) -> tuple[list[tuple[str, Column]], list[Column]]:
+    """Per-row helper columns (window counts for uniqueness) and the aggregate columns."""
+    helpers: list[tuple[str, Column]] = []
+    aggregates: list[Column] = [F.count(F.lit(1)).alias("n")]
+    for check in checks:
+        i, t, kw = check.position, check.expectation_type, check.kwargs
+        unexpected = check.unexpected()
+        if unexpected is not None:
+            aggregates.append(_count_if(unexpected).alias(f"u{i}"))
+            if t not in _NULL_TYPES:
+                aggregates.append(F.count(F.col(kw["column"])).alias(f"nn{i}"))
+        elif t == _UNIQUE:
+            value = F.col(kw["column"])
+            helpers.append((f"_w{i}", F.count(F.lit(1)).over(Window.partitionBy(value))))
+            # GE counts uniqueness (0 on an empty batch) where other map types sum (None)
+            duplicated = value.isNotNull() & (F.col(f"_w{i}") > 1)
+            aggregates.append(F.count(F.when(duplicated, F.lit(1))).alias(f"u{i}"))
+            aggregates.append(F.count(value).alias(f"nn{i}"))
+        elif t == _COMPOUND_UNIQUE:
+            key = F.struct(*[F.col(c) for c in kw["column_list"]])
+            kept = _compound_kept(check)
+            helpers.append((f"_w{i}", F.count(F.lit(1)).over(Window.partitionBy(key))))
+            duplicated = kept & (F.col(f"_w{i}") > 1)
+            aggregates.append(F.count(F.when(duplicated, F.lit(1))).alias(f"u{i}"))
+            aggregates.append(F.count(F.when(kept, F.lit(1))).alias(f"nn{i}"))
+        elif t in (_UNIQUE_PROPORTION, _UNIQUE_VALUE_COUNT):
+            value = F.col(kw["column"])
+            aggregates.append(F.count_distinct(value).alias(f"d{i}"))
+            aggregates.append(F.count(value).alias(f"nn{i}"))
+    return helpers, aggregates
+
+
+def _metric_between(value: Any, kwargs: Mapping[str, Any]) -> bool:
+    """GE's ``_validate_metric_value_between`` for numbers."""
+    if value is None:
+        return False
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    above = low is None or (value > low if kwargs.get("strict_min") else value >= low)
+    below = high is None or (value < high if kwargs.get("strict_max") else value <= high)
+    return bool(above and below)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+
+def _map_outcome(
+    suite: str, check: FastCheck, total: int, unexpected: int | None, considered: int | None
+) -> Outcome:
+    """GE's verdict of a map expectation; ``considered`` is None for the null checks.
+
+    ``unexpected`` is Spark's sum, so None on an empty batch, as GE reports it.
+    """
+    base = total if considered is None else considered
+    vacuous = unexpected is None or total == 0 or base == 0
+    success = True if vacuous else (base - (unexpected or 0)) / base >= check.mostly
+    percent = None
+    if unexpected is not None and total > 0 and base > 0:
+        percent = unexpected / base * 100
+    return Outcome(
+        suite=suite,
+        expectation_type=check.expectation_type,
+        kwargs=dict(check.kwargs),
+        severity=check.severity,
+        row_level=check.row_level,
+        success=success,
+        observed_value=None,
+        unexpected_count=unexpected,
+        unexpected_percent=percent,
+    )
+
+
+def _table_outcome(suite: str, check: FastCheck, observed: Any, success: bool) -> Outcome:
+    return Outcome(
+        suite=suite,
+        expectation_type=check.expectation_type,
+        kwargs=dict(check.kwargs),
+        severity=check.severity,
+        row_level=False,
+        success=success,
+        observed_value=_json(observed),
+        unexpected_count=None,
+        unexpected_percent=None,
+    )
+
+
+def evaluate(df: DataFrame, compiled: CompiledSuite) -> dict[int, Outcome]:
+    """Verdicts of the compiled checks on ``df``, keyed by position in the suite.
+
+    Runs one Spark job: every count of every check in one aggregate query.
+    """
+    checks = compiled.checks
+    if not checks:
+        return {}
+    helpers, aggregates = _aggregates(checks)
+    source = df.withColumns(dict(helpers)) if helpers else df
+    row = source.agg(*aggregates).first()
+    assert row is not None  # a global aggregate always has one row
+    total = int(row["n"])
+    fields = set(row.asDict())
+    suite = compiled.suite.name
+    outcomes: dict[int, Outcome] = {}
+    for check in checks:
+        i, t, kw = check.position, check.expectation_type, check.kwargs
+        if t in _NULL_TYPES:
+            outcomes[i] = _map_outcome(suite, check, total, row[f"u{i}"], None)
+        elif f"u{i}" in fields:
+            outcomes[i] = _map_outcome(suite, check, total, row[f"u{i}"], int(row[f"nn{i}"]))
+        elif t == _ROW_COUNT_BETWEEN:
+            outcomes[i] = _table_outcome(suite, check, total, _metric_between(total, kw))
+        elif t == _ROW_COUNT_EQUAL:
+            outcomes[i] = _table_outcome(suite, check, total, total == kw.get("value"))
+        elif t == _UNIQUE_VALUE_COUNT:
+            distinct = int(row[f"d{i}"])
+            outcomes[i] = _table_outcome(suite, check, distinct, _metric_between(distinct, kw))
+        elif t == _UNIQUE_PROPORTION:
+            nonnull = int(row[f"nn{i}"])
+            proportion = int(row[f"d{i}"]) / nonnull if total > 0 and nonnull > 0 else 0
+            outcomes[i] = _table_outcome(suite, check, proportion, _metric_between(proportion, kw))
+    return outcomes
