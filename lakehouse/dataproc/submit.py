@@ -27,6 +27,7 @@ from lakehouse.errors import SubmitError
 
 if TYPE_CHECKING:
     import grpc
+    from google.auth.credentials import Credentials
 
 __all__ = [
     "batch_client",
@@ -53,24 +54,27 @@ def regional_endpoint(region: str) -> str:
 
 
 def batch_client(
-    region: str, channel: grpc.Channel | None = None
+    region: str, channel: grpc.Channel | None = None, credentials: Credentials | None = None
 ) -> dataproc_v1.BatchControllerClient:
-    """A BatchController client for ``region``, or on ``channel`` when given (tests)."""
+    """A BatchController client for ``region`` (application default credentials unless
+    ``credentials``), or on ``channel`` when given (a local server in tests)."""
     if channel is not None:
         transport = BatchControllerGrpcTransport(channel=channel)
         return dataproc_v1.BatchControllerClient(transport=transport)
     return dataproc_v1.BatchControllerClient(
-        client_options={"api_endpoint": regional_endpoint(region)}
+        credentials=credentials, client_options={"api_endpoint": regional_endpoint(region)}
     )
 
 
-def job_client(region: str, channel: grpc.Channel | None = None) -> dataproc_v1.JobControllerClient:
+def job_client(
+    region: str, channel: grpc.Channel | None = None, credentials: Credentials | None = None
+) -> dataproc_v1.JobControllerClient:
     """A JobController client for ``region``, or on ``channel`` when given (tests)."""
     if channel is not None:
         transport = JobControllerGrpcTransport(channel=channel)
         return dataproc_v1.JobControllerClient(transport=transport)
     return dataproc_v1.JobControllerClient(
-        client_options={"api_endpoint": regional_endpoint(region)}
+        credentials=credentials, client_options={"api_endpoint": regional_endpoint(region)}
     )
 
 
