@@ -6,8 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# checkov pins packages that conflict with great-expectations: it gets its own venv.
+CHECKOV_VERSION := 3.3.30
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint clean java
+.PHONY: demo test lint infra-lint infra-tools clean java
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
@@ -15,10 +19,25 @@ demo: $(STAMP)
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench
 	$(BIN)/ruff format --check lakehouse jobs tests bench
 	$(BIN)/mypy
+
+# Security scan of infra/ for each environment (offline: no platform calls, no downloads).
+infra-lint: infra-tools
+	for env in infra/environments/*.tfvars; do \
+		BC_SKIP_MAPPING=TRUE $(INFRA_VENV)/bin/checkov --directory infra --framework terraform \
+			--var-file $$env --skip-download --quiet --compact || exit 1; \
+	done
+
+infra-tools: $(INFRA_STAMP)
+
+$(INFRA_STAMP):
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	rm -f $(INFRA_VENV)/.installed-*
+	touch $@
 
 java:
 	@if ! command -v java >/dev/null 2>&1; then \

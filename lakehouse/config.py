@@ -20,6 +20,7 @@ from lakehouse.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "DataprocConfig",
     "LakeConfig",
     "LakehouseConfig",
     "QualityConfig",
@@ -107,6 +108,10 @@ class SourceConfig:
     type: str = "landing"
     landing_path: str = "lake/_landing"
     max_files_per_trigger: int = 100
+    # Names of the managed sources (created by infra/); read by the Kafka and Pub/Sub Lite sources.
+    kafka_bootstrap_servers: str = ""
+    kafka_topic: str = ""
+    pubsublite_subscription: str = ""  # projects/P/locations/L/subscriptions/S
 
     def __post_init__(self) -> None:
         _choice(self.type, SOURCE_TYPES, "source.type")
@@ -192,6 +197,61 @@ class QualityConfig:
             )
 
 
+MAX_BATCH_TTL_SECONDS = 14 * 86400  # Dataproc Serverless: ttl is at most 14 days
+MIN_BATCH_TTL_SECONDS = 600  # and at least 10 minutes
+
+
+@dataclass(frozen=True)
+class DataprocConfig:
+    """Where and how ``lakehouse submit`` runs the jobs on Dataproc.
+
+    ``runtime_version`` is the Serverless runtime (``--serverless``), ``image_version`` the
+    image of the cluster (``--cluster``); each decides the Delta jars the job gets. Streaming
+    jobs on a cluster restart up to ``max_failures_per_hour`` / ``max_failures_total`` times;
+    on Serverless they get ``streaming_ttl`` (at most 14 days) instead of the 4-hour default.
+    """
+
+    project: str = ""
+    region: str = "europe-west1"
+    staging_uri: str = ""  # gs://bucket/prefix (file:// for tests)
+    service_account: str = ""  # runtime service account (e-mail)
+    subnetwork: str = ""  # subnetwork URI or name, for Serverless
+    cluster: str = ""  # default cluster of --cluster
+    runtime_version: str = "3.0"
+    image_version: str = "3.0"
+    max_failures_per_hour: int = 5
+    max_failures_total: int = 50
+    streaming_ttl: str = "14 days"
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            raise ConfigError(
+                "dataproc.region: must not be empty; give a region, e.g. europe-west1"
+            )
+        if self.staging_uri and not self.staging_uri.startswith(("gs://", "file://")):
+            raise ConfigError(
+                f"dataproc.staging_uri: {self.staging_uri!r} is not valid; "
+                "give a gs://bucket/prefix (or a file:// folder)"
+            )
+        if not 1 <= self.max_failures_per_hour <= 10:
+            raise ConfigError(
+                f"dataproc.max_failures_per_hour: {self.max_failures_per_hour} must be 1 to 10"
+            )
+        if not 1 <= self.max_failures_total <= 240:
+            raise ConfigError(
+                f"dataproc.max_failures_total: {self.max_failures_total} must be 1 to 240"
+            )
+        ttl = parse_duration(self.streaming_ttl, "dataproc.streaming_ttl")
+        if not MIN_BATCH_TTL_SECONDS <= ttl <= MAX_BATCH_TTL_SECONDS:
+            raise ConfigError(
+                f"dataproc.streaming_ttl: {self.streaming_ttl!r} must be 10 minutes to 14 days"
+            )
+
+    @property
+    def streaming_ttl_seconds(self) -> int:
+        return parse_duration(self.streaming_ttl, "dataproc.streaming_ttl")
+
+
 @dataclass(frozen=True)
 class LakehouseConfig:
     """The whole configuration."""
@@ -202,6 +262,7 @@ class LakehouseConfig:
     spark: SparkConfig = field(default_factory=SparkConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    dataproc: DataprocConfig = field(default_factory=DataprocConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -219,6 +280,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "spark": SparkConfig,
     "silver": SilverConfig,
     "quality": QualityConfig,
+    "dataproc": DataprocConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),

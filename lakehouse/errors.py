@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LakehouseError", "SourceError", "TableError"]
+__all__ = ["ConfigError", "LakehouseError", "SourceError", "SubmitError", "TableError"]
 
 
 class LakehouseError(Exception):
@@ -22,3 +22,7 @@ class SourceError(LakehouseError):
 
 class TableError(LakehouseError):
     """A table name is unknown or a table is not where the catalog says it is."""
+
+
+class SubmitError(LakehouseError):
+    """Packaging, staging or submitting a job to Dataproc failed, or the service refused it."""
