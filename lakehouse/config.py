@@ -191,10 +191,7 @@ class QualityConfig:
     def __post_init__(self) -> None:
         if not self.suite_dir:
             raise ConfigError("quality.suite_dir: must not be empty; give the suites' folder")
-        if self.engine not in QUALITY_ENGINES:
-            raise ConfigError(
-                f"quality.engine: {self.engine!r} is not one of {', '.join(QUALITY_ENGINES)}"
-            )
+        _choice(self.engine, QUALITY_ENGINES, "quality.engine")
 
 
 MAX_BATCH_TTL_SECONDS = 14 * 86400  # Dataproc Serverless: ttl is at most 14 days

@@ -349,6 +349,7 @@ def test_unknown_key_lists_valid_keys(tmp_path: Path, monkeypatch: pytest.Monkey
         ('[trigger]\nmode = "once"\n', "'once'", "available-now, processing-time"),
         ('[spark]\nmode = "yarn"\n', "'yarn'", "local, dataproc"),
         ('[spark]\ncatalog = "glue"\n', "'glue'", "in-memory, hive"),
+        ('[quality]\nengine = "soda"\n', "'soda'", "fast, great_expectations"),
     ],
 )
 def test_invalid_choice_names_value_and_choices(

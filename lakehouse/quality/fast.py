@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
@@ -130,8 +131,11 @@ class FastCheck:
     def mostly(self) -> float:
         return float(self.kwargs.get("mostly", 1.0))
 
+    @cached_property
     def unexpected(self) -> Column | None:
-        """True for a row this expectation counts as unexpected (column map types only)."""
+        """True for a row this expectation counts as unexpected (column map types only).
+
+        Built once per check: each piece of a Column is a call into the JVM."""
         t = self.expectation_type
         if t in _MAP_CONDITIONS:
             value = F.col(self.kwargs["column"])
@@ -234,7 +238,7 @@ def _aggregates(checks: Sequence[FastCheck]) -> tuple[list[tuple[str, Column]], 
     aggregates: list[Column] = [F.count(F.lit(1)).alias("n")]
     for check in checks:
         i, t, kw = check.position, check.expectation_type, check.kwargs
-        unexpected = check.unexpected()
+        unexpected = check.unexpected
         if unexpected is not None:
             aggregates.append(_count_if(unexpected).alias(f"u{i}"))
             if t not in _NULL_TYPES:

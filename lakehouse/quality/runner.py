@@ -92,7 +92,7 @@ def run_suite(
     position_index = {p: i for i, p in enumerate(sorted(by_position))}
     checks: dict[int, Column] = {}
     for check in compiled.checks:
-        unexpected = check.unexpected()
+        unexpected = check.unexpected
         if unexpected is not None and check.row_level:
             checks[position_index[check.position]] = unexpected
     return SuiteRun(tuple(ordered), checks, ge_expectations=len(compiled.fallback))
