@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LakehouseError", "SourceError", "TableError"]
+__all__ = [
+    "ConfigError",
+    "ErasureError",
+    "LakehouseError",
+    "PolicyError",
+    "SourceError",
+    "TableError",
+]
 
 
 class LakehouseError(Exception):
@@ -22,3 +29,11 @@ class SourceError(LakehouseError):
 
 class TableError(LakehouseError):
     """A table name is unknown or a table is not where the catalog says it is."""
+
+
+class PolicyError(LakehouseError):
+    """A table's data policy is incomplete or contradicts its schema."""
+
+
+class ErasureError(LakehouseError):
+    """An erasure request cannot be processed as given."""
