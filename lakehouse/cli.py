@@ -174,8 +174,13 @@ def _session(config: LakehouseConfig, app: str) -> SparkSession:
 
 def _cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.demo import render_summary, run_demo
+    from lakehouse.privacy.keys import ensure_demo_key
 
     spec = _spec(args)
+    notice = ensure_demo_key(config.privacy)
+    if notice:
+        print(notice, flush=True)
+    config.privacy.key()  # a missing key fails here, before Spark starts
     print(f"starting Spark (lake: {config.lake.root}) ...", flush=True)
     spark = _session(config, "lakehouse-demo")
     result = run_demo(spark, config, spec, args.events_per_file, say=lambda m: print(m, flush=True))
