@@ -43,7 +43,7 @@ def test_silver_and_gold_hold_no_raw_id_email_or_full_ip(
         bad_kinds=ungated_kinds(),
     )
     events = generate_events(spec)
-    write_landing(events, config.source.landing_path, events_per_file=120)
+    write_landing(events, config.source.landing_path, events_per_file=60)
     run_layers(spark, config)
     raw = "\n".join(e.line.decode("utf-8", "replace") for e in events)
     assert "usr_" in raw and "@example.com" in raw and "query" in raw  # there was some
