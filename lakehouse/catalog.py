@@ -9,6 +9,7 @@ a query on a fresh lake answers with zero rows instead of failing.
 
 from __future__ import annotations
 
+from delta.tables import DeltaTable
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -16,7 +17,7 @@ from lakehouse.config import LakeConfig
 from lakehouse.datasets import TABLES, TableDef
 from lakehouse.errors import TableError
 
-__all__ = ["register_tables", "table_path"]
+__all__ = ["apply_properties", "register_tables", "table_path"]
 
 
 def table_path(lake: LakeConfig, table: TableDef) -> str:
@@ -54,6 +55,28 @@ def _same_location(registered: str, wanted: str) -> bool:
     return norm(registered) == norm(wanted)
 
 
+def _properties_sql(properties: dict[str, str]) -> str:
+    return ", ".join(f"'{_quote(k)}' = '{_quote(v)}'" for k, v in sorted(properties.items()))
+
+
+def apply_properties(spark: SparkSession, table: TableDef, location: str) -> bool:
+    """Set the Delta properties the table's policy asks for where they differ; True if changed.
+
+    New tables get them at creation; this brings tables written before a policy change up
+    to date (one commit, only when something differs).
+    """
+    current = DeltaTable.forPath(spark, location).detail().first()
+    existing = dict(current["properties"]) if current is not None else {}
+    wanted = table.properties
+    if all(existing.get(k) == v for k, v in wanted.items()):
+        return False
+    spark.sql(
+        f"ALTER TABLE delta.`{location.replace('`', '``')}` "
+        f"SET TBLPROPERTIES ({_properties_sql(wanted)})"
+    )
+    return True
+
+
 def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: bool = True) -> None:
     """Create the schemas and register every table of the lake in the session catalog.
 
@@ -78,11 +101,16 @@ def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: b
         partition = (
             f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         )
+        exists = DeltaTable.isDeltaTable(spark, location)
+        properties = "" if exists else f" TBLPROPERTIES ({_properties_sql(table.properties)})"
         try:
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
                 f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"
+                f"{properties}"
             )
+            if exists:
+                apply_properties(spark, table, location)
         except PySparkException as exc:
             detail = " ".join(str(exc).split())[:400]
             raise TableError(

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lakehouse.config import LakehouseConfig, TriggerConfig, load_config, parse_duration
@@ -96,6 +96,45 @@ def _parser() -> argparse.ArgumentParser:
         help="suite parameter ($PARAMETER), e.g. max_event_ts=2026-11-23T12:00Z",
     )
     _submit_args(sub.add_parser("submit", parents=[common], help="run a job on Dataproc"))
+    cat = sub.add_parser(
+        "catalog",
+        parents=[common],
+        help="list every table with its owner, personal columns and retention",
+    )
+    cat.add_argument(
+        "--columns", action="store_true", help="one row per column with its classification"
+    )
+
+    ret = sub.add_parser(
+        "retention", parents=[common], help="delete rows past their retention and purge them"
+    )
+    ret_sub = ret.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ret_run = ret_sub.add_parser("run", parents=[common], help="run the retention policies")
+    ret_run.add_argument(
+        "--dry-run", action="store_true", help="only print what would be deleted, per table"
+    )
+    ret_run.add_argument(
+        "--table", action="append", default=[], metavar="NAME", help="only this table (repeat)"
+    )
+    _purge_now_arg(ret_run)
+
+    erase = sub.add_parser(
+        "erase", parents=[common], help="erase data subjects from every layer (with audit)"
+    )
+    which = erase.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--subject", action="append", metavar="ID", help="a raw user id to erase (repeat)"
+    )
+    which.add_argument(
+        "--requests", action="store_true", help="process the pending ops.erasure_requests"
+    )
+    erase.add_argument("--request-id", help="request id (default: a new UUID)")
+    erase.add_argument(
+        "--defer",
+        action="store_true",
+        help="only record the request as pending (processed by erase --requests)",
+    )
+    _purge_now_arg(erase)
     return parser
 
 
@@ -118,6 +157,15 @@ def _submit_args(submit: argparse.ArgumentParser) -> None:
     submit.add_argument("--id", default="", help="batch or job id (default: lakehouse-JOB-<time>)")
     submit.add_argument("--dry-run", action="store_true", help="print the request; stage nothing")
     submit.add_argument("--no-wait", action="store_true", help="return once Dataproc accepted it")
+
+
+def _purge_now_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--purge-now",
+        action="store_true",
+        help="VACUUM without retention: removed files are deleted at once (stop or catch up "
+        "the streams that read the tables first); default: each table's retention",
+    )
 
 
 def _generator_args(parser: argparse.ArgumentParser, default_count: int) -> None:
@@ -148,8 +196,13 @@ def _session(config: LakehouseConfig, app: str) -> SparkSession:
 
 def _cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.demo import render_summary, run_demo
+    from lakehouse.privacy.keys import ensure_demo_key
 
     spec = _spec(args)
+    notice = ensure_demo_key(config.privacy)
+    if notice:
+        print(notice, flush=True)
+    config.privacy.key()  # a missing key fails here, before Spark starts
     print(f"starting Spark (lake: {config.lake.root}) ...", flush=True)
     spark = _session(config, "lakehouse-demo")
     result = run_demo(spark, config, spec, args.events_per_file, say=lambda m: print(m, flush=True))
@@ -307,6 +360,112 @@ def _cmd_submit(args: argparse.Namespace, config: LakehouseConfig) -> int:
     return 0
 
 
+def _personal(columns: Mapping[str, str]) -> str:
+    """``direct: a, b; pseudonymous: c`` (classification without its ``pii_`` prefix)."""
+    groups: dict[str, list[str]] = {}
+    for column, classification in columns.items():
+        if classification != "none":
+            groups.setdefault(classification.removeprefix("pii_"), []).append(column)
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items()) or "-"
+
+
+def _cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.datasets import TABLES
+    from lakehouse.display import format_table
+
+    if args.columns:
+        rows: list[list[object]] = [
+            [t.name, f.name, f.dataType.simpleString(), t.policy.columns[f.name]]
+            for t in TABLES.values()
+            for f in t.schema.fields
+        ]
+        print(format_table(["table", "column", "type", "classification"], rows))
+        return 0
+    rows = [
+        [
+            t.name,
+            t.policy.owner,
+            _personal(t.policy.columns),
+            t.policy.retention.describe(),
+            f"{t.policy.deleted_file_retention_days} d / {t.policy.log_retention_days} d",
+        ]
+        for t in TABLES.values()
+    ]
+    print(
+        format_table(["table", "owner", "personal columns", "retention", "files / log kept"], rows)
+    )
+    return 0
+
+
+def _cmd_retention(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from datetime import UTC, datetime
+
+    from lakehouse.display import format_table
+    from lakehouse.retention.plan import plan_retention, select_tables
+    from lakehouse.retention.run import run_retention
+
+    steps = plan_retention(select_tables(args.table), datetime.now(UTC))  # names checked
+    spark = _session(config, "lakehouse-retention")
+    results = run_retention(
+        spark, config.lake, steps, dry_run=args.dry_run, purge_now=args.purge_now
+    )
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        format_table(
+            ["table", "retention", "cutoff", f"rows {verb}", "version before", "after"],
+            [
+                [
+                    r.step.table.name,
+                    f"{r.step.days} days on {r.step.column}",
+                    r.step.cutoff.replace(microsecond=0),
+                    r.rows,
+                    r.version_before,
+                    r.version_after,
+                ]
+                for r in results
+            ],
+        )
+    )
+    if args.dry_run:
+        print("dry run: nothing deleted")
+    return 0
+
+
+def _cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.display import format_table
+    from lakehouse.retention.erasure import add_requests, erase, pending_requests, requests_for
+
+    if args.requests and (args.defer or args.request_id):
+        raise ConfigError("--requests processes recorded requests: drop --defer / --request-id")
+    key = config.privacy.key()
+    requests = [] if args.requests else requests_for(key, args.subject, args.request_id)
+    spark = _session(config, "lakehouse-erase")
+    if args.defer:
+        add_requests(spark, config, requests)
+        print(f"recorded {len(requests)} pending request(s): {requests[0].request_id}")
+        return 0
+    if args.requests:
+        requests = pending_requests(spark, config)
+    audit = erase(spark, config, requests, purge_now=args.purge_now)
+    print(
+        format_table(
+            ["request", "table", "rows deleted", "version before", "after"],
+            [
+                [
+                    a["request_id"],
+                    a["table_name"],
+                    a["rows_deleted"],
+                    a["version_before"],
+                    a["version_after"],
+                ]
+                for a in audit
+            ],
+        )
+    )
+    print(f"{len({a['request_id'] for a in audit})} request(s) done")
+    return 0
+
+
 _COMMANDS = {
     "demo": _cmd_demo,
     "generate": _cmd_generate,
@@ -314,6 +473,9 @@ _COMMANDS = {
     "sql": _cmd_sql,
     "validate": _cmd_validate,
     "submit": _cmd_submit,
+    "catalog": _cmd_catalog,
+    "retention": _cmd_retention,
+    "erase": _cmd_erase,
 }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "DataprocConfig",
     "LakeConfig",
     "LakehouseConfig",
+    "PrivacyConfig",
     "QualityConfig",
     "SilverConfig",
     "SourceConfig",
@@ -249,6 +250,63 @@ class DataprocConfig:
         return parse_duration(self.streaming_ttl, "dataproc.streaming_ttl")
 
 
+MIN_KEY_BYTES = 32
+KEY_ENV_VAR = "LAKEHOUSE_PRIVACY_PSEUDONYM_KEY"
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """The secret key of the pseudonyms (HMAC-SHA256 of user and session ids).
+
+    Give it in the environment (``LAKEHOUSE_PRIVACY_PSEUDONYM_KEY``, e.g. from Secret
+    Manager) or as a local key file; never in the code or in a committed file. It is only
+    read by the jobs that need it (silver, erasure), so other commands run without it.
+    """
+
+    pseudonym_key: str = ""
+    pseudonym_key_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.pseudonym_key and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"privacy.pseudonym_key: the key has {len(self.pseudonym_key.encode())} bytes; "
+                f"it needs at least {MIN_KEY_BYTES} (e.g. the output of "
+                "'python -c \"import secrets; print(secrets.token_hex(32))\"')"
+            )
+        if _is_remote(self.pseudonym_key_file):
+            raise ConfigError(
+                f"privacy.pseudonym_key_file: {self.pseudonym_key_file!r} is remote; give a "
+                f"local file, or pass the key in {KEY_ENV_VAR} (e.g. from Secret Manager)"
+            )
+
+    def key(self) -> bytes:
+        """The key bytes; a :class:`ConfigError` saying how to set it when there is none."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        if not self.pseudonym_key_file:
+            raise ConfigError(
+                "privacy.pseudonym_key is not set: the pseudonyms of user and session ids need "
+                f"a secret key of at least {MIN_KEY_BYTES} bytes; set {KEY_ENV_VAR} or "
+                "privacy.pseudonym_key_file (a local file holding the key)"
+            )
+        path = Path(self.pseudonym_key_file)
+        try:
+            key = path.read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"privacy.pseudonym_key_file: {str(path)!r} cannot be read ({exc.strerror}); "
+                f"create it with a random key of at least {MIN_KEY_BYTES} bytes "
+                "(`lakehouse demo` creates one for the local demo) or set "
+                f"{KEY_ENV_VAR}"
+            ) from exc
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"privacy.pseudonym_key_file: {str(path)!r} holds {len(key)} bytes; the key "
+                f"needs at least {MIN_KEY_BYTES}"
+            )
+        return key
+
+
 @dataclass(frozen=True)
 class LakehouseConfig:
     """The whole configuration."""
@@ -260,6 +318,7 @@ class LakehouseConfig:
     silver: SilverConfig = field(default_factory=SilverConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     dataproc: DataprocConfig = field(default_factory=DataprocConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -278,13 +337,16 @@ _SECTIONS: dict[str, type[Any]] = {
     "silver": SilverConfig,
     "quality": QualityConfig,
     "dataproc": DataprocConfig,
+    "privacy": PrivacyConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
     ("lake", "checkpoint_root"),
     ("source", "landing_path"),
     ("quality", "suite_dir"),
+    ("privacy", "pseudonym_key_file"),
 }
+_OPTIONAL_PATHS = {("privacy", "pseudonym_key_file")}
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -340,6 +402,8 @@ def _resolve_paths(values: dict[str, Any], section: str, base: Path) -> None:
         if sec != section:
             continue
         value = values.get(key, getattr(_SECTIONS[section](), key))
+        if (section, key) in _OPTIONAL_PATHS and not value.strip():
+            continue
         if not value.strip():
             raise ConfigError(f"{section}.{key}: must not be empty; give a local path or gs:// URI")
         if not _is_remote(value) and not Path(value).is_absolute():

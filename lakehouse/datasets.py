@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pyspark.sql.types import (
     ArrayType,
+    AtomicType,
     BinaryType,
     BooleanType,
     DataType,
@@ -25,12 +26,24 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.errors import TableError
+from lakehouse.errors import PolicyError, TableError
+from lakehouse.policy import (
+    NONE,
+    PII_DIRECT,
+    PII_PSEUDONYMOUS,
+    PII_QUASI,
+    Policy,
+    Retention,
+    Rule,
+    Subject,
+)
 
 __all__ = [
     "AMOUNT_TYPE",
     "BATCH_LOG",
     "BRONZE_EVENTS",
+    "ERASURE_AUDIT",
+    "ERASURE_REQUESTS",
     "EVENT_FIELDS",
     "GOLD_DAILY_ACTIVE_USERS",
     "GOLD_EVENTS_PER_MINUTE",
@@ -92,12 +105,66 @@ KNOWN_EVENT_TYPES = (
 
 @dataclass(frozen=True)
 class TableDef:
-    """A Delta table of the lake: its catalog name, schema and partition columns."""
+    """A Delta table of the lake: its catalog name, schema, partition columns and data policy.
+
+    Every column must be classified by the policy: adding a column without a classification
+    is an error at import time.
+    """
 
     name: str
     schema: StructType
     partition_by: tuple[str, ...]
     description: str
+    policy: Policy
+
+    def __post_init__(self) -> None:
+        columns = self.schema.fieldNames()
+        unclassified = [c for c in columns if c not in self.policy.columns]
+        unknown = [c for c in self.policy.columns if c not in columns]
+        if unclassified or unknown:
+            raise PolicyError(
+                f"policy of {self.name}: unclassified column(s) {unclassified}, unknown "
+                f"column(s) {unknown}; classify every column of the schema as one of "
+                f"{PII_DIRECT}, {PII_PSEUDONYMOUS}, {PII_QUASI}, {NONE}"
+            )
+        referenced = [r.column for r in self.policy.minimization]
+        if self.policy.retention.column is not None:
+            referenced.append(self.policy.retention.column)
+        if self.policy.subject is not None:
+            referenced += [self.policy.subject.column, *self.policy.subject.row_key]
+        missing = [c for c in referenced if c not in columns]
+        if missing:
+            raise PolicyError(f"policy of {self.name}: column(s) {missing} are not in the schema")
+
+    @property
+    def stats_columns(self) -> tuple[str, ...]:
+        """Columns whose min/max statistics Delta may keep in its log: no personal data
+        (partition columns are never in the statistics, their values are in file paths)."""
+        return tuple(
+            f.name
+            for f in self.schema.fields
+            if self.policy.columns[f.name] == NONE
+            and f.name not in self.partition_by
+            and isinstance(f.dataType, AtomicType)
+            and not isinstance(f.dataType, BinaryType)
+        )
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The Delta table properties the policy asks for."""
+        policy = self.policy
+        props = {
+            "delta.enableDeletionVectors": "true",
+            "delta.deletedFileRetentionDuration": (
+                f"interval {policy.deleted_file_retention_days} days"
+            ),
+            "delta.logRetentionDuration": f"interval {policy.log_retention_days} days",
+            "lakehouse.owner": policy.owner,
+        }
+        if policy.personal_columns:
+            # min/max statistics of personal columns would copy values into _delta_log
+            props["delta.dataSkippingStatsColumns"] = ",".join(self.stats_columns)
+        return props
 
     @property
     def layer(self) -> str:
@@ -111,6 +178,14 @@ class TableDef:
 def _struct(*fields: tuple[str, DataType, bool]) -> StructType:
     return StructType([StructField(n, t, nullable) for n, t, nullable in fields])
 
+
+def _none(*columns: str) -> dict[str, str]:
+    return dict.fromkeys(columns, NONE)
+
+
+PIPELINE_OWNER = "data-platform"
+_COORDINATE_NAMES = ("_source", "_partition", "_offset")
+_RAW_PAYLOAD = Subject("payload", "payload", _COORDINATE_NAMES)
 
 _COORDINATES: tuple[tuple[str, DataType, bool], ...] = (
     ("_source", StringType(), False),
@@ -135,6 +210,19 @@ BRONZE_EVENTS = TableDef(
     ),
     partition_by=("ingest_date",),
     description="Raw envelope of every event received, with its source coordinates; append only.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns={
+            **_none("source", "partition", "offset", "publish_ts", "source_event_ts"),
+            "key": PII_DIRECT,  # a source message key may be the user id
+            "payload": PII_DIRECT,  # the raw event: user id, session, IP, email, free text
+            "attributes": PII_QUASI,
+            **_none("ingest_ts", "ingest_date", "batch_id"),
+        },
+        # the raw payload is the replay source: a replay can only reach 7 days back
+        retention=Retention.window("ingest_ts", 7),
+        subject=Subject("payload", "payload", ("source", "partition", "offset")),
+    ),
 )
 
 SILVER_EVENTS = TableDef(
@@ -161,7 +249,36 @@ SILVER_EVENTS = TableDef(
         ("_batch_id", LongType(), False),
     ),
     partition_by=("event_date",),
-    description="Parsed, typed, deduplicated product events.",
+    description="Parsed, typed, deduplicated, minimized product events.",
+    policy=Policy(
+        owner="product-analytics",
+        columns={
+            **_none("event_id", "event_type", "event_ts", "event_date"),
+            "user_id": PII_PSEUDONYMOUS,  # HMAC-SHA256 of the user id, not the id
+            "session_id": PII_PSEUDONYMOUS,  # HMAC-SHA256 of the session id
+            **_none("device"),
+            "ip": PII_QUASI,  # truncated: IPv4 /24, IPv6 /48
+            **_none("country"),
+            "properties": PII_QUASI,  # only the allowed keys
+            **_none("amount", "currency", "schema_version"),
+            "rescued_data": PII_QUASI,  # unknown fields, without known personal keys
+            **_none(*_COORDINATE_NAMES, "_ingest_ts", "_processed_ts", "_writer_id", "_batch_id"),
+        },
+        retention=Retention.window("event_ts", 400),
+        minimization=(
+            Rule("user_id", "pseudonymize"),
+            Rule("session_id", "pseudonymize"),
+            Rule("ip", "truncate_ip"),
+            # free text (search queries) and contact data (email) never reach silver
+            Rule("properties", "keep_keys", ("page", "sku", "quantity")),
+            Rule(
+                "rescued_data",
+                "drop_keys",
+                ("email", "name", "phone", "address", "ip", "query", "user_id", "session_id"),
+            ),
+        ),
+        subject=Subject("user_id", "pseudonym", _COORDINATE_NAMES),
+    ),
 )
 
 QUARANTINE_SILVER_EVENTS = TableDef(
@@ -181,7 +298,22 @@ QUARANTINE_SILVER_EVENTS = TableDef(
     ),
     partition_by=("quarantine_date",),
     description="Bronze rows refused by silver, with every reason.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns={
+            **_none(*_COORDINATE_NAMES),
+            "payload": PII_DIRECT,  # kept raw for replay after a fix; 30 days
+            **_none("event_id"),
+            "user_id": PII_PSEUDONYMOUS,  # the pseudonym of the payload's user id
+            **_none("reason", "reasons", "_ingest_ts", "quarantine_ts", "quarantine_date"),
+            **_none("_writer_id", "_batch_id"),
+        },
+        retention=Retention.window("quarantine_ts", 30),
+        subject=_RAW_PAYLOAD,
+    ),
 )
+
+_GOLD_RETENTION = Retention.keep("aggregates without personal data")
 
 GOLD_EVENTS_PER_MINUTE = TableDef(
     name="gold.events_per_minute",
@@ -196,6 +328,13 @@ GOLD_EVENTS_PER_MINUTE = TableDef(
     ),
     partition_by=(),
     description="Events per minute by event type and country (country 'unknown' when absent).",
+    policy=Policy(
+        owner="product-analytics",
+        columns=_none(
+            "window_start", "window_end", "event_type", "country", "events", "users", "updated_ts"
+        ),
+        retention=_GOLD_RETENTION,
+    ),
 )
 
 GOLD_DAILY_ACTIVE_USERS = TableDef(
@@ -208,6 +347,11 @@ GOLD_DAILY_ACTIVE_USERS = TableDef(
     ),
     partition_by=(),
     description="Distinct active users per UTC day.",
+    policy=Policy(
+        owner="product-analytics",
+        columns=_none("event_date", "active_users", "events", "updated_ts"),
+        retention=_GOLD_RETENTION,
+    ),
 )
 
 GOLD_HOURLY_REVENUE = TableDef(
@@ -221,6 +365,11 @@ GOLD_HOURLY_REVENUE = TableDef(
     ),
     partition_by=(),
     description="Purchase revenue per hour and currency.",
+    policy=Policy(
+        owner="product-analytics",
+        columns=_none("hour_start", "currency", "revenue", "purchases", "updated_ts"),
+        retention=_GOLD_RETENTION,
+    ),
 )
 
 BATCH_LOG = TableDef(
@@ -242,6 +391,25 @@ BATCH_LOG = TableDef(
     ),
     partition_by=(),
     description="One row per micro-batch of every job.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "job",
+            "batch_id",
+            "started_ts",
+            "finished_ts",
+            "duration_ms",
+            "rows_in",
+            "rows_out",
+            "rows_quarantined",
+            "status",
+            "blocked_reason",
+            "source_offsets",
+            "versions_written",
+            "step_ms",
+        ),
+        retention=Retention.window("finished_ts", 400),
+    ),
 )
 
 QUALITY_RESULTS = TableDef(
@@ -266,6 +434,77 @@ QUALITY_RESULTS = TableDef(
     ),
     partition_by=(),
     description="One row per micro-batch and expectation: Great Expectations verdicts.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "job",
+            "table_name",
+            "batch_id",
+            "suite",
+            "expectation_type",
+            "kwargs",
+            "column_name",
+            "severity",
+            "row_level",
+            "success",
+            # observed values of expectations on personal columns are not recorded
+            "observed_value",
+            "unexpected_count",
+            "unexpected_percent",
+            "action",
+            "validated_ts",
+            "_writer_id",
+        ),
+        retention=Retention.window("validated_ts", 400),
+    ),
+)
+
+ERASURE_REQUESTS = TableDef(
+    name="ops.erasure_requests",
+    schema=_struct(
+        ("request_id", StringType(), False),
+        ("subject_hash", StringType(), False),
+        ("requested_ts", TimestampType(), False),
+        ("status", StringType(), False),
+        ("processed_ts", TimestampType(), True),
+    ),
+    partition_by=(),
+    description="Erasure requests: SHA-256 of the subject's pseudonym, never the raw id.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns={
+            **_none("request_id"),
+            "subject_hash": PII_PSEUDONYMOUS,  # sha256(pseudonym): matches, never reverses
+            **_none("requested_ts", "status", "processed_ts"),
+        },
+        retention=Retention.keep("record of the requests an erasure must honour"),
+    ),
+)
+
+ERASURE_AUDIT = TableDef(
+    name="ops.erasure_audit",
+    schema=_struct(
+        ("request_id", StringType(), False),
+        ("table_name", StringType(), False),
+        ("rows_deleted", LongType(), False),
+        ("version_before", LongType(), False),
+        ("version_after", LongType(), False),
+        ("erased_ts", TimestampType(), False),
+    ),
+    partition_by=(),
+    description="One row per erasure request and table: rows deleted, versions before/after.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "request_id",
+            "table_name",
+            "rows_deleted",
+            "version_before",
+            "version_after",
+            "erased_ts",
+        ),
+        retention=Retention.keep("proof that each erasure was done"),
+    ),
 )
 
 
@@ -286,6 +525,14 @@ def _gold_quarantine(gold: TableDef) -> TableDef:
         ),
         partition_by=(),
         description=f"Rows of {gold.name} refused by the silver->gold gate, with reasons.",
+        policy=Policy(
+            owner=gold.policy.owner,
+            columns={
+                **gold.policy.columns,
+                **_none("reason", "reasons", "quarantine_ts", "_writer_id", "_batch_id"),
+            },
+            retention=Retention.window("quarantine_ts", 30),
+        ),
     )
 
 
@@ -306,6 +553,8 @@ TABLES: dict[str, TableDef] = {
         *GOLD_QUARANTINE.values(),
         BATCH_LOG,
         QUALITY_RESULTS,
+        ERASURE_REQUESTS,
+        ERASURE_AUDIT,
     )
 }
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LakehouseError", "SourceError", "SubmitError", "TableError"]
+__all__ = [
+    "ConfigError",
+    "ErasureError",
+    "LakehouseError",
+    "PolicyError",
+    "SourceError",
+    "SubmitError",
+    "TableError",
+]
 
 
 class LakehouseError(Exception):
@@ -26,3 +34,11 @@ class TableError(LakehouseError):
 
 class SubmitError(LakehouseError):
     """Packaging, staging or submitting a job to Dataproc failed, or the service refused it."""
+
+
+class PolicyError(LakehouseError):
+    """A table's data policy is incomplete or contradicts its schema."""
+
+
+class ErasureError(LakehouseError):
+    """An erasure request cannot be processed as given."""

@@ -17,6 +17,7 @@ from lakehouse.catalog import register_tables
 from lakehouse.config import (
     LakeConfig,
     LakehouseConfig,
+    PrivacyConfig,
     QualityConfig,
     SourceConfig,
     SparkConfig,
@@ -30,6 +31,8 @@ time.tzset()
 
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2)
+# The pseudonym key of the tests (never a production key: keys come from the environment).
+TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +43,16 @@ def spark() -> Iterator[SparkSession]:
 
 
 def make_config(
-    root: Path, max_files_per_trigger: int = 100, gates: bool = True
+    root: Path,
+    max_files_per_trigger: int = 100,
+    gates: bool = True,
+    pseudonym_key: str = TEST_KEY,
 ) -> LakehouseConfig:
     """A configuration whose lake, checkpoints and landing folder are under ``root``.
 
     ``gates=False`` turns the quality gates off, for tests of other properties (the gates
-    cost a few seconds of Great Expectations per micro-batch)."""
+    cost a few seconds of Great Expectations per micro-batch). ``pseudonym_key=""`` leaves
+    the pseudonym key unset."""
     return LakehouseConfig(
         lake=LakeConfig(root=str(root / "lake"), checkpoint_root=str(root / "checkpoints")),
         source=SourceConfig(
@@ -53,6 +60,7 @@ def make_config(
         ),
         spark=TEST_SPARK,
         quality=QualityConfig(enabled=gates, suite_dir=str(SUITES)),
+        privacy=PrivacyConfig(pseudonym_key=pseudonym_key),
     )
 
 

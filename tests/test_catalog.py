@@ -22,6 +22,10 @@ def test_registers_every_table_empty_with_its_schema(spark: SparkSession, tmp_pa
     partitions = [r["col_name"] for r in spark.sql("DESCRIBE TABLE silver.events").collect()]
     assert "# Partition Information" in partitions
     register_tables(spark, lake)  # idempotent
+    properties = {
+        r["key"]: r["value"] for r in spark.sql("SHOW TBLPROPERTIES silver.events").collect()
+    }
+    assert {k: properties.get(k) for k in SILVER_EVENTS.properties} == SILVER_EVENTS.properties
 
 
 def test_a_shared_metastore_name_at_another_location_is_an_error(

@@ -12,18 +12,26 @@ from lakehouse.catalog import register_tables
 from lakehouse.cli import main
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
-from tests.conftest import make_config
+from tests.conftest import TEST_KEY, make_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _toml(root: Path, gates: bool = True) -> Path:
+def _toml(root: Path, gates: bool = True, key_file: bool = False) -> Path:
+    """The configuration of ``make_config(root)`` as a file; the pseudonym key inline, or
+    (``key_file``) in a file ``secrets/pseudonym.key`` that may not exist yet."""
     config = root / "lakehouse.toml"
+    key = (
+        'pseudonym_key_file = "secrets/pseudonym.key"'
+        if key_file
+        else f'pseudonym_key = "{TEST_KEY}"'
+    )
     config.write_text(
         '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
         '[source]\nlanding_path = "landing"\n'
         '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
         f'[quality]\nenabled = {str(gates).lower()}\nsuite_dir = "{REPO / "expectations"}"\n'
+        f"[privacy]\n{key}\n"
     )
     return config
 
@@ -45,6 +53,34 @@ def test_bad_trigger_interval_is_rejected_before_spark_starts(
     code = main(["run", "bronze", "--trigger", "often"])
     assert code == 2
     assert "trigger.interval: 'often' is not a duration" in capsys.readouterr().err
+
+
+def test_a_missing_pseudonym_key_says_how_to_set_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "lakehouse.toml"
+    config.write_text('[privacy]\npseudonym_key_file = "nope.key"\n')
+    assert main(["--config", str(config), "erase", "--subject", "u1"]) == 2
+    err = capsys.readouterr().err
+    assert "privacy.pseudonym_key_file:" in err and "LAKEHOUSE_PRIVACY_PSEUDONYM_KEY" in err
+    config.write_text("")
+    assert main(["--config", str(config), "erase", "--subject", "u1"]) == 2
+    assert "privacy.pseudonym_key is not set" in capsys.readouterr().err
+
+
+def test_catalog_lists_owner_classification_and_retention(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--config", str(_toml(tmp_path)), "catalog"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (silver,) = [line for line in lines if line.startswith("| silver.events ")]
+    assert "product-analytics" in silver and "pseudonymous: user_id" in silver
+    assert "400 days on event_ts" in silver
+    assert main(["--config", str(_toml(tmp_path)), "catalog", "--columns"]) == 0
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines()]
+    cells = {(r[1].strip(), r[2].strip()): r[4].strip() for r in rows if len(r) == 6}
+    assert cells[("bronze.events", "payload")] == "pii_direct"
+    assert cells[("silver.events", "ip")] == "pii_quasi"
 
 
 def test_unknown_layer_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,11 +118,14 @@ def test_demo_accounts_for_every_event(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(tmp_path / "envlake"))
-    config = _toml(tmp_path)
+    config = _toml(tmp_path, key_file=True)
     code = main(["--config", str(config), "demo", "--events", "400", "--seed", "3"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "OK: 400 events sent, 400 in bronze" in out
+    key = tmp_path / "secrets" / "pseudonym.key"
+    assert f"created a random pseudonym key in {key}" in out
+    assert len(key.read_text().strip()) == 64 and key.stat().st_mode & 0o077 == 0
     assert (tmp_path / "envlake" / "bronze" / "events" / "_delta_log").is_dir()
 
 

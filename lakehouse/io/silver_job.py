@@ -21,6 +21,7 @@ from lakehouse.layers.silver import (
     to_quarantine,
     to_silver,
 )
+from lakehouse.privacy.pseudonymize import minimize, pseudonymize
 from lakehouse.quality.gate import GATE_REASONS
 from lakehouse.quality.parameters import suite_parameters
 
@@ -37,6 +38,7 @@ class SilverJob(BatchWriter):
         silver = config.silver
         self.rules = SilverRules(silver.max_future_skew_seconds, silver.max_lateness_seconds)
         self.dedup_window = timedelta(seconds=silver.dedup_window_seconds)
+        self.key = config.privacy.key()  # fails here, before a stream starts, without a key
 
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(BRONZE_EVENTS))
@@ -93,7 +95,11 @@ class SilverJob(BatchWriter):
             )
             classified = classified.persist()
             stats = BatchStats(rows_in=parsed.count())
-            candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
+            candidates = (
+                classified.where(F.col(DEDUP_COL) == "new")
+                .drop(DEDUP_COL)
+                .transform(minimize(SILVER_EVENTS.policy.minimization, self.key))
+            )
             parameters = suite_parameters(self.config.silver, started.replace(tzinfo=None))
             to_silver_rows = to_silver(writer_id, batch_id, started)
             # the gate judges the candidates' silver columns; to_silver only adds stamps
@@ -120,7 +126,9 @@ class SilverJob(BatchWriter):
                     self._quarantined(spark, parsed, writer_id, batch_id),
                     list(COORDINATES),
                     "left_anti",
-                ).transform(to_quarantine(writer_id, batch_id, started))
+                )
+                .transform(to_quarantine(writer_id, batch_id, started))
+                .transform(pseudonymize(self.key, ["user_id"]))  # the payload stays raw
             )
             stats.source_offsets = offset_ranges(parsed, "_source", "_partition", "_offset")
             stats.rows_out = promoted.count()

@@ -7,10 +7,21 @@ from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.datasets import QUALITY_RESULTS
+from lakehouse.datasets import QUALITY_RESULTS, TABLES
 from lakehouse.quality.gate import GateDecision
+from lakehouse.quality.validate import Outcome
 
 __all__ = ["quality_rows"]
+
+
+def _observed(table: str, outcome: Outcome) -> str | None:
+    """GE's observed value, unless the expectation is on a column holding personal data:
+    observed values (distinct values, min/max, partial lists) would copy them into ops."""
+    definition = TABLES.get(table)
+    columns = (outcome.column or "").split(",")
+    if definition is None or any(c in definition.policy.personal_columns for c in columns):
+        return None
+    return outcome.observed_value
 
 
 def quality_rows(
@@ -22,7 +33,8 @@ def quality_rows(
     validated_ts: datetime,
     writer_id: str,
 ) -> DataFrame:
-    """The quality results of every gate a batch went through."""
+    """The quality results of every gate a batch went through (observed values of personal
+    columns left out)."""
     rows = [
         {
             "job": job,
@@ -35,7 +47,7 @@ def quality_rows(
             "severity": o.severity,
             "row_level": o.row_level,
             "success": o.success,
-            "observed_value": o.observed_value,
+            "observed_value": _observed(decision.table, o),
             "unexpected_count": o.unexpected_count,
             "unexpected_percent": o.unexpected_percent,
             "action": decision.action(o),

@@ -1,0 +1,219 @@
+"""Erasure requests: delete data subjects from every table that holds them, with an audit row
+per request and table, and purge them physically.
+
+Nothing here writes a subject's raw id or pseudonym into the lake:
+
+- a request keeps ``subject_hash`` = SHA-256 of the pseudonym (``ops.erasure_requests``);
+- rows are matched by hashing each row's pseudonym (or, for raw payloads, the pseudonym of
+  the payload's ``$.user_id``) in a read, then deleted with a MERGE on the rows' keys: the
+  values stay in the data of the merge source, the Delta log only records the condition on
+  column names (a ``DELETE ... WHERE user_id = '...'`` would write the literal into it);
+- personal columns have no min/max statistics in the log (``delta.dataSkippingStatsColumns``);
+- REORG PURGE and VACUUM then remove the files that still held the rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig
+from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TABLES, TableDef
+from lakehouse.errors import ErasureError
+from lakehouse.io.delta import latest_version
+from lakehouse.privacy.pseudonymize import hmac_sha256, subject_hash, subject_hash_column
+from lakehouse.retention.purge import purge, with_retries
+
+__all__ = [
+    "ErasureRequest",
+    "add_requests",
+    "erasable_tables",
+    "erase",
+    "pending_requests",
+    "requests_for",
+]
+
+PENDING, DONE = "pending", "done"
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """One request: its id and the SHA-256 of the subject's pseudonym."""
+
+    request_id: str
+    subject_hash: str
+
+
+def erasable_tables() -> list[TableDef]:
+    """Tables whose policy says where a subject is."""
+    return [t for t in TABLES.values() if t.policy.subject is not None]
+
+
+def requests_for(
+    key: bytes, subjects: Sequence[str], request_id: str | None = None
+) -> list[ErasureRequest]:
+    """Requests for raw subject ids; one request id for all of them when given."""
+    cleaned = [s.strip() for s in subjects]
+    if not cleaned or any(not s for s in cleaned):
+        raise ErasureError(f"subject ids {list(subjects)!r}: give one or more non-empty ids")
+    if request_id is not None and not request_id.strip():
+        raise ErasureError("request id: must not be empty")
+    return [ErasureRequest(request_id or str(uuid.uuid4()), subject_hash(key, s)) for s in cleaned]
+
+
+def _requests_frame(spark: SparkSession, requests: Sequence[ErasureRequest]) -> DataFrame:
+    return spark.createDataFrame(
+        [(r.request_id, r.subject_hash) for r in requests],
+        "request_id string, subject_hash string",
+    )
+
+
+def add_requests(
+    spark: SparkSession, config: LakehouseConfig, requests: Sequence[ErasureRequest]
+) -> None:
+    """Record requests as pending in ``ops.erasure_requests`` (processed by :func:`erase`)."""
+    now = datetime.now(UTC)
+    rows = [(r.request_id, r.subject_hash, now, PENDING, None) for r in requests]
+    df = spark.createDataFrame(rows, ERASURE_REQUESTS.schema)
+    df.write.format("delta").mode("append").save(table_path(config.lake, ERASURE_REQUESTS))
+
+
+def pending_requests(spark: SparkSession, config: LakehouseConfig) -> list[ErasureRequest]:
+    path = table_path(config.lake, ERASURE_REQUESTS)
+    rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(F.col("status") == PENDING)
+        .select("request_id", "subject_hash")
+        .distinct()
+        .collect()
+    )
+    return [ErasureRequest(r["request_id"], r["subject_hash"]) for r in rows]
+
+
+def _subject_pseudonym(table: TableDef, key: bytes) -> Column:
+    subject = table.policy.subject
+    assert subject is not None
+    if subject.kind == "pseudonym":
+        return F.col(subject.column)
+    raw = F.get_json_object(F.col(subject.column).cast("string"), "$.user_id")
+    return hmac_sha256(key, F.trim(raw))
+
+
+def _matches(
+    spark: SparkSession, table: TableDef, path: str, key: bytes, requests: DataFrame
+) -> DataFrame:
+    """Keys of the rows of the requests' subjects, with the request id (collected: small)."""
+    subject = table.policy.subject
+    assert subject is not None
+    rows = spark.read.format("delta").load(path)
+    hashed = rows.select(
+        *subject.row_key, subject_hash_column(_subject_pseudonym(table, key)).alias("_hash")
+    )
+    found = (
+        hashed.join(F.broadcast(requests), hashed["_hash"] == requests["subject_hash"])
+        .select(*subject.row_key, "request_id")
+        .distinct()
+        .collect()
+    )
+    schema = rows.select(*subject.row_key).schema.add("request_id", "string")
+    return spark.createDataFrame(found, schema)
+
+
+def _delete_keys(spark: SparkSession, path: str, keys: DataFrame, row_key: Sequence[str]) -> None:
+    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in row_key)
+    source = keys.select(*row_key).distinct()
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(source.alias("s"), condition)
+        .whenMatchedDelete()
+        .execute()
+    )
+
+
+def erase(
+    spark: SparkSession,
+    config: LakehouseConfig,
+    requests: Sequence[ErasureRequest],
+    *,
+    purge_now: bool = False,
+) -> list[dict[str, object]]:
+    """Delete the requests' subjects from every table that holds them, write the audit rows,
+    mark the requests done, then purge the files. Returns the audit rows."""
+    if not requests:
+        return []
+    key = config.privacy.key()
+    erased_ts = datetime.now(UTC)
+    frame = _requests_frame(spark, requests)
+    audit: list[dict[str, object]] = []
+    touched: list[tuple[TableDef, str]] = []
+    for table in erasable_tables():
+        subject = table.policy.subject
+        assert subject is not None
+        path = table_path(config.lake, table)
+        before = latest_version(spark, path)
+        found = _matches(spark, table, path, key, frame)
+        per_request = {
+            r["request_id"]: r["n"]
+            for r in found.groupBy("request_id").agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+        if per_request:
+            with_retries(
+                f"erasure in {table.name}",
+                lambda: _delete_keys(spark, path, found, subject.row_key),  # noqa: B023
+            )
+            touched.append((table, path))
+        after = latest_version(spark, path)
+        audit += [
+            {
+                "request_id": request_id,
+                "table_name": table.name,
+                "rows_deleted": int(per_request.get(request_id, 0)),
+                "version_before": before,
+                "version_after": after,
+                "erased_ts": erased_ts,
+            }
+            for request_id in dict.fromkeys(r.request_id for r in requests)
+        ]
+    spark.createDataFrame(audit, ERASURE_AUDIT.schema).write.format("delta").mode("append").save(
+        table_path(config.lake, ERASURE_AUDIT)
+    )
+    _mark_done(spark, config, frame, erased_ts)
+    for table, path in touched:
+        purge(spark, table, path, rewrite=True, purge_now=purge_now)
+    return audit
+
+
+def _mark_done(
+    spark: SparkSession, config: LakehouseConfig, requests: DataFrame, when: datetime
+) -> None:
+    """Record the requests as done (inserted when they were not pending)."""
+    source = requests.select(
+        "request_id",
+        "subject_hash",
+        F.lit(when).cast("timestamp").alias("requested_ts"),
+        F.lit(DONE).alias("status"),
+        F.lit(when).cast("timestamp").alias("processed_ts"),
+    )
+    with_retries(
+        "erasure requests",
+        lambda: (
+            DeltaTable.forPath(spark, table_path(config.lake, ERASURE_REQUESTS))
+            .alias("t")
+            .merge(
+                source.alias("s"),
+                "t.request_id = s.request_id AND t.subject_hash = s.subject_hash",
+            )
+            .whenMatchedUpdate(set={"status": "s.status", "processed_ts": "s.processed_ts"})
+            .whenNotMatchedInsertAll()
+            .execute()
+        ),
+    )
