@@ -26,7 +26,7 @@ from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
 
-__all__ = ["BatchStats", "BatchWriter", "now", "offset_ranges", "timed"]
+__all__ = ["BatchStats", "BatchWriter", "now", "offset_summary", "timed"]
 
 MAX_OFFSET_ENTRIES = 50
 
@@ -67,23 +67,30 @@ def timed(stats: BatchStats, step: str) -> Iterator[None]:
         stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
 
 
-def offset_ranges(df: DataFrame, source: str, partition: str, offset: str) -> str | None:
-    """JSON of the first and last offset read per source partition (at most 50 entries)."""
+def offset_summary(
+    df: DataFrame, source: str, partition: str, offset: str
+) -> tuple[int, str | None]:
+    """The rows of a batch, and JSON of the first and last offset read per source partition
+    (at most 50 entries), from one aggregate job."""
     rows = (
         df.groupBy(source, partition)
-        .agg(F.min(offset).alias("first"), F.max(offset).alias("last"))
+        .agg(
+            F.min(offset).alias("first"),
+            F.max(offset).alias("last"),
+            F.count(F.lit(1)).alias("rows"),
+        )
         .orderBy(source, partition)
-        .limit(MAX_OFFSET_ENTRIES + 1)
         .collect()
     )
+    total = sum(int(r["rows"]) for r in rows)
     if not rows:
-        return None
+        return total, None
     ranges = {
         f"{r[source]}/{r[partition]}": [r["first"], r["last"]] for r in rows[:MAX_OFFSET_ENTRIES]
     }
     if len(rows) > MAX_OFFSET_ENTRIES:
         ranges["..."] = []
-    return json.dumps(ranges, sort_keys=True)
+    return total, json.dumps(ranges, sort_keys=True)
 
 
 class BatchWriter:

@@ -7,7 +7,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BRONZE_EVENTS
 from lakehouse.errors import SourceError
-from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_ranges
+from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
 
@@ -32,9 +32,8 @@ class BronzeJob(BatchWriter):
         started = now()
         bronze = landing_to_envelope(lines).transform(to_bronze(batch_id, started)).persist()
         try:
-            stats = BatchStats(rows_in=bronze.count())
-            stats.rows_out = stats.rows_in
-            stats.source_offsets = offset_ranges(bronze, "source", "partition", "offset")
+            rows, offsets = offset_summary(bronze, "source", "partition", "offset")
+            stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             self.append(bronze, BRONZE_EVENTS, batch_id, stats)
             self.log(lines.sparkSession, batch_id, started, stats)
         finally:

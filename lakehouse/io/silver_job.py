@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
-from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_ranges
+from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.layers.silver import (
     COORDINATES,
@@ -94,7 +94,8 @@ class SilverJob(BatchWriter):
                 classify_duplicates(self._existing(spark, good, writer_id, batch_id))
             )
             classified = classified.persist()
-            stats = BatchStats(rows_in=parsed.count())
+            rows_in, offsets = offset_summary(parsed, "_source", "_partition", "_offset")
+            stats = BatchStats(rows_in=rows_in, source_offsets=offsets)
             candidates = (
                 classified.where(F.col(DEDUP_COL) == "new")
                 .drop(DEDUP_COL)
@@ -130,7 +131,6 @@ class SilverJob(BatchWriter):
                 .transform(to_quarantine(writer_id, batch_id, started))
                 .transform(pseudonymize(self.key, ["user_id"]))  # the payload stays raw
             )
-            stats.source_offsets = offset_ranges(parsed, "_source", "_partition", "_offset")
             stats.rows_out = promoted.count()
             stats.rows_quarantined = refused.count()
             self.append(promoted, SILVER_EVENTS, batch_id, stats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, MapType, StringType, TimestampType
 
@@ -41,14 +41,33 @@ def read_landing_stream(spark: SparkSession, source: SourceConfig) -> DataFrame:
     )
 
 
-def _line_number() -> Column:
-    """0-based line number within each file.
+def _with_line_numbers(lines: DataFrame) -> DataFrame:
+    """Add ``offset``: the 0-based line number within each file, without shuffling lines.
 
-    A file is never split across micro-batches; within a batch its splits are ordered by
-    block start, and rows within a split by ``monotonically_increasing_id``.
+    A file is never split across micro-batches, and a file split is read in order by one
+    task, so ``monotonically_increasing_id`` counts the lines of a split from its first
+    one. Only one row per split is aggregated (first id, line count) and broadcast back:
+    a line's number is its id minus the split's first id plus the lines of the file's
+    earlier splits. Both reads of the batch's files plan the same splits, so the ids agree.
     """
-    order = Window.partitionBy("file_path").orderBy("file_block_start", "_row")
-    return F.row_number().over(order) - 1
+    rows = lines.withColumn("_row", F.monotonically_increasing_id())
+    split = ["file_path", "file_block_start"]
+    earlier = Window.partitionBy("file_path").orderBy("file_block_start")
+    splits = (
+        rows.groupBy(*split)
+        .agg(F.min("_row").alias("_first"), F.count(F.lit(1)).alias("_lines"))
+        .select(
+            *split,
+            "_first",
+            F.coalesce(
+                F.sum("_lines").over(earlier.rowsBetween(Window.unboundedPreceding, -1)),
+                F.lit(0),
+            ).alias("_before"),
+        )
+    )
+    return rows.join(F.broadcast(splits), split).withColumn(
+        "offset", (F.col("_row") - F.col("_first") + F.col("_before")).cast("long")
+    )
 
 
 def landing_to_envelope(lines: DataFrame) -> DataFrame:
@@ -57,8 +76,7 @@ def landing_to_envelope(lines: DataFrame) -> DataFrame:
     Every line becomes an envelope, empty and undecodable ones included: nothing is dropped.
     """
     return (
-        lines.withColumn("_row", F.monotonically_increasing_id())
-        .withColumn("offset", _line_number().cast("long"))
+        _with_line_numbers(lines)
         .select(
             F.lit(LANDING_SOURCE).alias("source"),
             F.col("file_path").alias("partition"),

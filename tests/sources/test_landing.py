@@ -16,10 +16,11 @@ def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession
     t = datetime(2026, 11, 23, 8, 0)
     lines = spark.createDataFrame(
         [
+            # as the text source reads them: a split's lines together, in file order
             ('{"a":1}', "file:/l/f1.jsonl", 0, t),
             ("", "file:/l/f1.jsonl", 0, t),
-            ("caf\u00e9", "file:/l/f2.jsonl", 0, t),
             ('{"b":2}', "file:/l/f1.jsonl", 0, t),
+            ("caf\u00e9", "file:/l/f2.jsonl", 0, t),
         ],
         "value string, file_path string, file_block_start long, file_modification_time timestamp",
     ).coalesce(1)
@@ -33,6 +34,27 @@ def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession
         ],
         "source string, partition string, offset long, key binary, payload binary, "
         "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_line_numbers_continue_across_the_splits_of_a_large_file(spark: SparkSession) -> None:
+    t = datetime(2026, 11, 23, 8, 0)
+    schema = (
+        "value string, file_path string, file_block_start long, file_modification_time timestamp"
+    )
+    # the file's second split (from byte 4096) is read by the first task
+    rows = [
+        ("c", "file:/l/big.jsonl", 4096, t),
+        ("d", "file:/l/big.jsonl", 4096, t),
+        ("a", "file:/l/big.jsonl", 0, t),
+        ("b", "file:/l/big.jsonl", 0, t),
+    ]
+    lines = spark.createDataFrame(spark.sparkContext.parallelize(rows, 2), schema)
+    assert lines.rdd.glom().map(len).collect() == [2, 2]
+    actual = landing_to_envelope(lines).select("payload", "offset").orderBy("offset")
+    expected = spark.createDataFrame(
+        [(b"a", 0), (b"b", 1), (b"c", 2), (b"d", 3)], "payload binary, offset long"
     )
     assert_df_equality(actual, expected, ignore_nullable=True)
 
