@@ -131,10 +131,16 @@ class SilverJob(BatchWriter):
                 .transform(to_quarantine(writer_id, batch_id, started))
                 .transform(pseudonymize(self.key, ["user_id"]))  # the payload stays raw
             )
-            stats.rows_out = promoted.count()
-            stats.rows_quarantined = refused.count()
-            self.append(promoted, SILVER_EVENTS, batch_id, stats)
-            self.append(refused, QUARANTINE_SILVER_EVENTS, batch_id, stats)
+            # counted, then written: cached so the dedup, gate split and anti-join run once
+            promoted, refused = promoted.persist(), refused.persist()
+            try:
+                stats.rows_out = promoted.count()
+                stats.rows_quarantined = refused.count()
+                self.append(promoted, SILVER_EVENTS, batch_id, stats)
+                self.append(refused, QUARANTINE_SILVER_EVENTS, batch_id, stats)
+            finally:
+                promoted.unpersist()
+                refused.unpersist()
             self.log(spark, batch_id, started, stats)
         finally:
             if classified is not None:
