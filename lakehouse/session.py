@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from importlib.metadata import version
@@ -59,6 +61,7 @@ def spark_conf(
                 "spark.jars.packages": ",".join(
                     dict.fromkeys([delta_package(pyspark.__version__), *packages])
                 ),
+                "spark.pyspark.python": sys.executable,
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.databricks.delta.snapshotPartitions": "2",
@@ -84,6 +87,10 @@ def build_session(
     ``dataproc`` sets no master and no jars: the cluster or the batch provides them.
     ``packages`` and ``source_conf`` are what the event source needs (see :func:`spark_conf`).
     """
+    if config.mode == "local":
+        # Python workers (Python data sources, UDFs) run the driver's interpreter, which has
+        # the project's packages; PySpark reads this variable when the context starts.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     for key, value in spark_conf(config, packages, source_conf).items():
         builder = builder.config(key, value)

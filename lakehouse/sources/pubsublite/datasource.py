@@ -62,14 +62,15 @@ def _utc(ts: Any) -> datetime | None:
 class PubSubLiteStreamReader(DataSourceStreamReader):
     """Plans exact offset ranges on the driver; reads them in the Python workers."""
 
-    def __init__(self, options: dict[str, str]) -> None:
+    def __init__(self, given: dict[str, str]) -> None:
+        options = {k.lower(): v for k, v in given.items()}  # Spark may lower-case the keys
         self.subscription = options["subscription"]
         self.endpoint = options.get("endpoint") or default_endpoint(self.subscription)
         self.insecure = options.get("insecure", "false").lower() == "true"
-        self.max_per_partition = int(options.get("maxMessagesPerPartition", "0"))
-        self.flow_messages = int(options.get("flowControlMessages", "1000"))
-        self.flow_bytes = int(options.get("flowControlBytes", str(10 * 1024 * 1024)))
-        self.timeout = float(options.get("timeoutSeconds", "300"))
+        self.max_per_partition = int(options.get("maxmessagesperpartition", "0"))
+        self.flow_messages = int(options.get("flowcontrolmessages", "1000"))
+        self.flow_bytes = int(options.get("flowcontrolbytes", str(10 * 1024 * 1024)))
+        self.timeout = float(options.get("timeoutseconds", "300"))
         self._client: PubSubLiteClient | None = None
         self._topic: str | None = None
         self._base: dict[int, int] | None = None  # end of the last planned batch
