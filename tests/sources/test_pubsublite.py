@@ -3,6 +3,7 @@ against the in-process fake of the gRPC services (several partitions, exact offs
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -101,8 +102,7 @@ def test_regional_endpoint_and_key_routing() -> None:
     )
     # SHA-256 of the key, big-endian, modulo the partitions: stable across processes
     assert [partition_for_key(k, 3) for k in (b"a", b"b", b"usr_1")] == [
-        int.from_bytes(__import__("hashlib").sha256(k).digest(), "big") % 3
-        for k in (b"a", b"b", b"usr_1")
+        int.from_bytes(hashlib.sha256(k).digest(), "big") % 3 for k in (b"a", b"b", b"usr_1")
     ]
     assert partition_for_key(b"usr_1", 1) == 0
 
