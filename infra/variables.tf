@@ -98,7 +98,7 @@ variable "kafka_cluster_id" {
 }
 
 variable "kafka_topic" {
-  description = "Kafka topic of the product events (source.kafka_topic)."
+  description = "Kafka topic of the product events (source.kafka_topics)."
   type        = string
 }
 

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING
 from lakehouse.config import LakehouseConfig, TriggerConfig, load_config, parse_duration
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+from lakehouse.publish import PUBLISH_TARGETS
+from lakehouse.sources.registry import source_for
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
+
+    from lakehouse.sources.base import EventSource
 
 __all__ = ["main"]
 
@@ -72,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="stop continuous streams after DURATION (default: run until Ctrl-C)",
     )
+
+    pub = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="send generated events to Kafka or Pub/Sub Lite (load tests, demos, cutovers)",
+    )
+    pub.add_argument("--to", required=True, choices=PUBLISH_TARGETS, help="kafka or pubsublite")
+    pub.add_argument(
+        "--topic",
+        help="Kafka: topic (default: the first of source.kafka_topics); Pub/Sub Lite: "
+        "projects/P/locations/L/topics/T (default: the topic of source.pubsublite_subscription)",
+    )
+    _generator_args(pub, default_count=1_000, files=False)
 
     sql = sub.add_parser(
         "sql", parents=[common], help="run a Spark SQL query and print the result as a table"
@@ -168,7 +186,9 @@ def _purge_now_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _generator_args(parser: argparse.ArgumentParser, default_count: int) -> None:
+def _generator_args(
+    parser: argparse.ArgumentParser, default_count: int, files: bool = True
+) -> None:
     parser.add_argument("--events", type=int, default=default_count, help="number of events")
     parser.add_argument(
         "--bad-share", type=float, default=0.05, help="share of bad events, 0 to 1 (default 0.05)"
@@ -177,7 +197,8 @@ def _generator_args(parser: argparse.ArgumentParser, default_count: int) -> None
         "--rate", type=float, default=50.0, help="events per second of event time (default 50)"
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
-    parser.add_argument("--events-per-file", type=int, default=1000)
+    if files:
+        parser.add_argument("--events-per-file", type=int, default=1000)
 
 
 def _spec(args: argparse.Namespace) -> GeneratorSpec:
@@ -185,11 +206,13 @@ def _spec(args: argparse.Namespace) -> GeneratorSpec:
     return GeneratorSpec(count=args.events, bad_share=args.bad_share, rate=args.rate, seed=seed)
 
 
-def _session(config: LakehouseConfig, app: str) -> SparkSession:
+def _session(config: LakehouseConfig, app: str, source: EventSource | None = None) -> SparkSession:
+    """The session, with what ``source`` needs (jars, settings) when it reads or writes one."""
     from lakehouse.catalog import register_tables
     from lakehouse.session import build_session
 
-    spark = build_session(config.spark, app)
+    packages = source.extra_packages() if source else ()
+    spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
     register_tables(spark, config.lake, replace_mismatched=config.spark.catalog == "in-memory")
     return spark
 
@@ -237,30 +260,68 @@ def _cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
     else:
         trigger = config.trigger
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
-    spark = _session(config, "lakehouse-" + "-".join(args.layers))
     layers = list(dict.fromkeys(args.layers))
+    source = source_for(config.source) if "bronze" in layers else None
+    spark = _session(config, "lakehouse-" + "-".join(args.layers), source)
     if trigger.mode == "available-now":
         for layer in layers:
             started = time.monotonic()
             query = start_job(spark, config, layer, trigger)
             await_stream(query)
-            print(f"{layer}: done in {time.monotonic() - started:.1f}s", flush=True)
+            print(f"{layer}: done in {time.monotonic() - started:.1f}s{_lag(query, source)}")
         return 0
     queries = [start_job(spark, config, layer, trigger) for layer in layers]
     print(f"running {', '.join(layers)} every {trigger.interval}; Ctrl-C stops", flush=True)
     deadline = None if timeout is None else time.monotonic() + timeout
+    reported: dict[str, str] = {}
     try:
         while deadline is None or time.monotonic() < deadline:
             for query in queries:
                 if not query.isActive:
                     await_stream(query)  # raises StreamFailed when it failed
                     raise StreamFailed(f"stream {query.name!r} stopped")
+                lag = _lag(query, source)
+                if lag and reported.get(query.name) != lag:
+                    reported[query.name] = lag
+                    print(f"{query.name}:{lag}", flush=True)
             time.sleep(1)
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
         for query in queries:
             query.stop()
+    return 0
+
+
+def _lag(query: StreamingQuery, source: EventSource | None) -> str:
+    """``, N offsets behind latest`` from the query's last progress, when the source says."""
+    progress = query.lastProgress
+    if source is None or not progress or not query.name.startswith("lakehouse-bronze"):
+        return ""
+    lag = source.lag(progress)
+    return "" if lag is None else f", {lag} offsets behind latest"
+
+
+def _cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.publish import publish_kafka, publish_pubsublite
+
+    events = generate_events(_spec(args))
+    source = config.source
+    if args.to == "kafka":
+        from lakehouse.sources.kafka import KafkaSource
+
+        topic = args.topic or (source.topics[0] if source.topics else "")
+        if not topic:
+            raise ConfigError("publish --to kafka: give --topic or source.kafka_topics")
+        kafka = KafkaSource(source)
+        spark = _session(config, "lakehouse-publish", kafka)
+        sent = publish_kafka(spark, source, events, topic)
+        print(f"published {sent} events to Kafka topic {topic}")
+        return 0
+    offsets = publish_pubsublite(source, events, args.topic)
+    sent = sum(len(o) for o in offsets.values())
+    ranges = ", ".join(f"{p}: {o[0]}..{o[-1]}" for p, o in offsets.items())
+    print(f"published {sent} events to Pub/Sub Lite (partition: offsets {ranges})")
     return 0
 
 
@@ -469,6 +530,7 @@ def _cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
 _COMMANDS = {
     "demo": _cmd_demo,
     "generate": _cmd_generate,
+    "publish": _cmd_publish,
     "run": _cmd_run,
     "sql": _cmd_sql,
     "validate": _cmd_validate,

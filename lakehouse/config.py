@@ -37,11 +37,15 @@ CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
 ENV_PREFIX = "LAKEHOUSE_"
 
 SOURCE_TYPES = ("landing", "kafka", "pubsublite")
+KAFKA_STARTING_OFFSETS = ("earliest", "latest")
+KAFKA_AUTH = ("none", "managed-kafka")
 TRIGGER_MODES = ("available-now", "processing-time")
 SPARK_MODES = ("local", "dataproc")
 CATALOGS = ("in-memory", "hive")
 QUALITY_ENGINES = ("fast", "great_expectations")
 
+_CLUSTER_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/clusters/[^/\s]+$")
+_SUBSCRIPTION_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/subscriptions/[^/\s]+$")
 _DURATION_RE = re.compile(
     r"^\s*(\d+)\s*(second|seconds|sec|s|minute|minutes|min|m|hour|hours|h|day|days|d)\s*$"
 )
@@ -104,22 +108,89 @@ class LakeConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """The event source the bronze job reads."""
+    """The event source the bronze job reads, and the settings of each kind of source.
+
+    Settings of a source are checked for form here (choices, paths, numbers); whether the
+    ones the chosen source needs are given is checked when the source is built
+    (:func:`lakehouse.sources.registry.source_for`), so commands that read no source (sql,
+    validate) work with a half-filled ``[source]``.
+    """
 
     type: str = "landing"
+    # landing: JSON-lines files dropped into a folder
     landing_path: str = "lake/_landing"
     max_files_per_trigger: int = 100
-    # Names of the managed sources (created by infra/); read by the Kafka and Pub/Sub Lite sources.
-    kafka_bootstrap_servers: str = ""
-    kafka_topic: str = ""
+    # kafka: Spark's built-in Kafka source (Managed Service for Apache Kafka or any broker)
+    kafka_bootstrap_servers: str = ""  # host:port[,host:port]; or derived from kafka_cluster
+    kafka_cluster: str = ""  # projects/P/locations/REGION/clusters/C (Managed Kafka)
+    kafka_topics: str = "events"  # comma-separated
+    kafka_starting_offsets: str = "earliest"  # for a new checkpoint: earliest | latest
+    kafka_max_offsets_per_trigger: int = 0  # back-pressure: offsets per micro-batch, 0 = all
+    kafka_auth: str = "none"  # none (PLAINTEXT) | managed-kafka (SASL_SSL, OAUTHBEARER, ADC)
+    # pubsublite: the Python data source over the Pub/Sub Lite gRPC API
     pubsublite_subscription: str = ""  # projects/P/locations/L/subscriptions/S
+    pubsublite_endpoint: str = ""  # default {region}-pubsublite.googleapis.com:443
+    pubsublite_insecure: bool = False  # plaintext gRPC without credentials: local fakes only
+    pubsublite_max_messages_per_partition: int = 0  # per micro-batch, 0 = all
+    pubsublite_flow_control_messages: int = 1000  # outstanding messages per partition stream
+    pubsublite_flow_control_bytes: int = 10 * 1024 * 1024  # outstanding bytes per stream
 
     def __post_init__(self) -> None:
         _choice(self.type, SOURCE_TYPES, "source.type")
-        if self.max_files_per_trigger < 1:
+        _choice(
+            self.kafka_starting_offsets, KAFKA_STARTING_OFFSETS, "source.kafka_starting_offsets"
+        )
+        _choice(self.kafka_auth, KAFKA_AUTH, "source.kafka_auth")
+        for name in ("max_files_per_trigger", "pubsublite_flow_control_messages"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"source.{name}: {getattr(self, name)} must be at least 1")
+        if self.pubsublite_flow_control_bytes < 1024:
             raise ConfigError(
-                f"source.max_files_per_trigger: {self.max_files_per_trigger} must be at least 1"
+                f"source.pubsublite_flow_control_bytes: {self.pubsublite_flow_control_bytes} "
+                "must be at least 1024"
             )
+        for name in ("kafka_max_offsets_per_trigger", "pubsublite_max_messages_per_partition"):
+            if getattr(self, name) < 0:
+                raise ConfigError(
+                    f"source.{name}: {getattr(self, name)} must be 0 (no limit) or more"
+                )
+        if self.kafka_cluster and _CLUSTER_RE.match(self.kafka_cluster) is None:
+            raise ConfigError(
+                f"source.kafka_cluster: {self.kafka_cluster!r} is not a Managed Kafka cluster; "
+                "write projects/PROJECT/locations/REGION/clusters/CLUSTER"
+            )
+        if self.kafka_auth == "managed-kafka":
+            plaintext = [s for s in _split(self.kafka_bootstrap_servers) if _is_plaintext(s)]
+            if plaintext:
+                raise ConfigError(
+                    f"source.kafka_bootstrap_servers: {plaintext[0]!r} is a plaintext or local "
+                    "address, but kafka_auth = 'managed-kafka' needs the cluster's SASL_SSL "
+                    "bootstrap (bootstrap.CLUSTER.REGION.managedkafka.PROJECT.cloud.goog:9092, "
+                    "or set kafka_cluster); use kafka_auth = 'none' for a plaintext broker"
+                )
+        if (
+            self.pubsublite_subscription
+            and _SUBSCRIPTION_RE.match(self.pubsublite_subscription) is None
+        ):
+            raise ConfigError(
+                f"source.pubsublite_subscription: {self.pubsublite_subscription!r} is not a "
+                "subscription path; write projects/PROJECT/locations/LOCATION/subscriptions/NAME"
+            )
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The Kafka topics, in order, without blanks."""
+        return tuple(_split(self.kafka_topics))
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _is_plaintext(server: str) -> bool:
+    host = server.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]").lower()
+    scheme = server.split("://", 1)[0].lower() if "://" in server else ""
+    return scheme in ("plaintext", "sasl_plaintext") or host in ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,8 @@ BRONZE_EVENTS = TableDef(
         },
         # the raw payload is the replay source: a replay can only reach 7 days back
         retention=Retention.window("ingest_ts", 7),
-        subject=Subject("payload", "payload", ("source", "partition", "offset")),
+        # publishers key messages by user id (lakehouse publish does): match the key too
+        subject=Subject("payload", "payload", ("source", "partition", "offset"), "key"),
     ),
 )
 

@@ -94,12 +94,14 @@ class Rule:
 @dataclass(frozen=True)
 class Subject:
     """Where an erasure finds a data subject: ``column`` holds the pseudonym of the user id,
-    or (``payload``) the raw JSON event whose ``$.user_id`` is the raw id. ``row_key`` names
+    or (``payload``) the raw JSON event whose ``$.user_id`` is the raw id, or whose
+    ``key_column`` (a source message key, e.g. Kafka's) is the raw id. ``row_key`` names
     a row uniquely: the erasure deletes by key, so no value is ever written as SQL text."""
 
     column: str
     kind: str
     row_key: tuple[str, ...]
+    key_column: str | None = None  # a message key that may hold the raw user id (Kafka)
 
     def __post_init__(self) -> None:
         if self.kind not in SUBJECT_KINDS:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from importlib.metadata import version
 
@@ -28,8 +31,17 @@ def delta_package(spark_version: str, delta_version: str | None = None) -> str:
     return f"io.delta:delta-spark_{spark_minor}_2.13:{delta_version}"
 
 
-def spark_conf(config: SparkConfig) -> dict[str, str]:
-    """Every Spark setting the session gets, for the configured mode."""
+def spark_conf(
+    config: SparkConfig,
+    packages: Sequence[str] = (),
+    source_conf: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every Spark setting the session gets, for the configured mode.
+
+    In local mode ``packages`` (Maven coordinates a source needs, e.g. Spark's Kafka
+    connector) join Delta in ``spark.jars.packages``, and ``source_conf`` is added. In
+    ``dataproc`` mode both are ignored: the cluster or the batch submission provides jars.
+    """
     conf: dict[str, str] = {
         **_DELTA_CONF,
         "spark.sql.session.timeZone": "UTC",
@@ -46,7 +58,10 @@ def spark_conf(config: SparkConfig) -> dict[str, str]:
         conf.update(
             {
                 "spark.master": config.master,
-                "spark.jars.packages": delta_package(pyspark.__version__),
+                "spark.jars.packages": ",".join(
+                    dict.fromkeys([delta_package(pyspark.__version__), *packages])
+                ),
+                "spark.pyspark.python": sys.executable,
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.databricks.delta.snapshotPartitions": "2",
@@ -54,19 +69,30 @@ def spark_conf(config: SparkConfig) -> dict[str, str]:
                 "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={log4j}",
             }
         )
+        conf.update(source_conf or {})
     conf.update(config.extra)
     return conf
 
 
-def build_session(config: SparkConfig, app_name: str = "lakehouse") -> SparkSession:
+def build_session(
+    config: SparkConfig,
+    app_name: str = "lakehouse",
+    packages: Sequence[str] = (),
+    source_conf: Mapping[str, str] | None = None,
+) -> SparkSession:
     """Return the SparkSession for ``config``.
 
     ``local`` starts embedded Spark (``local[*]`` by default) with the Delta extension and
     catalog; the Delta jars are resolved from Maven Central on first start and cached by Ivy.
     ``dataproc`` sets no master and no jars: the cluster or the batch provides them.
+    ``packages`` and ``source_conf`` are what the event source needs (see :func:`spark_conf`).
     """
+    if config.mode == "local":
+        # Python workers (Python data sources, UDFs) run the driver's interpreter, which has
+        # the project's packages; PySpark reads this variable when the context starts.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in spark_conf(config).items():
+    for key, value in spark_conf(config, packages, source_conf).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if config.mode == "local":

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
@@ -24,6 +25,7 @@ from lakehouse.config import (
 )
 from lakehouse.generator import BAD_KINDS
 from lakehouse.session import build_session
+from lakehouse.sources.kafka import kafka_package
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
 os.environ["TZ"] = "UTC"
@@ -37,7 +39,11 @@ TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    session = build_session(TEST_SPARK, "lakehouse-tests")
+    # One session serves every test, so it always has Spark's Kafka connector (resolved from
+    # Maven Central once, then from the Ivy cache); the CLI adds it only for the Kafka source.
+    session = build_session(
+        TEST_SPARK, "lakehouse-tests", packages=(kafka_package(pyspark.__version__),)
+    )
     yield session
     session.stop()
 

@@ -6,35 +6,46 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BRONZE_EVENTS
-from lakehouse.errors import SourceError
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
 from lakehouse.layers.bronze import to_bronze
-from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
+from lakehouse.sources.base import EventSource
+from lakehouse.sources.registry import source_for
 
-__all__ = ["BronzeJob"]
+__all__ = ["BronzeJob", "bronze_job_name"]
+
+
+def bronze_job_name(source_type: str) -> str:
+    """``bronze-<source type>``: the checkpoint folder, stream identity and batch-log job of
+    the bronze stream. Each source has its own checkpoint (a Kafka checkpoint cannot continue
+    a Pub/Sub Lite one); all of them append to the one bronze.events table."""
+    return f"bronze-{source_type}"
 
 
 class BronzeJob(BatchWriter):
     """Source -> bronze.events: every received event, with its coordinates, append only."""
 
-    def __init__(self, config: LakehouseConfig) -> None:
-        super().__init__(config, "bronze")
+    def __init__(self, config: LakehouseConfig, source: EventSource | None = None) -> None:
+        super().__init__(config, bronze_job_name(config.source.type))
+        self._source = source
+
+    @property
+    def source(self) -> EventSource:
+        """The configured source, built on first use (a missing setting is a ConfigError)."""
+        if self._source is None:
+            self._source = source_for(self.config.source)
+        return self._source
 
     def read(self, spark: SparkSession) -> DataFrame:
-        if self.config.source.type != "landing":
-            raise SourceError(
-                f"source.type {self.config.source.type!r} has no reader in this build; "
-                "use 'landing'"
-            )
-        return read_landing_stream(spark, self.config.source)
+        return self.source.read_stream(spark)
 
-    def __call__(self, lines: DataFrame, batch_id: int) -> None:
+    def __call__(self, raw: DataFrame, batch_id: int) -> None:
         started = now()
-        bronze = landing_to_envelope(lines).transform(to_bronze(batch_id, started)).persist()
+        envelopes = self.source.to_envelope(raw)
+        bronze = envelopes.transform(to_bronze(batch_id, started)).persist()
         try:
             rows, offsets = offset_summary(bronze, "source", "partition", "offset")
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             self.append(bronze, BRONZE_EVENTS, batch_id, stats)
-            self.log(lines.sparkSession, batch_id, started, stats)
+            self.log(raw.sparkSession, batch_id, started, stats)
         finally:
             bronze.unpersist()

@@ -36,14 +36,18 @@ def start_job(
     name: str,
     trigger: TriggerConfig | None = None,
 ) -> StreamingQuery:
-    """Start the streaming job ``name`` (bronze, silver or gold) with its checkpoint."""
+    """Start the streaming job ``name`` (bronze, silver or gold) with its checkpoint.
+
+    The checkpoint and the query are named after the job: ``bronze-<source type>`` for
+    bronze (one checkpoint per source), ``silver`` and ``gold``.
+    """
     if name not in JOBS:
         raise ConfigError(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
     job = JOBS[name](config)
     return start_stream(
         job.read(spark),
         job,
-        config.lake.checkpoint(name),
+        config.lake.checkpoint(job.job),
         trigger or config.trigger,
-        name=f"lakehouse-{name}",
+        name=f"lakehouse-{job.job}",
     )

@@ -114,11 +114,17 @@ def _matches(
     subject = table.policy.subject
     assert subject is not None
     rows = spark.read.format("delta").load(path)
+    pseudonyms = [_subject_pseudonym(table, key)]
+    if subject.key_column is not None:
+        raw_key = F.trim(F.col(subject.key_column).cast("string"))
+        pseudonyms.append(hmac_sha256(key, raw_key))
     hashed = rows.select(
-        *subject.row_key, subject_hash_column(_subject_pseudonym(table, key)).alias("_hash")
+        *subject.row_key, F.array(*[subject_hash_column(p) for p in pseudonyms]).alias("_hashes")
     )
     found = (
-        hashed.join(F.broadcast(requests), hashed["_hash"] == requests["subject_hash"])
+        hashed.join(
+            F.broadcast(requests), F.array_contains(hashed["_hashes"], requests["subject_hash"])
+        )
         .select(*subject.row_key, "request_id")
         .distinct()
         .collect()

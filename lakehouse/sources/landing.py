@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -12,7 +14,7 @@ from lakehouse.config import SourceConfig
 from lakehouse.errors import SourceError
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
 
-__all__ = ["LANDING_SOURCE", "landing_to_envelope", "read_landing_stream"]
+__all__ = ["LANDING_SOURCE", "LandingSource", "landing_to_envelope", "read_landing_stream"]
 
 LANDING_SOURCE = "landing"
 
@@ -89,3 +91,27 @@ def landing_to_envelope(lines: DataFrame) -> DataFrame:
         )
         .select(*ENVELOPE_COLUMNS)
     )
+
+
+class LandingSource:
+    """The landing folder as an :class:`~lakehouse.sources.base.EventSource`."""
+
+    name = LANDING_SOURCE
+
+    def __init__(self, config: SourceConfig) -> None:
+        self.config = config
+
+    def read_stream(self, spark: SparkSession) -> DataFrame:
+        return read_landing_stream(spark, self.config)
+
+    def to_envelope(self, raw: DataFrame) -> DataFrame:
+        return landing_to_envelope(raw)
+
+    def extra_packages(self) -> tuple[str, ...]:
+        return ()
+
+    def spark_conf(self) -> dict[str, str]:
+        return {}
+
+    def lag(self, progress: Mapping[str, Any]) -> int | None:
+        return None

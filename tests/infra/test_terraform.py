@@ -145,7 +145,7 @@ def test_source_names_agree_with_the_job_config(job_config: LakehouseConfig) -> 
     kafka_cluster = _resource("google_managed_kafka_cluster", "events")
     kafka_topic = _resource("google_managed_kafka_topic", "events")
     assert kafka_topic["cluster"] == "${google_managed_kafka_cluster.events.cluster_id}"
-    assert job_config.source.kafka_topic == _resolve(kafka_topic["topic_id"])
+    assert job_config.source.kafka_topics == _resolve(kafka_topic["topic_id"])
     cluster_id = _resolve(kafka_cluster["cluster_id"])
     assert job_config.source.kafka_bootstrap_servers == (
         f"bootstrap.{cluster_id}.{region}.managedkafka.{project}.cloud.goog:9092"

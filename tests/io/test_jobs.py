@@ -134,13 +134,13 @@ def test_batch_log_accounts_for_rows(
         .collect()
     }
     good = sum(1 for e in events if e.expected == "silver")
-    assert totals["bronze"]["rows_in"] == len(events)
-    assert totals["bronze"]["batches"] == 4  # 2 arrivals of 8 files, 4 files per batch
+    assert totals["bronze-landing"]["rows_in"] == len(events)
+    assert totals["bronze-landing"]["batches"] == 4  # 2 arrivals of 8 files, 4 files per batch
     assert totals["silver"]["rows_in"] == len(events)
     assert totals["silver"]["rows_out"] == good
     assert totals["silver"]["q"] == len(events) - good
     assert totals["gold"]["rows_in"] == good
-    first = log.where("job = 'bronze' AND batch_id = 0").first()
+    first = log.where("job = 'bronze-landing' AND batch_id = 0").first()
     assert first is not None
     offsets = json.loads(first["source_offsets"])
     assert sorted(offsets.values()) == [[0, 99]] * 4
@@ -219,7 +219,7 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     register_tables(spark, config.lake)
     events = generate_events(_spec(seed=5, count=300, gates=False))
     write_landing(events, config.source.landing_path, events_per_file=100)
-    for job in ("bronze", "silver", "gold"):
+    for job in ("bronze-landing", "silver", "gold"):
         with_checkpoint(config, job)
     lake = config.lake
 
@@ -244,7 +244,7 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     _assert_accounted(spark, events)
     _assert_gold_equals_recomputation(spark)
     log = spark.table("ops.batch_log")
-    assert log.where("job = 'bronze'").count() == 1
+    assert log.where("job = 'bronze-landing'").count() == 1
     assert log.where("job = 'silver'").count() == 2  # batch 0 once, batch 1 once
     second = log.where("job = 'silver' AND batch_id = 1").first()
     assert second is not None

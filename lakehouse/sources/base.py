@@ -1,0 +1,45 @@
+"""What every event source provides to the bronze job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["EventSource"]
+
+
+class EventSource(Protocol):
+    """One kind of event source, built from ``[source]`` by the registry.
+
+    ``read_stream`` is the I/O: the raw streaming DataFrame of the source. ``to_envelope`` is
+    a pure transform of one micro-batch of that DataFrame into the source envelope
+    (:data:`lakehouse.sources.envelope.ENVELOPE_COLUMNS`); it never drops a record.
+    """
+
+    @property
+    def name(self) -> str:
+        """The source type, also the ``source`` column of the envelope (landing, kafka, ...)."""
+        ...
+
+    def read_stream(self, spark: SparkSession) -> DataFrame:
+        """The raw stream of the source."""
+        ...
+
+    def to_envelope(self, raw: DataFrame) -> DataFrame:
+        """One micro-batch of the raw stream as source envelopes."""
+        ...
+
+    def extra_packages(self) -> tuple[str, ...]:
+        """Maven coordinates the source needs in ``spark.jars.packages`` (local mode)."""
+        ...
+
+    def spark_conf(self) -> dict[str, str]:
+        """Other Spark settings the source needs at session start (local mode)."""
+        ...
+
+    def lag(self, progress: Mapping[str, Any]) -> int | None:
+        """How far behind the source's latest offsets a query is, from its last progress
+        (``StreamingQuery.lastProgress``); None when the source does not report it."""
+        ...

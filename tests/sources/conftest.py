@@ -1,0 +1,25 @@
+"""Source fixtures: one real Kafka broker and one fake Pub/Sub Lite server per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.sources.fake_pubsublite import FakePubSubLite
+from tests.sources.kafka_broker import KafkaBroker, start_broker
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    broker = start_broker(tmp_path_factory.mktemp("kafka"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def pubsublite() -> Iterator[FakePubSubLite]:
+    fake = FakePubSubLite()
+    fake.start()
+    yield fake
+    fake.stop()
