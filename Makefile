@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import secrets
 import shutil
 import tempfile
 import time
@@ -40,6 +41,7 @@ from lakehouse.catalog import register_tables
 from lakehouse.config import (
     LakeConfig,
     LakehouseConfig,
+    PrivacyConfig,
     QualityConfig,
     SourceConfig,
     SparkConfig,
@@ -56,6 +58,7 @@ from lakehouse.session import build_session
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "expectations"
 EVENTS_PER_FILE = 5_000
+KEY = secrets.token_hex(32)  # the pseudonym key of this run's throwaway lakes
 PAYLOAD_SCHEMA = (
     "event_id string, event_type string, event_ts timestamp, user_id string, "
     "session_id string, device string, ip string, country string, "
@@ -69,6 +72,7 @@ def _config(root: Path, landing: Path, files: int, gate: bool, engine: str) -> L
         source=SourceConfig(landing_path=str(landing), max_files_per_trigger=files),
         spark=SparkConfig(master="local[2]", shuffle_partitions=2),
         quality=QualityConfig(enabled=gate, suite_dir=str(SUITES), engine=engine),
+        privacy=PrivacyConfig(pseudonym_key=KEY),
     )
 
 
@@ -290,6 +294,9 @@ def main() -> None:
     }
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
+        # warm up the JVM, Delta and GE on a small volume first: not reported
+        bench_volume(spark, work / "warmup", 5_000, 2_500, 0)
+        shutil.rmtree(work / "warmup", ignore_errors=True)
         for events in volumes:
             report["volumes"].append(
                 bench_volume(spark, work / str(events), events, args.batch_events, args.repeats)

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chispa import assert_df_equality
@@ -152,6 +153,13 @@ def _await_batches(query: object, batches: int, timeout: float = 180.0) -> None:
     raise AssertionError(f"{batches} batches did not complete in {timeout}s")
 
 
+def _stop_between_batches(query: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while query.status["isTriggerActive"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    query.stop()
+
+
 @pytest.mark.slow
 def test_every_record_lands_in_bronze_once_across_a_restart(
     spark: SparkSession, kafka_broker: KafkaBroker, tmp_path: Path
@@ -163,10 +171,14 @@ def test_every_record_lands_in_bronze_once_across_a_restart(
     events = generate_events(GeneratorSpec(count=60, bad_share=0.2, seed=5, start=start))
     assert publish_kafka(spark, config.source, events[:40], topic) == 40
 
-    every = TriggerConfig(mode="processing-time", interval="1 second")
+    # batches far apart, so the stream can be stopped between two of them
+    every = TriggerConfig(mode="processing-time", interval="8 seconds")
     query = start_job(spark, config, "bronze", every)
     _await_batches(query, 2)
-    query.stop()  # mid-stream: 12 offsets per batch, 40 waiting
+    # Stop between two batches, mid-stream (12 offsets per batch, 40 waiting). Spark 4.1.1's
+    # Kafka source fails a restart whose first batch re-runs one planned but not committed
+    # (SPARK-57438, a null in KafkaMicroBatchStream.metrics): see the README's known issues.
+    _stop_between_batches(query)
     partial = spark.table("bronze.events").count()
     assert 0 < partial < 40
     source = source_for(config.source)

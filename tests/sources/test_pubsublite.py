@@ -193,16 +193,18 @@ def test_every_message_lands_in_bronze_once_with_exact_offsets_across_restarts(
         e.line for e in events
     )
     # cursors are committed only after Spark committed: they trail bronze by one batch
-    assert cursors() == {0: 16, 1: 16, 2: 16}
-    assert all(len(o) > 16 for o in pubsublite.offsets(topic).values())
+    # (the second capped batch ended at 16, or earlier in a partition holding fewer)
+    assert cursors() == {p: min(16, len(o)) for p, o in published.items()}
+    assert sum(len(o) for o in pubsublite.offsets(topic).values()) == 60
     # every stream seeked exactly where its range starts
     seeks = sorted(
         (c.partition, c.seek_offset)
         for c in pubsublite.subscribe_calls
         if c.subscription == subscription
     )
+    # (a partition read to its end in the second capped batch has no third range)
     assert seeks == sorted(
-        [(p, 0) for p in range(3)] + [(p, 8) for p in range(3)] + [(p, 16) for p in range(3)]
+        (p, start) for p, o in published.items() for start in (0, 8, 16) if start < len(o)
     )
     assert all(fc[0] <= 7 for c in pubsublite.subscribe_calls for fc in c.flow_control)
     keyed = bronze.where(F.col("key").isNotNull() & (F.length("key") > 0))
