@@ -10,7 +10,7 @@ a query on a fresh lake answers with zero rows instead of failing.
 from __future__ import annotations
 
 from delta.tables import DeltaTable
-from pyspark.errors import PySparkException
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
 from lakehouse.config import LakeConfig
@@ -37,10 +37,18 @@ def _ddl_columns(table: TableDef) -> str:
     return ", ".join(cols)
 
 
+_VANISHED = "<location no longer exists>"
+
+
 def _registered_location(spark: SparkSession, name: str) -> str | None:
-    if not spark.catalog.tableExists(name):
-        return None
-    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
+    """Where ``name`` is registered; None when it is not; a marker when its folder is gone
+    (a deleted lake), so that it is registered again."""
+    try:
+        if not spark.catalog.tableExists(name):
+            return None
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
+    except AnalysisException:
+        return _VANISHED
     for row in rows:
         if row["col_name"] == "Location":
             return str(row["data_type"])
@@ -97,7 +105,7 @@ def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: b
                     f"table {table.name} is registered at {registered!r}, not at {location!r}; "
                     "drop it from the metastore or point lake.root at that location"
                 )
-            spark.sql(f"DROP TABLE {table.name}")  # external table: files are kept
+            spark.sql(f"DROP TABLE IF EXISTS {table.name}")  # external table: files are kept
         partition = (
             f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
         )

@@ -52,3 +52,23 @@ def test_a_table_written_with_another_schema_is_a_clear_error(
     spark.range(3).write.format("delta").save(lake.table_path("silver", "events"))
     with pytest.raises(TableError, match=r"cannot register silver\.events at .*another version"):
         register_tables(spark, lake)
+
+
+def test_a_lake_deleted_under_a_running_session_is_registered_again(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    import shutil
+
+    gone = LakeConfig(root=str(tmp_path / "gone"), checkpoint_root=str(tmp_path / "cp"))
+    register_tables(spark, gone)
+    shutil.rmtree(tmp_path / "gone")
+    lake = LakeConfig(root=str(tmp_path / "new"), checkpoint_root=str(tmp_path / "cp"))
+    register_tables(spark, lake)
+    assert spark.table(SILVER_EVENTS.name).count() == 0
+    assert spark.table(SILVER_EVENTS.name).inputFiles() == []
+    location = (
+        spark.sql(f"DESCRIBE TABLE EXTENDED {SILVER_EVENTS.name}")
+        .where("col_name = 'Location'")
+        .first()
+    )
+    assert location is not None and location["data_type"].endswith("new/silver/events")
