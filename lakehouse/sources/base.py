@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["EventSource"]
+__all__ = ["EventSource", "NoSessionNeeds"]
 
 
 class EventSource(Protocol):
@@ -43,3 +43,17 @@ class EventSource(Protocol):
         """How far behind the source's latest offsets a query is, from its last progress
         (``StreamingQuery.lastProgress``); None when the source does not report it."""
         ...
+
+
+class NoSessionNeeds:
+    """Defaults for a source that needs no jars or settings at session start and reports no
+    lag (landing, Pub/Sub Lite)."""
+
+    def extra_packages(self) -> tuple[str, ...]:
+        return ()
+
+    def spark_conf(self) -> dict[str, str]:
+        return {}
+
+    def lag(self, progress: Mapping[str, Any]) -> int | None:
+        return None

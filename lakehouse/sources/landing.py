@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -12,6 +10,7 @@ from pyspark.sql.types import BinaryType, MapType, StringType, TimestampType
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import SourceError
+from lakehouse.sources.base import NoSessionNeeds
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
 
 __all__ = ["LANDING_SOURCE", "LandingSource", "landing_to_envelope", "read_landing_stream"]
@@ -93,7 +92,7 @@ def landing_to_envelope(lines: DataFrame) -> DataFrame:
     )
 
 
-class LandingSource:
+class LandingSource(NoSessionNeeds):
     """The landing folder as an :class:`~lakehouse.sources.base.EventSource`."""
 
     name = LANDING_SOURCE
@@ -106,12 +105,3 @@ class LandingSource:
 
     def to_envelope(self, raw: DataFrame) -> DataFrame:
         return landing_to_envelope(raw)
-
-    def extra_packages(self) -> tuple[str, ...]:
-        return ()
-
-    def spark_conf(self) -> dict[str, str]:
-        return {}
-
-    def lag(self, progress: Mapping[str, Any]) -> int | None:
-        return None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError
+from lakehouse.sources.base import NoSessionNeeds
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
 from lakehouse.sources.pubsublite.client import PubSubLiteClient, default_endpoint
 
@@ -66,7 +64,7 @@ def pubsublite_to_envelope(messages: DataFrame) -> DataFrame:
     ).select(*ENVELOPE_COLUMNS)
 
 
-class PubSubLiteSource:
+class PubSubLiteSource(NoSessionNeeds):
     """Pub/Sub Lite through the ``pubsublite`` Python data source."""
 
     name = PUBSUBLITE_SOURCE
@@ -89,12 +87,3 @@ class PubSubLiteSource:
 
     def to_envelope(self, raw: DataFrame) -> DataFrame:
         return pubsublite_to_envelope(raw)
-
-    def extra_packages(self) -> tuple[str, ...]:
-        return ()
-
-    def spark_conf(self) -> dict[str, str]:
-        return {}
-
-    def lag(self, progress: Mapping[str, Any]) -> int | None:
-        return None
