@@ -224,10 +224,7 @@ class PubSubLiteClient:
                 f"[{rng.start}, {rng.end}) not delivered within {self.timeout:.0f}s"
             ) from exc
         finally:
-            requests.put(_DONE)
-            cancel = getattr(call, "cancel", None)
-            if cancel is not None:
-                cancel()
+            _close(requests, call)
 
     # --- publishing --------------------------------------------------------------------
 
@@ -272,10 +269,7 @@ class PubSubLiteClient:
                 f"Pub/Sub Lite publish to {topic} partition {partition}: {exc.message}"
             ) from exc
         finally:
-            requests.put(_DONE)
-            cancel = getattr(call, "cancel", None)
-            if cancel is not None:
-                cancel()
+            _close(requests, call)
         return offsets
 
 
@@ -296,3 +290,11 @@ def _drain(requests: queue.Queue[object]) -> Iterator[Any]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _close(requests: queue.Queue[Any], call: Any) -> None:
+    """End a bidirectional stream: no more requests, and cancel the call if still open."""
+    requests.put(_DONE)
+    cancel = getattr(call, "cancel", None)
+    if cancel is not None:
+        cancel()
