@@ -13,13 +13,16 @@ left to GE (:func:`compile_suite` lists them in ``CompiledSuite.fallback``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql.types import TimestampType
 
 from lakehouse.quality.suites import SuiteError, SuiteFile
 from lakehouse.quality.validate import Outcome, is_row_level
@@ -31,10 +34,11 @@ __all__ = [
     "compile_suite",
     "evaluate",
     "resolve_parameters",
+    "sql_literal",
 ]
 
-# Column map expectations that skip nulls, with the condition a non-null value must meet.
-_MAP_CONDITIONS: dict[str, Callable[[Column, Mapping[str, Any]], Column]] = {}
+# Column map expectations that skip nulls, with the SQL condition a non-null value must meet.
+_MAP_CONDITIONS: dict[str, Callable[[str, Mapping[str, Any]], str]] = {}
 _NULL_TYPES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null")
 _UNIQUE = "expect_column_values_to_be_unique"
 _COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
@@ -46,33 +50,73 @@ _UNIQUE_VALUE_COUNT = "expect_column_unique_value_count_to_be_between"
 # kwargs that do not change a verdict.
 _IGNORED_KWARGS = frozenset({"result_format", "catch_exceptions", "meta", "batch_id"})
 
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
-def _between(value: Column, kwargs: Mapping[str, Any]) -> Column:
+
+def _name(column: str) -> str:
+    """A column reference in Spark SQL, whatever characters the name holds."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a Spark SQL literal of the type ``F.lit(value)`` gives it.
+
+    Building the expressions as SQL text costs one call into the JVM per micro-batch, where
+    Column objects cost one per function and operand (hundreds per suite).
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if _INT_MIN <= value <= _INT_MAX else f"{value}L"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "CAST('NaN' AS DOUBLE)"
+        if math.isinf(value):
+            return f"CAST('{'' if value > 0 else '-'}Infinity' AS DOUBLE)"
+        return f"{value!r}D"
+    if isinstance(value, Decimal):
+        return f"{value}BD"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+        return f"'{escaped}'"
+    if isinstance(value, datetime):
+        # the instant PySpark's TimestampType gives a datetime (naive: local time)
+        return f"timestamp_micros({TimestampType().toInternal(value)})"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    raise SuiteError(
+        f"value {value!r} of type {type(value).__name__} is not supported in an expectation; "
+        "use a number, string, boolean, date or datetime"
+    )
+
+
+def _between(value: str, kwargs: Mapping[str, Any]) -> str:
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
     if low is None and high is None:
         raise SuiteError("expect_column_values_to_be_between needs min_value or max_value")
     if low is not None and high is not None and low > high:
         raise SuiteError(f"expect_column_values_to_be_between: min_value {low} > max_value {high}")
-    condition = F.lit(True)
+    parts = ["true"]
     if low is not None:
-        condition = condition & (
-            value > F.lit(low) if kwargs.get("strict_min") else value >= F.lit(low)
-        )
+        parts.append(f"{value} {'>' if kwargs.get('strict_min') else '>='} {sql_literal(low)}")
     if high is not None:
-        condition = condition & (
-            value < F.lit(high) if kwargs.get("strict_max") else value <= F.lit(high)
-        )
-    return condition
+        parts.append(f"{value} {'<' if kwargs.get('strict_max') else '<='} {sql_literal(high)}")
+    return "(" + " AND ".join(parts) + ")"
 
 
-def _in_set(value: Column, kwargs: Mapping[str, Any]) -> Column:
+def _in_set(value: str, kwargs: Mapping[str, Any]) -> str:
     value_set = kwargs.get("value_set")
-    return F.lit(True) if value_set is None else value.isin(list(value_set))
+    if value_set is None:
+        return "true"
+    if not value_set:
+        return "false"
+    return f"({value} IN ({', '.join(sql_literal(v) for v in value_set)}))"
 
 
-def _not_in_set(value: Column, kwargs: Mapping[str, Any]) -> Column:
-    value_set = kwargs.get("value_set")
-    return F.lit(True) if value_set is None else ~value.isin(list(value_set))
+def _not_in_set(value: str, kwargs: Mapping[str, Any]) -> str:
+    return "true" if kwargs.get("value_set") is None else f"(NOT {_in_set(value, kwargs)})"
 
 
 _MAP_CONDITIONS.update(
@@ -80,10 +124,16 @@ _MAP_CONDITIONS.update(
         "expect_column_values_to_be_between": _between,
         "expect_column_values_to_be_in_set": _in_set,
         "expect_column_values_to_not_be_in_set": _not_in_set,
-        "expect_column_values_to_match_regex": lambda v, k: v.rlike(str(k["regex"])),
-        "expect_column_values_to_not_match_regex": lambda v, k: ~v.rlike(str(k["regex"])),
-        "expect_column_value_lengths_to_be_between": lambda v, k: _between(F.length(v), k),
-        "expect_column_value_lengths_to_equal": lambda v, k: F.length(v) == F.lit(k["value"]),
+        "expect_column_values_to_match_regex": lambda v, k: (
+            f"({v} RLIKE {sql_literal(str(k['regex']))})"
+        ),
+        "expect_column_values_to_not_match_regex": (
+            lambda v, k: f"(NOT ({v} RLIKE {sql_literal(str(k['regex']))}))"
+        ),
+        "expect_column_value_lengths_to_be_between": lambda v, k: _between(f"length({v})", k),
+        "expect_column_value_lengths_to_equal": (
+            lambda v, k: f"(length({v}) = {sql_literal(k['value'])})"
+        ),
     }
 )
 
@@ -132,20 +182,19 @@ class FastCheck:
         return float(self.kwargs.get("mostly", 1.0))
 
     @cached_property
-    def unexpected(self) -> Column | None:
-        """True for a row this expectation counts as unexpected (column map types only).
-
-        Built once per check: each piece of a Column is a call into the JVM."""
+    def unexpected(self) -> str | None:
+        """SQL that is true for a row this expectation counts as unexpected (column map types
+        only)."""
         t = self.expectation_type
         if t in _MAP_CONDITIONS:
-            value = F.col(self.kwargs["column"])
+            value = _name(self.kwargs["column"])
             condition = _MAP_CONDITIONS[t](value, self.kwargs)
             # GE filters nulls out first, and a null condition is not unexpected.
-            return value.isNotNull() & F.coalesce(~condition, F.lit(False))
+            return f"({value} IS NOT NULL AND coalesce(NOT {condition}, false))"
         if t == "expect_column_values_to_not_be_null":
-            return F.col(self.kwargs["column"]).isNull()
+            return f"({_name(self.kwargs['column'])} IS NULL)"
         if t == "expect_column_values_to_be_null":
-            return F.col(self.kwargs["column"]).isNotNull()
+            return f"({_name(self.kwargs['column'])} IS NOT NULL)"
         return None
 
 
@@ -202,65 +251,46 @@ def compile_suite(suite: SuiteFile, parameters: Mapping[str, Any] | None = None)
     return CompiledSuite(suite, tuple(checks), tuple(fallback))
 
 
-def _compound_kept(check: FastCheck) -> Column:
-    """Rows a compound-uniqueness check considers, after ``ignore_row_if``."""
-    columns = [F.col(c) for c in check.kwargs["column_list"]]
+def _compound_kept(check: FastCheck) -> str:
+    """SQL true for the rows a compound-uniqueness check considers, after ``ignore_row_if``."""
+    missing = [f"{_name(c)} IS NULL" for c in check.kwargs["column_list"]]
     ignore = check.kwargs.get("ignore_row_if", "all_values_are_missing")
-    if ignore == "never":
-        return F.lit(True)
-    missing = [c.isNull() for c in columns]
-    if ignore == "any_value_is_missing":
-        return ~_any(missing)
-    return ~_all(missing)
+    if ignore == "never" or not missing:
+        return "true"
+    joined = " OR ".join(missing) if ignore == "any_value_is_missing" else " AND ".join(missing)
+    return f"(NOT ({joined}))"
 
 
-def _any(conditions: Sequence[Column]) -> Column:
-    result = F.lit(False)
-    for c in conditions:
-        result = result | c
-    return result
-
-
-def _all(conditions: Sequence[Column]) -> Column:
-    result = F.lit(True)
-    for c in conditions:
-        result = result & c
-    return result
-
-
-def _count_if(condition: Column) -> Column:
-    return F.sum(F.when(condition, F.lit(1)).otherwise(F.lit(0)))
-
-
-def _aggregates(checks: Sequence[FastCheck]) -> tuple[list[tuple[str, Column]], list[Column]]:
-    """Per-row helper columns (window counts for uniqueness) and the aggregate columns."""
-    helpers: list[tuple[str, Column]] = []
-    aggregates: list[Column] = [F.count(F.lit(1)).alias("n")]
+def _aggregates(checks: Sequence[FastCheck]) -> tuple[list[str], list[str]]:
+    """SQL of the per-row helper columns (window counts for uniqueness) and of the
+    aggregates."""
+    helpers: list[str] = []
+    aggregates: list[str] = ["count(1) AS n"]
     for check in checks:
         i, t, kw = check.position, check.expectation_type, check.kwargs
         unexpected = check.unexpected
         if unexpected is not None:
-            aggregates.append(_count_if(unexpected).alias(f"u{i}"))
+            aggregates.append(f"sum(CASE WHEN {unexpected} THEN 1 ELSE 0 END) AS u{i}")
             if t not in _NULL_TYPES:
-                aggregates.append(F.count(F.col(kw["column"])).alias(f"nn{i}"))
+                aggregates.append(f"count({_name(kw['column'])}) AS nn{i}")
         elif t == _UNIQUE:
-            value = F.col(kw["column"])
-            helpers.append((f"_w{i}", F.count(F.lit(1)).over(Window.partitionBy(value))))
+            value = _name(kw["column"])
+            helpers.append(f"count(1) OVER (PARTITION BY {value}) AS _w{i}")
             # GE counts uniqueness (0 on an empty batch) where other map types sum (None)
-            duplicated = value.isNotNull() & (F.col(f"_w{i}") > 1)
-            aggregates.append(F.count(F.when(duplicated, F.lit(1))).alias(f"u{i}"))
-            aggregates.append(F.count(value).alias(f"nn{i}"))
+            aggregates.append(
+                f"count(CASE WHEN {value} IS NOT NULL AND _w{i} > 1 THEN 1 END) AS u{i}"
+            )
+            aggregates.append(f"count({value}) AS nn{i}")
         elif t == _COMPOUND_UNIQUE:
-            key = F.struct(*[F.col(c) for c in kw["column_list"]])
+            key = ", ".join(_name(c) for c in kw["column_list"])
             kept = _compound_kept(check)
-            helpers.append((f"_w{i}", F.count(F.lit(1)).over(Window.partitionBy(key))))
-            duplicated = kept & (F.col(f"_w{i}") > 1)
-            aggregates.append(F.count(F.when(duplicated, F.lit(1))).alias(f"u{i}"))
-            aggregates.append(F.count(F.when(kept, F.lit(1))).alias(f"nn{i}"))
+            helpers.append(f"count(1) OVER (PARTITION BY struct({key})) AS _w{i}")
+            aggregates.append(f"count(CASE WHEN {kept} AND _w{i} > 1 THEN 1 END) AS u{i}")
+            aggregates.append(f"count(CASE WHEN {kept} THEN 1 END) AS nn{i}")
         elif t in (_UNIQUE_PROPORTION, _UNIQUE_VALUE_COUNT):
-            value = F.col(kw["column"])
-            aggregates.append(F.count_distinct(value).alias(f"d{i}"))
-            aggregates.append(F.count(value).alias(f"nn{i}"))
+            value = _name(kw["column"])
+            aggregates.append(f"count(DISTINCT {value}) AS d{i}")
+            aggregates.append(f"count({value}) AS nn{i}")
     return helpers, aggregates
 
 
@@ -321,14 +351,15 @@ def _table_outcome(suite: str, check: FastCheck, observed: Any, success: bool) -
 def evaluate(df: DataFrame, compiled: CompiledSuite) -> dict[int, Outcome]:
     """Verdicts of the compiled checks on ``df``, keyed by position in the suite.
 
-    Runs one Spark job: every count of every check in one aggregate query.
+    Runs one Spark job: every count of every check in one aggregate query, built as SQL text
+    (two calls into the JVM however long the suite).
     """
     checks = compiled.checks
     if not checks:
         return {}
     helpers, aggregates = _aggregates(checks)
-    source = df.withColumns(dict(helpers)) if helpers else df
-    row = source.agg(*aggregates).first()
+    source = df.selectExpr("*", *helpers) if helpers else df
+    row = source.selectExpr(*aggregates).first()
     assert row is not None  # a global aggregate always has one row
     total = int(row["n"])
     fields = set(row.asDict())

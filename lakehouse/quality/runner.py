@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 from lakehouse.config import QUALITY_ENGINES
 from lakehouse.errors import ConfigError
@@ -28,8 +29,8 @@ _POSITION = "_lakehouse_position"
 class SuiteRun:
     """The outcomes of a suite on a batch, and how to find the failing rows again.
 
-    ``checks`` maps the index of a row-level outcome evaluated by the fast gate to a column
-    that is true for the rows it counts as unexpected; GE's outcomes carry their failing
+    ``checks`` maps the index of a failed row-level outcome evaluated by the fast gate to a
+    column that is true for the rows it counts as unexpected; GE's outcomes carry their failing
     rows' keys instead (``Outcome.failing_keys``).
     """
 
@@ -93,6 +94,8 @@ def run_suite(
     checks: dict[int, Column] = {}
     for check in compiled.checks:
         unexpected = check.unexpected
-        if unexpected is not None and check.row_level:
-            checks[position_index[check.position]] = unexpected
+        index = position_index[check.position]
+        # only a failed expectation can refuse rows: the others need no Column at all
+        if unexpected is not None and check.row_level and not ordered[index].success:
+            checks[index] = F.expr(unexpected)
     return SuiteRun(tuple(ordered), checks, ge_expectations=len(compiled.fallback))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.quality.fast import FAST_TYPES, compile_suite, evaluate, resolve_parameters
+from lakehouse.quality.fast import (
+    FAST_TYPES,
+    compile_suite,
+    evaluate,
+    resolve_parameters,
+    sql_literal,
+)
 from lakehouse.quality.gate import GATE_REASONS, apply_gate, decide
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteError, SuiteFile, load_suite
@@ -29,9 +36,9 @@ from lakehouse.quality.validate import Outcome, validate_dataframe
 from tests.conftest import SUITES
 
 SCHEMA = "x double, s string, t timestamp, k1 int, k2 int"
-STRINGS = ["a", "b", "ab", "ABC", "", "x1", "zz"]
+STRINGS = ["a", "b", "ab", "ABC", "", "x1", "zz", "it's", "back\\slash"]
 TIMES = [datetime(2026, 1, 1, h) for h in (0, 6, 12, 18)]
-REGEXES = ["^a", "b$", "^[A-Z]+$", "\\d", "^$"]
+REGEXES = ["^a", "b$", "^[A-Z]+$", "\\d", "^$", "'", "\\\\"]
 NUMBERS = [-2.5, 0.0, 1.0, 3.5, 10.0, math.nan]
 
 rows_strategy = st.lists(
@@ -87,10 +94,13 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         st.lists(st.sampled_from(STRINGS), unique=True, min_size=1, max_size=3),
         mostly,
     ),
-    "expect_column_values_to_be_between": st.builds(
-        lambda b, m: _with_mostly({"column": "x", **b}, m),
-        _bounds([-1.0, 0.0, 2.0, 5.0]),
-        mostly,
+    "expect_column_values_to_be_between": st.one_of(
+        st.builds(
+            lambda b, m: _with_mostly({"column": "x", **b}, m),
+            _bounds([-1.0, 0.0, 2.0, 5.0]),
+            mostly,
+        ),
+        st.builds(lambda b, m: _with_mostly({"column": "t", **b}, m), _bounds(TIMES), mostly),
     ),
     "expect_column_values_to_match_regex": st.builds(
         lambda r, m: _with_mostly({"column": "s", "regex": r}, m),
@@ -216,6 +226,57 @@ def test_the_shipped_suites_run_entirely_in_the_fast_gate() -> None:
     for path in sorted(SUITES.glob("*.json")):
         parameters = {"min_event_ts": TIMES[0], "max_event_ts": TIMES[-1]}
         assert compile_suite(load_suite(path), parameters).complete, path.name
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -(2**31),
+        2**31,
+        -(2**40),
+        2.5,
+        -0.0,
+        1e300,
+        math.nan,
+        math.inf,
+        -math.inf,
+        Decimal("12.30"),
+        "",
+        "it's",
+        "C:\\path\\n",
+        "\\'; DROP TABLE x; --",
+        "tab\tnewline\n\u00e9\U0001f600",
+        TIMES[1],
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        date(1970, 1, 1),
+    ],
+)
+def test_sql_literals_have_the_value_and_type_of_lit(spark: SparkSession, value: Any) -> None:
+    expected = spark.range(1).select(F.lit(value).alias("v"))
+    actual = spark.range(1).selectExpr(f"{sql_literal(value)} AS v")
+    if isinstance(value, Decimal):  # SQL keeps the literal's own precision, lit uses (38, 18)
+        actual = actual.select(F.col("v").cast(expected.schema["v"].dataType).alias("v"))
+    assert actual.schema["v"].dataType == expected.schema["v"].dataType
+    [got], [want] = actual.collect(), expected.collect()
+    if isinstance(value, float) and math.isnan(value):
+        assert math.isnan(got["v"])
+    else:
+        assert got["v"] == want["v"]
+
+
+def test_a_value_of_another_type_is_refused_with_its_type() -> None:
+    with pytest.raises(SuiteError, match=r"value \[1\] of type list is not supported"):
+        sql_literal([1])
+
+
+def test_odd_column_names_are_quoted(spark: SparkSession) -> None:
+    df = spark.createDataFrame([("a",), (None,)], "`we``ird col` string")
+    suite = _suite({"expect_column_values_to_not_be_null": {"column": "we`ird col"}})
+    [outcome] = evaluate(df, compile_suite(suite)).values()
+    assert outcome.unexpected_count == 1
 
 
 def test_unsupported_types_and_options_fall_back_to_ge() -> None:
