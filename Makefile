@@ -1,6 +1,7 @@
 # Two commands do all setup on a fresh machine:
 #   make demo   installs what is needed, then runs the local demo end to end
-#   make test   installs what is needed, then runs the linters and the tests
+#   make test   installs what is needed, then runs the linters and the tests (the slow
+#               end-to-end and reliability tests excepted: `make test-slow`; CI runs both)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,13 +12,19 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint infra-lint infra-tools clean java
+.PHONY: demo test test-slow test-all lint infra-lint infra-tools clean java
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not reliability" $(PYTEST_ARGS)
+
+# Streams end to end, real brokers and fakes, spark-submit, crash injection, hostile input.
+test-slow: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadfile -m "slow or reliability" $(PYTEST_ARGS)
+
+test-all: test test-slow
 
 lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench

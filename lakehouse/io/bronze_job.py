@@ -40,12 +40,13 @@ class BronzeJob(BatchWriter):
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         started = now()
-        envelopes = self.source.to_envelope(raw)
-        bronze = envelopes.transform(to_bronze(batch_id, started)).persist()
+        # the source is read once: numbering lines, counting and writing all use the cache
+        raw = raw.persist()
         try:
+            bronze = self.source.to_envelope(raw).transform(to_bronze(batch_id, started))
             rows, offsets = offset_summary(bronze, "source", "partition", "offset")
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             self.append(bronze, BRONZE_EVENTS, batch_id, stats)
             self.log(raw.sparkSession, batch_id, started, stats)
         finally:
-            bronze.unpersist()
+            raw.unpersist()

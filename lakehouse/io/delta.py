@@ -9,6 +9,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["append_idempotent", "latest_version", "upsert"]
 
+# Delta sets this in the session after each commit it makes. Every stream runs its batches
+# in a session of its own (Spark clones it), so the value is the version of this write.
+_LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
+
 
 def latest_version(spark: SparkSession, path: str) -> int:
     """The newest version of the Delta table at ``path``."""
@@ -22,6 +26,8 @@ def append_idempotent(df: DataFrame, path: str, app_id: str, version: int) -> in
     Delta records the pair in the table's transaction log: a retried micro-batch that
     already committed writes nothing the second time.
     """
+    spark = df.sparkSession
+    spark.conf.unset(_LAST_COMMIT)
     (
         df.write.format("delta")
         .mode("append")
@@ -29,7 +35,14 @@ def append_idempotent(df: DataFrame, path: str, app_id: str, version: int) -> in
         .option("txnVersion", version)
         .save(path)
     )
-    return latest_version(df.sparkSession, path)
+    return _committed_version(spark, path)
+
+
+def _committed_version(spark: SparkSession, path: str) -> int:
+    """The version the write just made, read from the session without a Spark job; the
+    table's newest version when the write committed nothing (a retried batch)."""
+    committed = spark.conf.get(_LAST_COMMIT, None)
+    return int(committed) if committed is not None else latest_version(spark, path)
 
 
 def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
@@ -39,6 +52,7 @@ def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
     """
     spark = df.sparkSession
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    spark.conf.unset(_LAST_COMMIT)
     (
         DeltaTable.forPath(spark, path)
         .alias("t")
@@ -47,4 +61,4 @@ def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
         .whenNotMatchedInsertAll()
         .execute()
     )
-    return latest_version(spark, path)
+    return _committed_version(spark, path)
