@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import LakehouseConfig, TriggerConfig, load_config, parse_duration
 from lakehouse.errors import ConfigError, LakehouseError
@@ -154,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _purge_now_arg(erase)
 
+    _monitoring_args(sub, common)
+    return parser
+
+
+def _monitoring_args(sub: Any, common: argparse.ArgumentParser) -> None:
     anomalies = sub.add_parser(
         "anomalies", parents=[common], help="anomaly and drift detection over the metrics history"
     )
@@ -174,7 +179,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html")
     _days_arg(report)
-    return parser
 
 
 def _days_arg(parser: argparse.ArgumentParser) -> None:
