@@ -28,8 +28,13 @@ from tests.conftest import make_config
 
 pytestmark = pytest.mark.slow
 
-MONITORING = SILVER_EVENTS.monitoring
-assert MONITORING is not None
+
+def _silver_monitoring() -> Monitoring:
+    assert SILVER_EVENTS.monitoring is not None
+    return SILVER_EVENTS.monitoring
+
+
+MONITORING = _silver_monitoring()
 START = datetime(2026, 11, 20, tzinfo=UTC)
 HOURS = 48
 KNOWN = {f.name for f in EVENT_FIELDS}
@@ -190,7 +195,7 @@ def test_an_incident_is_found_in_the_batch_where_it_starts(
 def test_a_stalled_source_is_found_once_the_silence_passes_the_threshold(stream: Stream) -> None:
     history = [o.metrics for o in stream.observations]
     last = history[-1].batch_ts
-    m: Monitoring = MONITORING
+    m = MONITORING
     assert detect_stall(history, m, last + timedelta(minutes=20)) is None
     stall = detect_stall(history, m, last + timedelta(seconds=m.stall_critical_seconds + 1))
     assert stall is not None
