@@ -78,9 +78,10 @@ def rollup_daily(points: Sequence[BatchMetrics]) -> list[DailyMetrics]:
         }
         means: dict[str, float] = {}
         for c in sorted({c for p in batch for c in p.means}):
-            n = sum(p.numeric_counts.get(c, 0) for p in batch if c in p.means)
+            measured = [p for p in batch if c in p.means]  # batches without values have none
+            n = sum(p.numeric_counts.get(c, 0) for p in measured)
             if n:
-                means[c] = sum(p.means[c] * p.numeric_counts.get(c, 0) for p in batch) / n
+                means[c] = sum(p.means[c] * p.numeric_counts.get(c, 0) for p in measured) / n
         lags = [p.event_lag_seconds for p in batch if p.event_lag_seconds is not None]
         days.append(
             DailyMetrics(

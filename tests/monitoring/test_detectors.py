@@ -210,13 +210,15 @@ def test_daily_rollup_weights_rates_by_rows() -> None:
             point(0, rows=100, null_rates={"device": 0.0}),
             point(1, rows=300, null_rates={"device": 0.4}),
             point(30, rows=10),
+            point(31, rows=0, means={}, numeric_counts={"amount": 0}),
         ]
     )
     assert [(d.day.isoformat(), d.batches, d.rows) for d in days] == [
         ("2026-11-01", 2, 400),
-        ("2026-11-02", 1, 10),
+        ("2026-11-02", 2, 10),
     ]
     assert days[0].null_rates["device"] == pytest.approx(0.3)
+    assert days[1].means == {"amount": 50.0}  # the batch without amounts does not count
 
 
 @pytest.mark.parametrize(
