@@ -11,12 +11,12 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint infra-lint infra-tools clean java
+.PHONY: demo test lint infra-lint infra-tools clean java chromium
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) infra-lint
@@ -47,6 +47,18 @@ java:
 		else \
 			echo "Spark needs Java 17 or 21: install it (e.g. apt-get install openjdk-17-jre-headless)"; \
 			exit 1; \
+		fi; \
+	fi
+
+# The HTML report test drives the system Chromium with Playwright (Playwright's own browser
+# download is not used). The test skips, saying why, only where Chromium cannot be installed.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Chromium (the report test opens the report in it)"; \
+			apt-get update -q && apt-get install -y -q chromium; \
+		else \
+			echo "warning: Chromium is missing and cannot be installed here (apt-get install chromium as root); the report browser test will skip"; \
 		fi; \
 	fi
 
