@@ -181,6 +181,8 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
         "gate silver.events",
         "write silver.events",
         "write quarantine.silver_events",
+        "monitor silver.events",
+        "write ops.table_metrics",
         "write ops.quality_results",
     }
 
