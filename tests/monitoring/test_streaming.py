@@ -266,8 +266,8 @@ def test_report_renders_in_a_headless_browser(report: Path) -> None:
             lag = page.locator('svg[data-chart="lag"] polyline.series')
             assert lag.count() == 1 and lag.first.get_attribute("data-series") == "silver.events"
             # no gates ran: the quality chart says so instead of drawing nothing
-            assert (
-                "no data in this window" in page.locator('svg[data-chart="quality"]').inner_text()
+            assert "no data in this window" in (
+                page.locator('svg[data-chart="quality"]').text_content() or ""
             )
             bars = page.locator('svg[data-chart="anomalies"] rect.bar')
             severities = {bars.nth(i).get_attribute("data-severity") for i in range(bars.count())}
