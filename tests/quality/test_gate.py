@@ -184,8 +184,12 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
         "write quarantine.silver_events",
         "monitor silver.events",
         "write ops.table_metrics",
+        "write ops.anomalies",
         "write ops.quality_results",
     }
+    # the events are hours old when processed: a freshness finding (recorded, not blocking)
+    findings = spark.table("ops.anomalies").select("detector", "severity", "blocked").collect()
+    assert [tuple(r) for r in findings] == [("freshness", "critical", False)]
 
 
 def test_silver_gate_blocks_a_batch_and_the_stream_goes_on(
