@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test test-slow test-all lint infra-lint infra-tools clean java
+.PHONY: demo test test-slow test-all lint infra-lint infra-tools clean java chromium
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
@@ -20,8 +20,9 @@ demo: $(STAMP)
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not reliability" $(PYTEST_ARGS)
 
-# Streams end to end, real brokers and fakes, spark-submit, crash injection, hostile input.
-test-slow: $(STAMP)
+# Streams end to end, real brokers and fakes, spark-submit, the report in Chromium, crash
+# injection, hostile input.
+test-slow: $(STAMP) chromium
 	$(BIN)/pytest -n 2 --dist loadfile -m "slow or reliability" $(PYTEST_ARGS)
 
 test-all: test test-slow
@@ -54,6 +55,18 @@ java:
 		else \
 			echo "Spark needs Java 17 or 21: install it (e.g. apt-get install openjdk-17-jre-headless)"; \
 			exit 1; \
+		fi; \
+	fi
+
+# The HTML report test drives the system Chromium with Playwright (Playwright's own browser
+# download is not used). The test skips, saying why, only where Chromium cannot be installed.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Chromium (the report test opens the report in it)"; \
+			apt-get update -q && apt-get install -y -q chromium; \
+		else \
+			echo "warning: Chromium is missing and cannot be installed here (apt-get install chromium as root); the report browser test will skip"; \
 		fi; \
 	fi
 

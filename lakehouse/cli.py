@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import LakehouseConfig, TriggerConfig, load_config, parse_duration
 from lakehouse.errors import ConfigError, LakehouseError
@@ -153,7 +153,43 @@ def _parser() -> argparse.ArgumentParser:
         help="only record the request as pending (processed by erase --requests)",
     )
     _purge_now_arg(erase)
+
+    _monitoring_args(sub, common)
     return parser
+
+
+def _monitoring_args(sub: Any, common: argparse.ArgumentParser) -> None:
+    anomalies = sub.add_parser(
+        "anomalies", parents=[common], help="anomaly and drift detection over the metrics history"
+    )
+    an_sub = anomalies.add_subparsers(dest="action", required=True, metavar="ACTION")
+    an_sub.add_parser(
+        "detect",
+        parents=[common],
+        help="judge the newest batch of every table, find stalled sources, resolve old findings",
+    )
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="each stream's last batch, rows/s, lag, quarantine rate and open anomalies",
+    )
+    _days_arg(status)
+    report = sub.add_parser(
+        "report", parents=[common], help="write a static HTML health report with charts"
+    )
+    report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html")
+    _days_arg(report)
+
+
+def _days_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--days", type=int, default=7, help="how many days back to show (default 7)"
+    )
+
+
+def _check_days(days: int) -> None:
+    if not 1 <= days <= 400:
+        raise ConfigError(f"--days: {days} must be 1 to 400")
 
 
 def _submit_args(submit: argparse.ArgumentParser) -> None:
@@ -527,6 +563,53 @@ def _cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
     return 0
 
 
+def _cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.display import format_table
+    from lakehouse.monitoring.job import run_detection
+
+    spark = _session(config, "lakehouse-anomalies")
+    run = run_detection(spark, config)
+    if run.findings:
+        print(
+            format_table(
+                ["severity", "table", "job", "batch", "detector", "metric", "message"],
+                [
+                    [f.severity, f.table_name, f.job, f.batch_id, f.detector, f.metric, f.message]
+                    for f in run.findings
+                ],
+            )
+        )
+    critical = sum(1 for f in run.findings if f.critical)
+    print(
+        f"{len(run.findings)} finding(s), {critical} critical; {run.recorded} new in "
+        f"ops.anomalies, {run.resolved} resolved"
+    )
+    return 1 if critical else 0
+
+
+def _cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.monitoring.health import gather
+    from lakehouse.monitoring.status import render_status
+
+    _check_days(args.days)
+    spark = _session(config, "lakehouse-status")
+    print(render_status(gather(spark, config, days=args.days)))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pathlib import Path
+
+    from lakehouse.monitoring.health import gather
+    from lakehouse.monitoring.report import write_report
+
+    _check_days(args.days)
+    spark = _session(config, "lakehouse-report")
+    page = write_report(gather(spark, config, days=args.days), Path(args.out))
+    print(f"report: {page}")
+    return 0
+
+
 _COMMANDS = {
     "demo": _cmd_demo,
     "generate": _cmd_generate,
@@ -538,6 +621,9 @@ _COMMANDS = {
     "catalog": _cmd_catalog,
     "retention": _cmd_retention,
     "erase": _cmd_erase,
+    "anomalies": _cmd_anomalies,
+    "status": _cmd_status,
+    "report": _cmd_report,
 }
 
 

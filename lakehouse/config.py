@@ -23,6 +23,7 @@ __all__ = [
     "DataprocConfig",
     "LakeConfig",
     "LakehouseConfig",
+    "MonitoringConfig",
     "PrivacyConfig",
     "QualityConfig",
     "SilverConfig",
@@ -266,6 +267,25 @@ class QualityConfig:
         _choice(self.engine, QUALITY_ENGINES, "quality.engine")
 
 
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Metrics and anomaly detection after each batch (thresholds are per dataset, in
+    :mod:`lakehouse.datasets`). A job reads the metrics history once, at its first batch, and
+    keeps the newest ``history_batches`` batches of the last ``history_days`` days in memory."""
+
+    enabled: bool = True
+    history_batches: int = 500
+    history_days: int = 14
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.history_batches <= 100_000:
+            raise ConfigError(
+                f"monitoring.history_batches: {self.history_batches} must be 10 to 100000"
+            )
+        if not 1 <= self.history_days <= 400:
+            raise ConfigError(f"monitoring.history_days: {self.history_days} must be 1 to 400")
+
+
 MAX_BATCH_TTL_SECONDS = 14 * 86400  # Dataproc Serverless: ttl is at most 14 days
 MIN_BATCH_TTL_SECONDS = 600  # and at least 10 minutes
 
@@ -388,6 +408,7 @@ class LakehouseConfig:
     spark: SparkConfig = field(default_factory=SparkConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     dataproc: DataprocConfig = field(default_factory=DataprocConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
@@ -407,6 +428,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "spark": SparkConfig,
     "silver": SilverConfig,
     "quality": QualityConfig,
+    "monitoring": MonitoringConfig,
     "dataproc": DataprocConfig,
     "privacy": PrivacyConfig,
 }

@@ -27,6 +27,7 @@ from pyspark.sql.types import (
 )
 
 from lakehouse.errors import PolicyError, TableError
+from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.policy import (
     NONE,
     PII_DIRECT,
@@ -40,6 +41,7 @@ from lakehouse.policy import (
 
 __all__ = [
     "AMOUNT_TYPE",
+    "ANOMALIES",
     "BATCH_LOG",
     "BRONZE_EVENTS",
     "ERASURE_AUDIT",
@@ -56,6 +58,7 @@ __all__ = [
     "SILVER_EVENTS",
     "SUPPORTED_SCHEMA_VERSIONS",
     "TABLES",
+    "TABLE_METRICS",
     "EventField",
     "TableDef",
     "table",
@@ -108,7 +111,8 @@ class TableDef:
     """A Delta table of the lake: its catalog name, schema, partition columns and data policy.
 
     Every column must be classified by the policy: adding a column without a classification
-    is an error at import time.
+    is an error at import time. ``monitoring`` (optional) says which metrics of the rows a
+    batch promotes are recorded and when its anomaly detectors speak.
     """
 
     name: str
@@ -116,6 +120,7 @@ class TableDef:
     partition_by: tuple[str, ...]
     description: str
     policy: Policy
+    monitoring: Monitoring | None = None
 
     def __post_init__(self) -> None:
         columns = self.schema.fieldNames()
@@ -135,6 +140,28 @@ class TableDef:
         missing = [c for c in referenced if c not in columns]
         if missing:
             raise PolicyError(f"policy of {self.name}: column(s) {missing} are not in the schema")
+        if self.monitoring is not None:
+            self._check_monitoring(self.monitoring, columns)
+
+    def _check_monitoring(self, monitoring: Monitoring, columns: list[str]) -> None:
+        absent = [c for c in monitoring.columns if c not in columns]
+        if absent:
+            raise PolicyError(
+                f"monitoring of {self.name}: column(s) {absent} are not in the schema; "
+                f"choose from {', '.join(columns)}"
+            )
+        # values of these columns are copied into ops.table_metrics: no personal data
+        personal = [
+            c
+            for c in (*monitoring.category_columns, *monitoring.numeric_columns)
+            if self.policy.columns[c] != NONE
+        ]
+        if personal:
+            raise PolicyError(
+                f"monitoring of {self.name}: column(s) {personal} hold personal data; their "
+                "values would be copied into ops.table_metrics: watch their null rate or "
+                "distinct count instead"
+            )
 
     @property
     def stats_columns(self) -> tuple[str, ...]:
@@ -210,6 +237,8 @@ BRONZE_EVENTS = TableDef(
     ),
     partition_by=("ingest_date",),
     description="Raw envelope of every event received, with its source coordinates; append only.",
+    # volume and quarantine of what arrives; event-level drift is watched in silver
+    monitoring=Monitoring(null_columns=("payload", "publish_ts"), category_columns=("source",)),
     policy=Policy(
         owner=PIPELINE_OWNER,
         columns={
@@ -251,6 +280,14 @@ SILVER_EVENTS = TableDef(
     ),
     partition_by=("event_date",),
     description="Parsed, typed, deduplicated, minimized product events.",
+    monitoring=Monitoring(
+        null_columns=("session_id", "device", "ip", "country", "properties", "amount", "currency"),
+        distinct_columns=("event_id", "user_id", "session_id"),
+        numeric_columns=("amount",),
+        category_columns=("event_type", "device", "country", "currency"),
+        event_time="event_ts",
+        rescued="rescued_data",
+    ),
     policy=Policy(
         owner="product-analytics",
         columns={
@@ -460,6 +497,110 @@ QUALITY_RESULTS = TableDef(
     ),
 )
 
+TABLE_METRICS = TableDef(
+    name="ops.table_metrics",
+    schema=_struct(
+        ("table_name", StringType(), False),
+        ("job", StringType(), False),
+        ("batch_id", LongType(), False),
+        ("batch_ts", TimestampType(), False),
+        ("batch_date", DateType(), False),
+        ("rows", LongType(), False),
+        ("rows_in", LongType(), False),
+        ("rows_quarantined", LongType(), False),
+        ("quarantine_rate", DoubleType(), False),
+        ("null_rates", MapType(StringType(), DoubleType(), False), False),
+        ("distinct_counts", MapType(StringType(), LongType(), False), False),
+        ("means", MapType(StringType(), DoubleType(), False), False),
+        ("numeric_counts", MapType(StringType(), LongType(), False), False),
+        ("quantiles", MapType(StringType(), ArrayType(DoubleType(), False), False), False),
+        (
+            "category_counts",
+            MapType(StringType(), MapType(StringType(), LongType(), False), False),
+            False,
+        ),
+        ("rescued_keys", ArrayType(StringType(), False), False),
+        ("max_event_ts", TimestampType(), True),
+        ("event_lag_seconds", DoubleType(), True),
+        ("_writer_id", StringType(), False),
+    ),
+    partition_by=(),
+    description="One row per micro-batch and monitored table: the metrics anomaly detection reads.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        # rates, counts and sketches; category values only of columns classified none
+        # (TableDef checks the monitored tables), field names of the rescued data
+        columns=_none(
+            "table_name",
+            "job",
+            "batch_id",
+            "batch_ts",
+            "batch_date",
+            "rows",
+            "rows_in",
+            "rows_quarantined",
+            "quarantine_rate",
+            "null_rates",
+            "distinct_counts",
+            "means",
+            "numeric_counts",
+            "quantiles",
+            "category_counts",
+            "rescued_keys",
+            "max_event_ts",
+            "event_lag_seconds",
+            "_writer_id",
+        ),
+        retention=Retention.window("batch_ts", 400),
+    ),
+)
+
+ANOMALIES = TableDef(
+    name="ops.anomalies",
+    schema=_struct(
+        ("finding_id", StringType(), False),
+        ("table_name", StringType(), False),
+        ("job", StringType(), False),
+        ("batch_id", LongType(), False),
+        ("detector", StringType(), False),
+        ("metric", StringType(), False),
+        ("severity", StringType(), False),
+        ("expected_low", DoubleType(), True),
+        ("expected_high", DoubleType(), True),
+        ("observed", DoubleType(), True),
+        ("message", StringType(), False),
+        ("detected_ts", TimestampType(), False),
+        ("status", StringType(), False),
+        ("resolved_ts", TimestampType(), True),
+        ("blocked", BooleanType(), False),
+        ("_writer_id", StringType(), False),
+    ),
+    partition_by=(),
+    description="Anomaly and drift findings: detector, metric, severity, expected range, observed.",
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "finding_id",
+            "table_name",
+            "job",
+            "batch_id",
+            "detector",
+            "metric",
+            "severity",
+            "expected_low",
+            "expected_high",
+            "observed",
+            "message",
+            "detected_ts",
+            "status",
+            "resolved_ts",
+            "blocked",
+            "_writer_id",
+        ),
+        retention=Retention.window("detected_ts", 400),
+    ),
+)
+
 ERASURE_REQUESTS = TableDef(
     name="ops.erasure_requests",
     schema=_struct(
@@ -554,6 +695,8 @@ TABLES: dict[str, TableDef] = {
         *GOLD_QUARANTINE.values(),
         BATCH_LOG,
         QUALITY_RESULTS,
+        TABLE_METRICS,
+        ANOMALIES,
         ERASURE_REQUESTS,
         ERASURE_AUDIT,
     )

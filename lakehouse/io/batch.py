@@ -17,9 +17,12 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BATCH_LOG, QUALITY_RESULTS, TableDef
+from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.streams import StreamIdentity
+from lakehouse.monitoring.history import anomalies_frame, metrics_frame
+from lakehouse.monitoring.model import Finding
+from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
 from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
@@ -43,6 +46,7 @@ class BatchStats:
     versions_written: dict[str, int] = field(default_factory=dict)
     step_ms: dict[str, int] = field(default_factory=dict)
     decisions: list[GateDecision] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -101,6 +105,7 @@ class BatchWriter:
         self.job = job
         self.identity = StreamIdentity(job, config.lake.checkpoint(job))
         self._suites: dict[str, SuiteFile] = {}
+        self.monitor = Monitor(config)
 
     def path(self, table: TableDef) -> str:
         return table_path(self.config.lake, table)
@@ -156,8 +161,56 @@ class BatchWriter:
             stats.blocked_reasons.append(f"{table.name}: {decision.block_reason}")
         return apply_gate(df, decision, keys, run.checks)
 
+    def observe(
+        self,
+        df: DataFrame,
+        *,
+        table: TableDef,
+        batch_id: int,
+        started: datetime,
+        stats: BatchStats,
+        rows_in: int,
+        rows_quarantined: int,
+        can_block: bool = True,
+    ) -> list[Finding]:
+        """Measure the rows ``df`` the batch promotes into ``table`` and run the detectors;
+        return the critical findings that block the batch (the table's monitoring says
+        ``block_on_critical``), which are then in ``stats.blocked_reasons``. The metrics and
+        findings are written with the batch log."""
+        if not self.monitor.watches(table):
+            return []
+        with timed(stats, f"monitor {table.name}"):
+            observation = self.monitor.observe(
+                df,
+                table,
+                job=self.job,
+                batch_id=batch_id,
+                batch_ts=started,
+                rows_in=rows_in,
+                rows_quarantined=rows_quarantined,
+                can_block=can_block,
+            )
+        stats.observations.append(observation)
+        if observation.blocking:
+            stats.blocked_reasons.append(f"{table.name}: {block_reason(observation.blocking)}")
+        return observation.blocking
+
+    def _log_observations(
+        self, spark: SparkSession, batch_id: int, stats: BatchStats, writer_id: str
+    ) -> None:
+        metrics = metrics_frame(spark, [o.metrics for o in stats.observations], writer_id)
+        self.append(metrics, TABLE_METRICS, batch_id, stats)
+        findings = [f for o in stats.observations for f in o.findings]
+        if findings:
+            blocked = [f.finding_id for o in stats.observations for f in o.blocking]
+            self.append(
+                anomalies_frame(spark, findings, writer_id, blocked), ANOMALIES, batch_id, stats
+            )
+
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
         writer_id = self.identity.app_id(spark)
+        if stats.observations:
+            self._log_observations(spark, batch_id, stats, writer_id)
         if stats.decisions:
             results = quality_rows(
                 spark,
@@ -186,3 +239,5 @@ class BatchWriter:
         }
         df = spark.createDataFrame([row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
+        for observation in stats.observations:
+            self.monitor.remember(observation)

@@ -47,6 +47,17 @@ class BronzeJob(BatchWriter):
             rows, offsets = offset_summary(bronze, "source", "partition", "offset")
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             self.append(bronze, BRONZE_EVENTS, batch_id, stats)
+            # bronze never refuses an event: its findings are recorded, never blocking
+            self.observe(
+                bronze,
+                table=BRONZE_EVENTS,
+                batch_id=batch_id,
+                started=started,
+                stats=stats,
+                rows_in=rows,
+                rows_quarantined=0,
+                can_block=False,
+            )
             self.log(raw.sparkSession, batch_id, started, stats)
         finally:
             raw.unpersist()

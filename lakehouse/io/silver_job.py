@@ -21,6 +21,7 @@ from lakehouse.layers.silver import (
     to_quarantine,
     to_silver,
 )
+from lakehouse.monitoring.monitor import block_reason
 from lakehouse.privacy.pseudonymize import minimize, pseudonymize
 from lakehouse.quality.gate import GATE_REASONS
 from lakehouse.quality.parameters import suite_parameters
@@ -88,6 +89,7 @@ class SilverJob(BatchWriter):
         writer_id = self.identity.app_id(spark)
         parsed = bronze.transform(parse_events(self.rules)).persist()
         classified: DataFrame | None = None
+        kept: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
             classified = good.transform(
@@ -113,7 +115,8 @@ class SilverJob(BatchWriter):
                 stats=stats,
                 parameters=parameters,
             )
-            promoted = promoted.transform(to_silver_rows)
+            kept = promoted.persist()
+            promoted = kept.transform(to_silver_rows)
             refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
                 classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
             )
@@ -121,6 +124,22 @@ class SilverJob(BatchWriter):
                 refused = refused.unionByName(
                     gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
                 )
+            # every row read is promoted or refused: the refused share needs no other count
+            rows_promoted = promoted.count()
+            blocking = self.observe(
+                # a batch the gate blocked is measured on what it would have promoted
+                candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted,
+                table=SILVER_EVENTS,
+                batch_id=batch_id,
+                started=started,
+                stats=stats,
+                rows_in=rows_in,
+                rows_quarantined=rows_in - rows_promoted,
+            )
+            if blocking:  # the whole batch goes to quarantine, with the findings as reason
+                reason = F.array(F.lit(block_reason(blocking)))
+                refused = refused.unionByName(kept.withColumn(REASONS_COL, reason))
+                promoted = promoted.limit(0)
             refused = (
                 # a replayed delivery is quarantined once, not once per replay
                 refused.join(
@@ -143,6 +162,8 @@ class SilverJob(BatchWriter):
                 refused.unpersist()
             self.log(spark, batch_id, started, stats)
         finally:
+            if kept is not None:
+                kept.unpersist()
             if classified is not None:
                 classified.unpersist()
             parsed.unpersist()

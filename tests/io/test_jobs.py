@@ -144,7 +144,7 @@ def test_batch_log_accounts_for_rows(
     assert first is not None
     offsets = json.loads(first["source_offsets"])
     assert sorted(offsets.values()) == [[0, 99]] * 4
-    assert set(first["versions_written"]) == {"bronze.events"}
+    assert set(first["versions_written"]) == {"bronze.events", "ops.table_metrics"}
 
 
 def test_lake_is_readable_by_name_after_reregistering(

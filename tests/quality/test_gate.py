@@ -158,6 +158,7 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
     job(bronze, 0)  # the same batch again, as after a crash before the checkpoint commit
 
     assert table_counts(spark) == first
+    assert first["ops.table_metrics"] == 1  # the batch's metrics, written once
     silver = {r["event_id"] for r in spark.table("silver.events").collect()}
     assert silver == {"e0", "e1", "e2", "e3", "warn"}
     quarantined = {
@@ -181,8 +182,14 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
         "gate silver.events",
         "write silver.events",
         "write quarantine.silver_events",
+        "monitor silver.events",
+        "write ops.table_metrics",
+        "write ops.anomalies",
         "write ops.quality_results",
     }
+    # the events are hours old when processed: a freshness finding (recorded, not blocking)
+    findings = spark.table("ops.anomalies").select("detector", "severity", "blocked").collect()
+    assert [tuple(r) for r in findings] == [("freshness", "critical", False)]
 
 
 def test_silver_gate_blocks_a_batch_and_the_stream_goes_on(

@@ -1,0 +1,204 @@
+"""What the health views show, read once from the ops tables: the batch log, the metrics
+history, quality verdicts per batch and the findings of a time window; and the status of
+each stream computed from them (plain Python, so the views render and test without Spark)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig
+from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS
+from lakehouse.monitoring.history import read_metrics
+from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics
+
+__all__ = ["BatchRow", "FindingRow", "HealthData", "QualityRow", "StreamStatus", "gather"]
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    job: str
+    batch_id: int
+    finished_ts: datetime
+    duration_ms: int
+    rows_in: int
+    rows_out: int
+    rows_quarantined: int
+    status: str
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_in / (self.duration_ms / 1000) if self.duration_ms > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    job: str
+    batch_id: int
+    validated_ts: datetime
+    passed: int
+    total: int
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    table_name: str
+    job: str
+    batch_id: int
+    detector: str
+    metric: str
+    severity: str
+    expected_low: float | None
+    expected_high: float | None
+    observed: float | None
+    message: str
+    detected_ts: datetime
+    status: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    """One stream as ``lakehouse status`` shows it."""
+
+    job: str
+    last_batch: int
+    finished_ts: datetime
+    batch_status: str
+    rows_in: int
+    rows_per_second: float
+    event_lag_seconds: float | None
+    idle_seconds: float
+    quarantine_rate: float
+    open_critical: int
+    open_warning: int
+
+
+@dataclass(frozen=True)
+class HealthData:
+    now: datetime
+    days: int
+    batches: list[BatchRow]
+    metrics: list[BatchMetrics]
+    quality: list[QualityRow]
+    findings: list[FindingRow]
+
+    def streams(self) -> list[StreamStatus]:
+        """The newest batch of every job, with its table's freshness and open findings."""
+        newest: dict[str, BatchRow] = {}
+        for b in self.batches:
+            if b.job not in newest or (b.finished_ts, b.batch_id) > (
+                newest[b.job].finished_ts,
+                newest[b.job].batch_id,
+            ):
+                newest[b.job] = b
+        lag: dict[str, float | None] = {}
+        for m in sorted(self.metrics, key=lambda m: (m.batch_ts, m.batch_id)):
+            lag[m.job] = m.event_lag_seconds
+        statuses = []
+        for job, b in sorted(newest.items()):
+            open_ = [f for f in self.findings if f.job == job and f.status == "open"]
+            statuses.append(
+                StreamStatus(
+                    job=job,
+                    last_batch=b.batch_id,
+                    finished_ts=b.finished_ts,
+                    batch_status=b.status,
+                    rows_in=b.rows_in,
+                    rows_per_second=b.rows_per_second,
+                    event_lag_seconds=lag.get(job),
+                    idle_seconds=max(0.0, (self.now - b.finished_ts).total_seconds()),
+                    quarantine_rate=b.rows_quarantined / b.rows_in if b.rows_in else 0.0,
+                    open_critical=sum(1 for f in open_ if f.severity == "critical"),
+                    open_warning=sum(1 for f in open_ if f.severity == "warning"),
+                )
+            )
+        return statuses
+
+    def open_findings(self) -> list[FindingRow]:
+        """Open findings, the most severe and newest first."""
+        return sorted(
+            (f for f in self.findings if f.status == "open"),
+            key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), -f.detected_ts.timestamp()),
+        )
+
+
+def gather(
+    spark: SparkSession, config: LakehouseConfig, days: int = 7, now: datetime | None = None
+) -> HealthData:
+    """Read the ops tables of the last ``days`` days (four small reads)."""
+    now = now or datetime.now(UTC)
+    since = F.lit((now - timedelta(days=days)).astimezone(UTC).replace(tzinfo=None))
+
+    def load(table: Any) -> Any:
+        return spark.read.format("delta").load(table_path(config.lake, table))
+
+    batches = [
+        BatchRow(
+            job=r["job"],
+            batch_id=int(r["batch_id"]),
+            finished_ts=_utc(r["finished_ts"]),
+            duration_ms=int(r["duration_ms"]),
+            rows_in=int(r["rows_in"]),
+            rows_out=int(r["rows_out"]),
+            rows_quarantined=int(r["rows_quarantined"]),
+            status=r["status"],
+        )
+        for r in load(BATCH_LOG).where(F.col("finished_ts") >= since).collect()
+    ]
+    quality = [
+        QualityRow(
+            job=r["job"],
+            batch_id=int(r["batch_id"]),
+            validated_ts=_utc(r["validated_ts"]),
+            passed=int(r["passed"]),
+            total=int(r["total"]),
+        )
+        for r in load(QUALITY_RESULTS)
+        .where(F.col("validated_ts") >= since)
+        .groupBy("job", "batch_id")
+        .agg(
+            F.max("validated_ts").alias("validated_ts"),
+            F.count_if("success").alias("passed"),
+            F.count(F.lit(1)).alias("total"),
+        )
+        .collect()
+    ]
+    findings = [
+        FindingRow(
+            table_name=r["table_name"],
+            job=r["job"],
+            batch_id=int(r["batch_id"]),
+            detector=r["detector"],
+            metric=r["metric"],
+            severity=r["severity"],
+            expected_low=r["expected_low"],
+            expected_high=r["expected_high"],
+            observed=r["observed"],
+            message=r["message"],
+            detected_ts=_utc(r["detected_ts"]),
+            status=r["status"],
+            blocked=bool(r["blocked"]),
+        )
+        for r in load(ANOMALIES)
+        .where((F.col("detected_ts") >= since) | (F.col("status") == "open"))
+        .collect()
+    ]
+    history = read_metrics(
+        spark, config.lake, days=days, per_table=config.monitoring.history_batches, now=now
+    )
+    metrics = [m for points in history.values() for m in points]
+    return HealthData(now, days, batches, metrics, quality, findings)

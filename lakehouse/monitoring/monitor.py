@@ -1,0 +1,121 @@
+"""Monitoring inside a streaming job: measure the rows a batch promotes, compare them with
+the table's history kept in memory, and say which findings block the batch."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse.config import LakehouseConfig
+from lakehouse.datasets import TableDef
+from lakehouse.monitoring.detectors import detect
+from lakehouse.monitoring.history import read_metrics
+from lakehouse.monitoring.metrics import batch_metrics
+from lakehouse.monitoring.model import BatchMetrics, Finding
+
+__all__ = ["ANOMALY_BLOCK_PREFIX", "Monitor", "Observation", "block_reason"]
+
+ANOMALY_BLOCK_PREFIX = "anomaly_blocked:"
+
+
+def block_reason(findings: list[Finding]) -> str:
+    """``anomaly_blocked:detector:metric,...``: the quarantine reason of a blocked batch."""
+    return ANOMALY_BLOCK_PREFIX + ",".join(f.label() for f in findings)
+
+
+@dataclass
+class Observation:
+    """What monitoring saw in one table of one batch."""
+
+    table: TableDef
+    metrics: BatchMetrics
+    findings: list[Finding]
+    blocking: list[Finding] = field(default_factory=list)
+
+
+class Monitor:
+    """The metrics history of a job's tables, read from ``ops.table_metrics`` once (at the
+    first batch that needs it), then kept in memory: at most ``history_batches`` per table."""
+
+    def __init__(self, config: LakehouseConfig) -> None:
+        self.settings = config.monitoring
+        self.lake = config.lake
+        self._history: dict[str, deque[BatchMetrics]] = {}
+
+    def watches(self, table: TableDef) -> bool:
+        return self.settings.enabled and table.monitoring is not None
+
+    def history(self, spark: SparkSession, table: TableDef) -> deque[BatchMetrics]:
+        if table.name not in self._history:
+            stored = read_metrics(
+                spark,
+                self.lake,
+                tables=[table.name],
+                days=self.settings.history_days,
+                per_table=self.settings.history_batches,
+            )
+            self._history[table.name] = deque(
+                stored.get(table.name, []), maxlen=self.settings.history_batches
+            )
+        return self._history[table.name]
+
+    def observe(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        *,
+        job: str,
+        batch_id: int,
+        batch_ts: datetime,
+        rows_in: int,
+        rows_quarantined: int,
+        can_block: bool = True,
+    ) -> Observation:
+        """Measure ``df`` (one Spark job) and run the detectors against the history."""
+        monitoring = table.monitoring
+        assert monitoring is not None, f"{table.name} is not monitored"
+        metrics = batch_metrics(
+            df,
+            monitoring,
+            table_name=table.name,
+            job=job,
+            batch_id=batch_id,
+            batch_ts=batch_ts,
+            rows_in=rows_in,
+            rows_quarantined=rows_quarantined,
+        )
+        return self.judge(df.sparkSession, table, metrics, can_block=can_block)
+
+    def judge(
+        self, spark: SparkSession, table: TableDef, metrics: BatchMetrics, *, can_block: bool = True
+    ) -> Observation:
+        """Run the detectors on measured metrics (a retried batch is not its own history)."""
+        monitoring = table.monitoring
+        assert monitoring is not None, f"{table.name} is not monitored"
+        past = [
+            h
+            for h in self.history(spark, table)
+            if not (h.job == metrics.job and h.batch_id == metrics.batch_id)
+        ]
+        findings = detect(metrics, past, monitoring, datetime.now(UTC))
+        blocking = (
+            [f for f in findings if f.critical]
+            if can_block and monitoring.block_on_critical
+            else []
+        )
+        return Observation(table, metrics, findings, blocking)
+
+    def remember(self, observation: Observation) -> None:
+        """Add a batch's metrics to the in-memory history, once its writes committed."""
+        history = self._history.get(observation.table.name)
+        if history is None:
+            return  # never read: the next batch reads it from the table, with this batch
+        metrics = observation.metrics
+        kept = [h for h in history if not (h.job == metrics.job and h.batch_id == metrics.batch_id)]
+        if len(kept) != len(history):
+            history.clear()
+            history.extend(kept)
+        history.append(metrics)

@@ -1,0 +1,286 @@
+"""Monitoring in the real streams (Trigger.AvailableNow): metrics and findings land in the
+ops tables, a critical finding blocks the batch when the dataset says so, and the CLI's
+anomalies detect / status / report read what the streams wrote; the report is checked in a
+headless Chromium."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import register_tables, table_path
+from lakehouse.cli import main
+from lakehouse.config import LakehouseConfig, TriggerConfig
+from lakehouse.datasets import BATCH_LOG, SILVER_EVENTS, TABLE_METRICS
+from lakehouse.generator import GeneratorSpec, generate_events
+from lakehouse.io import silver_job
+from lakehouse.io.delta import append_idempotent
+from lakehouse.io.jobs import start_job
+from lakehouse.io.streams import await_stream
+from lakehouse.monitoring.history import metrics_frame
+from lakehouse.monitoring.model import BatchMetrics
+from tests.conftest import TEST_KEY, make_config
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = 200
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _lines(seed: int, change: dict[str, object], drop: str | None = None) -> list[bytes]:
+    spec = GeneratorSpec(count=EVENTS, bad_share=0.0, seed=seed, rate=2.0)
+    lines = []
+    for e in generate_events(spec):
+        event = json.loads(e.line)
+        if drop:
+            event.pop(drop, None)
+        event.update(change)
+        lines.append(json.dumps(event).encode())
+    return lines
+
+
+def _write(config: LakehouseConfig, lines: list[bytes], prefix: str) -> None:
+    landing = Path(config.source.landing_path)
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / f"{prefix}.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _run(spark: SparkSession, config: LakehouseConfig) -> None:
+    trigger = TriggerConfig(mode="available-now")
+    for layer in ("bronze", "silver"):
+        await_stream(start_job(spark, config, layer, trigger))
+
+
+def _seed_history(spark: SparkSession, config: LakehouseConfig) -> None:
+    """Twelve earlier steady batches of silver (another writer), so detectors speak at once."""
+    now = datetime.now(UTC)
+    points = [
+        BatchMetrics(
+            table_name=SILVER_EVENTS.name,
+            job="silver-before",
+            batch_id=i,
+            batch_ts=now - timedelta(hours=12 - i),
+            rows=EVENTS,
+            rows_in=EVENTS,
+            null_rates={"device": 0.0},
+            event_lag_seconds=5.0,
+        )
+        for i in range(12)
+    ]
+    append_idempotent(
+        metrics_frame(spark, points, "seed"), table_path(config.lake, TABLE_METRICS), "seed", 0
+    )
+
+
+@pytest.fixture(scope="module")
+def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Two silver batches: the first loses every device (blocked: the dataset blocks on a
+    critical finding), the second brings a new field (a warning; promoted)."""
+    root = tmp_path_factory.mktemp("monitored")
+    config = make_config(root, gates=False)
+    register_tables(spark, config.lake)
+    _seed_history(spark, config)
+    monitoring = SILVER_EVENTS.monitoring
+    assert monitoring is not None
+    blocking = dataclasses.replace(
+        SILVER_EVENTS, monitoring=dataclasses.replace(monitoring, block_on_critical=True)
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(silver_job, "SILVER_EVENTS", blocking)
+        _write(config, _lines(1, {}, drop="device"), "a-no-device")
+        _run(spark, config)
+    _write(config, _lines(2, {"coupon_code": "BF2026"}), "b-new-field")
+    _run(spark, config)
+    (root / "lakehouse.toml").write_text(
+        '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
+        '[source]\nlanding_path = "landing"\n'
+        '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
+        f'[quality]\nenabled = false\nsuite_dir = "{REPO / "expectations"}"\n'
+        f'[privacy]\npseudonym_key = "{TEST_KEY}"\n'
+    )
+    yield root
+    register_tables(spark, config.lake)
+
+
+def _config(root: Path) -> LakehouseConfig:
+    return make_config(root, gates=False)
+
+
+def test_a_blocking_critical_finding_quarantines_the_whole_batch(
+    spark: SparkSession, lake: Path
+) -> None:
+    register_tables(spark, _config(lake).lake)
+    log = {r["batch_id"]: r for r in spark.table("ops.batch_log").where("job = 'silver'").collect()}
+    assert log[0]["status"] == "blocked"
+    assert log[0]["rows_out"] == 0
+    assert log[0]["rows_quarantined"] == EVENTS
+    assert "silver.events: anomaly_blocked:null_rate:device" in log[0]["blocked_reason"]
+    assert "monitor silver.events" in log[0]["step_ms"]
+    reasons = spark.table("quarantine.silver_events").groupBy("reason").count().collect()
+    assert [(r["reason"], r["count"]) for r in reasons] == [
+        ("anomaly_blocked:null_rate:device", EVENTS)
+    ]
+    # the second batch was promoted: a new field is a warning
+    assert log[1]["status"] == "ok"
+    assert spark.table("silver.events").count() == EVENTS
+
+
+def test_metrics_and_findings_land_in_the_ops_tables(spark: SparkSession, lake: Path) -> None:
+    register_tables(spark, _config(lake).lake)
+    metrics = {
+        (r["job"], r["batch_id"]): r
+        for r in spark.table("ops.table_metrics").where("_writer_id != 'seed'").collect()
+    }
+    assert set(metrics) == {
+        ("bronze-landing", 0),
+        ("bronze-landing", 1),
+        ("silver", 0),
+        ("silver", 1),
+    }
+    assert metrics[("silver", 0)]["null_rates"]["device"] == 1.0
+    assert metrics[("silver", 0)]["rows"] == EVENTS
+    assert metrics[("silver", 1)]["rescued_keys"] == ["coupon_code"]
+    findings = {
+        (r["batch_id"], r["detector"], r["metric"]): r
+        for r in spark.table("ops.anomalies").where("job = 'silver'").collect()
+    }
+    device = findings[(0, "null_rate", "device")]
+    assert (device["severity"], device["blocked"], device["status"]) == ("critical", True, "open")
+    assert device["observed"] == 1.0
+    assert device["expected_high"] == pytest.approx(0.05)
+    coupon = findings[(1, "schema_drift", "rescued_data.coupon_code")]
+    assert (coupon["severity"], coupon["blocked"]) == ("warning", False)
+
+
+def test_anomalies_detect_finds_a_stalled_source_and_resolves_old_findings(
+    spark: SparkSession, lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(lake)
+    register_tables(spark, config.lake)
+    # a Kafka bronze stream whose last batch with rows finished three hours ago
+    old = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=3)
+    row = {
+        "job": "bronze-kafka",
+        "batch_id": 41,
+        "started_ts": old,
+        "finished_ts": old,
+        "duration_ms": 900,
+        "rows_in": 500,
+        "rows_out": 500,
+        "rows_quarantined": 0,
+        "status": "ok",
+        "blocked_reason": None,
+        "source_offsets": None,
+        "versions_written": {},
+        "step_ms": {},
+    }
+    append_idempotent(
+        spark.createDataFrame([row], BATCH_LOG.schema),
+        table_path(config.lake, BATCH_LOG),
+        "stalled-kafka",
+        41,
+    )
+    toml = str(lake / "lakehouse.toml")
+    assert main(["--config", toml, "anomalies", "detect"]) == 1  # a critical finding
+    out = capsys.readouterr().out
+    assert "stall" in out and "bronze-kafka" in out
+    assert main(["--config", toml, "anomalies", "detect"]) == 1
+    assert "0 new in ops.anomalies" in capsys.readouterr().out  # recorded once
+    rows = spark.table("ops.anomalies").collect()
+    stall = [r for r in rows if r["detector"] == "stall"]
+    assert [(r["job"], r["batch_id"], r["severity"], r["status"]) for r in stall] == [
+        ("bronze-kafka", 41, "critical", "open")
+    ]
+    # the device nulls of batch 0 are gone in batch 1: resolved
+    device = [r for r in rows if r["detector"] == "null_rate"]
+    assert [r["status"] for r in device] == ["resolved"]
+    assert device[0]["resolved_ts"] is not None
+
+
+def test_status_prints_each_stream(
+    spark: SparkSession, lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(lake / "lakehouse.toml"), "status"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[1].split("|")[1].strip() == "stream"
+    silver = next(line for line in lines if line.startswith("| silver "))
+    cells = [c.strip() for c in silver.strip("|").split("|")]
+    assert cells[:3] == ["silver", "1", cells[2]]
+    assert cells[3] == "ok"
+    assert cells[4] == str(EVENTS)
+    assert float(cells[5]) > 0  # rows/s
+    assert cells[6].endswith(("s", "min"))  # event lag
+    assert cells[8] == "0.0 %"
+    assert "warning" in cells[9]  # the new field is still open
+    assert next(line for line in lines if line.startswith("| bronze-kafka ")).count("|") == 11
+    assert "open anomalies" in out and "stall" in out
+
+
+@pytest.fixture(scope="module")
+def report(lake: Path) -> Path:
+    out = lake / "report"
+    assert main(["--config", str(lake / "lakehouse.toml"), "report", "--out", str(out)]) == 0
+    return out / "index.html"
+
+
+def test_report_is_one_self_contained_page(report: Path) -> None:
+    page = report.read_text()
+    for chart in ("throughput", "lag", "quality", "anomalies"):
+        assert f'data-chart="{chart}"' in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page
+    assert "<script" not in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make chromium)")
+def test_report_renders_in_a_headless_browser(report: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.as_uri())
+            assert page.title() == "Lakehouse pipeline health"
+            charts = page.locator("svg.chart")
+            names = [charts.nth(i).get_attribute("data-chart") for i in range(charts.count())]
+            assert names == ["throughput", "lag", "quality", "anomalies"]
+            for i in range(charts.count()):
+                box = charts.nth(i).bounding_box()
+                assert box is not None and box["width"] > 300 and box["height"] > 50
+            series = page.locator('svg[data-chart="throughput"] polyline.series')
+            jobs = {series.nth(i).get_attribute("data-series") for i in range(series.count())}
+            assert jobs == {"bronze-landing", "bronze-kafka", "silver"}
+            lag = page.locator('svg[data-chart="lag"] polyline.series')
+            assert lag.count() == 1 and lag.first.get_attribute("data-series") == "silver.events"
+            # no gates ran: the quality chart says so instead of drawing nothing
+            assert "no data in this window" in (
+                page.locator('svg[data-chart="quality"]').text_content() or ""
+            )
+            bars = page.locator('svg[data-chart="anomalies"] rect.bar')
+            severities = {bars.nth(i).get_attribute("data-severity") for i in range(bars.count())}
+            assert severities == {"critical", "warning"}
+            open_rows = page.locator('table[data-table="open-anomalies"] tbody tr')
+            texts = [open_rows.nth(i).inner_text() for i in range(open_rows.count())]
+            assert any("stall" in t and "critical" in t for t in texts)
+            assert any("rescued_data.coupon_code" in t for t in texts)
+            assert not any("null_rate" in t for t in texts)  # resolved
+            streams = page.locator('table[data-table="streams"] tbody tr')
+            assert streams.count() == 3
+            summary = page.locator("#summary").inner_text()
+            assert "3 stream(s)" in summary
+        finally:
+            browser.close()
+    assert errors == []
