@@ -19,6 +19,7 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BATCH_LOG, QUALITY_RESULTS, TableDef
 from lakehouse.io.delta import append_idempotent
+from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import GateDecision, apply_gate, decide
@@ -111,6 +112,7 @@ class BatchWriter:
             stats.versions_written[table.name] = append_idempotent(
                 df, self.path(table), app_id, batch_id
             )
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""
@@ -186,3 +188,4 @@ class BatchWriter:
         }
         df = spark.createDataFrame([row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
+        fault_point(self.job, "after_log", batch_id)
