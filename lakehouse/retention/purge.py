@@ -26,7 +26,6 @@ __all__ = ["ATTEMPTS", "purge", "with_retries"]
 _CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 
 
-
 @contextmanager
 def _retention_check_off(spark: SparkSession) -> Iterator[None]:
     previous = spark.conf.get(_CHECK, "true")
