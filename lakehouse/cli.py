@@ -594,10 +594,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_engine_error(exc: BaseException) -> bool:
-    from py4j.protocol import Py4JError
+    """Spark's errors, and py4j's (JVM errors Spark did not convert, a lost gateway)."""
     from pyspark.errors import PySparkException
 
-    return isinstance(exc, PySparkException | Py4JError)
+    return isinstance(exc, PySparkException) or type(exc).__module__.startswith("py4j.")
 
 
 def _one_line(message: str, limit: int = 500) -> str:
