@@ -11,13 +11,17 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint infra-lint infra-tools clean java
+.PHONY: demo test test-reliability lint infra-lint infra-tools clean java
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# Crash injection, hostile input, schema evolution, concurrency, CLI hardening (~25 minutes).
+test-reliability: $(STAMP)
+	$(BIN)/pytest -p no:xdist -m reliability -s $(PYTEST_ARGS)
 
 lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench

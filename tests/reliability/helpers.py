@@ -86,14 +86,16 @@ def _wait_group_gone(pgid: int, timeout: float = 60.0) -> None:
 def run_cli(
     args: list[str],
     env: dict[str, str] | None = None,
-    timeout: float = 300.0,
-    user: str | None = None,
+    timeout: float = 900.0,
+    without_dac: bool = False,
 ) -> Finished:
     """``python -m lakehouse ARGS`` in a new process group; returns once every process of the
-    group (the driver and its JVM) has exited. ``user`` runs it as that user (needs root)."""
+    group (the driver and its JVM) has exited. ``without_dac`` drops the capabilities that
+    let root ignore file permissions (the interpreter lives under /root, so running as
+    another user is not an option here)."""
     command = [sys.executable, "-m", "lakehouse", *args]
-    if user is not None:
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    if without_dac:
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *command]
     full_env = {**os.environ, "TZ": "UTC", "PYTHONPATH": str(ROOT), **(env or {})}
     started = time.monotonic()
     process = subprocess.Popen(
