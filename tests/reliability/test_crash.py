@@ -44,7 +44,7 @@ CRASH_POINTS = (
     "gold:before_commit",
     "silver:before_commit",
     "gold:after_write:gold.hourly_revenue",
-    "silver:after_write:ops.quality_results",
+    "bronze-landing:after_log@2",  # (ops.quality_results is not written with the gates off)
     "bronze-landing:before_commit",
     "gold:after_log",
 )
