@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 
-.PHONY: demo test test-slow test-all lint infra-lint infra-tools clean java chromium
+.PHONY: demo test test-slow test-all test-reliability lint infra-lint infra-tools clean java chromium
 
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
@@ -26,6 +26,10 @@ test-slow: $(STAMP) chromium
 	$(BIN)/pytest -n 2 --dist loadfile -m "slow or reliability" $(PYTEST_ARGS)
 
 test-all: test test-slow
+
+# Crash injection, hostile input, schema evolution, concurrency, CLI hardening (~25 minutes).
+test-reliability: $(STAMP)
+	$(BIN)/pytest -p no:xdist -m reliability -s $(PYTEST_ARGS)
 
 lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench

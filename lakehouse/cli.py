@@ -242,10 +242,22 @@ def _spec(args: argparse.Namespace) -> GeneratorSpec:
     return GeneratorSpec(count=args.events, bad_share=args.bad_share, rate=args.rate, seed=seed)
 
 
-def _session(config: LakehouseConfig, app: str, source: EventSource | None = None) -> SparkSession:
-    """The session, with what ``source`` needs (jars, settings) when it reads or writes one."""
+def _session(
+    config: LakehouseConfig,
+    app: str,
+    source: EventSource | None = None,
+    *,
+    write: bool = True,
+) -> SparkSession:
+    """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
+
+    The lake must be readable (and writable when ``write``) before Spark starts: a
+    permission problem is one line, not a JVM stack trace."""
     from lakehouse.catalog import register_tables
+    from lakehouse.preflight import check_storage
     from lakehouse.session import build_session
+
+    check_storage(config.lake.root, "lake.root", write=write)
 
     packages = source.extra_packages() if source else ()
     spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
@@ -297,6 +309,7 @@ def _cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
         trigger = config.trigger
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
     layers = list(dict.fromkeys(args.layers))
+    _check_run(config, layers)
     source = source_for(config.source) if "bronze" in layers else None
     spark = _session(config, "lakehouse-" + "-".join(args.layers), source)
     if trigger.mode == "available-now":
@@ -327,6 +340,19 @@ def _cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
         for query in queries:
             query.stop()
     return 0
+
+
+def _check_run(config: LakehouseConfig, layers: Sequence[str]) -> None:
+    """Checkpoints and landing folder of the layers, before Spark starts."""
+    from lakehouse.io.bronze_job import bronze_job_name
+    from lakehouse.preflight import check_checkpoint, check_storage
+
+    check_storage(config.lake.checkpoint_root, "lake.checkpoint_root", write=True)
+    for layer in layers:
+        job = bronze_job_name(config.source.type) if layer == "bronze" else layer
+        check_checkpoint(config.lake.checkpoint(job), job)
+    if "bronze" in layers and config.source.type == "landing":
+        check_storage(config.source.landing_path, "source.landing_path", write=False)
 
 
 def _lag(query: StreamingQuery, source: EventSource | None) -> str:
@@ -368,7 +394,7 @@ def _cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
-    spark = _session(config, "lakehouse-sql")
+    spark = _session(config, "lakehouse-sql", write=False)
     try:
         df = spark.sql(args.query)
         rows = df.limit(args.limit + 1).collect()
@@ -386,6 +412,7 @@ def _cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
+    from lakehouse.datasets import table
     from lakehouse.display import format_table
     from lakehouse.quality.parameters import parse_parameter, suite_parameters
     from lakehouse.quality.reader import read_any
@@ -395,7 +422,9 @@ def _cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     suite = load_suite(find_suite(args.suite, Path(config.quality.suite_dir)))
     parameters = suite_parameters(config.silver, datetime.now(UTC).replace(tzinfo=None))
     parameters.update(parse_parameter(p) for p in args.param)
-    spark = _session(config, "lakehouse-validate")
+    if args.table:
+        table(args.table)  # a known table name, or an error naming the choices
+    spark = _session(config, "lakehouse-validate", write=False)
     df = spark.table(args.table) if args.table else read_any(spark, args.path)
     outcomes = validate_dataframe(df, suite, parameters)
     rows = [
@@ -637,8 +666,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         return _COMMANDS[args.command](args, config)
     except LakehouseError as exc:
-        print(f"lakehouse: error: {exc}", file=sys.stderr)
+        print(f"lakehouse: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"lakehouse: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Spark and py4j errors carry pages of JVM stack trace: one line, the cause, exit 2
+        if not _is_engine_error(exc):
+            raise
+        print(f"lakehouse: error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    """Spark's errors, and py4j's (JVM errors Spark did not convert, a lost gateway)."""
+    from pyspark.errors import PySparkException
+
+    return isinstance(exc, PySparkException) or type(exc).__module__.startswith("py4j.")
+
+
+def _one_line(message: str, limit: int = 500) -> str:
+    """The first non-empty line of ``message``, at most ``limit`` characters."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    first = lines[0] if lines else "unknown error"
+    return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

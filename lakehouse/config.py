@@ -549,5 +549,10 @@ def _read_toml(file: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(file)!r} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(file)!r} is not valid TOML: not UTF-8 text "
+            f"(byte {exc.start}: {exc.reason})"
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"config file {str(file)!r} cannot be read: {exc.strerror}") from exc

@@ -19,6 +19,7 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.io.delta import append_idempotent
+from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.model import Finding
@@ -116,6 +117,7 @@ class BatchWriter:
             stats.versions_written[table.name] = append_idempotent(
                 df, self.path(table), app_id, batch_id
             )
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""
@@ -241,3 +243,4 @@ class BatchWriter:
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
         for observation in stats.observations:
             self.monitor.remember(observation)
+        fault_point(self.job, "after_log", batch_id)

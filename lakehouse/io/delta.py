@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse.io.retry import with_retries
+
 __all__ = ["append_idempotent", "latest_version", "upsert"]
 
 # Delta sets this in the session after each commit it makes. Every stream runs its batches
@@ -24,16 +26,20 @@ def append_idempotent(df: DataFrame, path: str, app_id: str, version: int) -> in
     """Append ``df`` once per ``(app_id, version)``; return the table version afterwards.
 
     Delta records the pair in the table's transaction log: a retried micro-batch that
-    already committed writes nothing the second time.
+    already committed writes nothing the second time. A commit that conflicts with another
+    writer (e.g. a property change) is attempted again (:func:`with_retries`).
     """
     spark = df.sparkSession
     spark.conf.unset(_LAST_COMMIT)
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", version)
-        .save(path)
+    with_retries(
+        f"append to {path}",
+        lambda: (
+            df.write.format("delta")
+            .mode("append")
+            .option("txnAppId", app_id)
+            .option("txnVersion", version)
+            .save(path)
+        ),
     )
     return _committed_version(spark, path)
 
@@ -48,17 +54,21 @@ def _committed_version(spark: SparkSession, path: str) -> int:
 def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
     """Insert or replace rows of the Delta table at ``path`` by ``keys``; return its version.
 
-    Replacing whole rows with freshly computed values makes the write idempotent.
+    Replacing whole rows with freshly computed values makes the write idempotent, so a MERGE
+    that conflicts with another writer is simply run again (:func:`with_retries`).
     """
     spark = df.sparkSession
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     spark.conf.unset(_LAST_COMMIT)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    with_retries(
+        f"upsert into {path}",
+        lambda: (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(df.alias("s"), condition)
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        ),
     )
     return _committed_version(spark, path)

@@ -11,6 +11,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import GOLD_QUARANTINE, SILVER_EVENTS
 from lakehouse.io.batch import BatchStats, BatchWriter, now, timed
 from lakehouse.io.delta import upsert
+from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.layers.gold import AGGREGATES, Aggregate, to_gold_quarantine
 
@@ -86,6 +87,7 @@ class GoldJob(BatchWriter):
                 stats.versions_written[table.name] = upsert(
                     promoted, self.path(table), aggregate.keys
                 )
+            fault_point(self.job, f"after_write:{table.name}", batch_id)
         stats.rows_out += promoted_count
         if gated is not None:
             quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.errors import ConfigError
 from lakehouse.io.batch import BatchStats
 from lakehouse.io.bronze_job import BronzeJob
+from lakehouse.io.faults import fault_point
 from lakehouse.io.gold_job import GoldJob
 from lakehouse.io.silver_job import SilverJob
-from lakehouse.io.streams import start_stream
+from lakehouse.io.streams import BatchFn, start_stream
 
 __all__ = ["JOBS", "BatchStats", "BronzeJob", "GoldJob", "SilverJob", "start_job"]
 
@@ -46,8 +47,19 @@ def start_job(
     job = JOBS[name](config)
     return start_stream(
         job.read(spark),
-        job,
+        _with_commit_fault_point(job, job.job),
         config.lake.checkpoint(job.job),
         trigger or config.trigger,
         name=f"lakehouse-{job.job}",
     )
+
+
+def _with_commit_fault_point(batch_fn: BatchFn, job: str) -> BatchFn:
+    """``batch_fn``, then the ``before_commit`` fault point: every write of the batch is
+    done, and Spark has not yet recorded the batch in the checkpoint's commit log."""
+
+    def run(df: DataFrame, batch_id: int) -> None:
+        batch_fn(df, batch_id)
+        fault_point(job, "before_commit", batch_id)
+
+    return run

@@ -62,7 +62,9 @@ def _typed(field: EventField, raw: Column) -> Column:
         return raw.try_cast("int")
     if field.kind == "map":
         return F.from_json(raw, _STRING_MAP)
-    return raw
+    # a JSON object or array where the contract says string arrives here as its JSON text:
+    # type confusion, not an identifier (numbers and booleans are read as their text)
+    return F.when(~F.ltrim(raw).rlike(r"^[\[{]"), raw)
 
 
 def _normalized(name: str, value: Column) -> Column:

@@ -12,39 +12,18 @@ table stopped or caught up.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
-from delta.exceptions import DeltaConcurrentModificationException
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from lakehouse.datasets import TableDef
-from lakehouse.errors import LakehouseError
+from lakehouse.io.retry import ATTEMPTS, with_retries
 
 __all__ = ["ATTEMPTS", "purge", "with_retries"]
 
-T = TypeVar("T")
-ATTEMPTS = 4
 _CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-
-
-def with_retries(what: str, action: Callable[[], T], attempts: int = ATTEMPTS) -> T:
-    """Run ``action``, again on Delta's concurrent-modification conflicts (a streaming
-    append committed in between), with a growing pause; at most ``attempts`` times."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except DeltaConcurrentModificationException as exc:
-            if attempt == attempts:
-                raise LakehouseError(
-                    f"{what}: conflicting commits {attempts} times in a row "
-                    f"({type(exc).__name__}); run it again when the streams are quieter"
-                ) from exc
-            time.sleep(0.5 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -110,6 +110,12 @@ def test_every_refusal_has_its_reason(spark: SparkSession) -> None:
         (_line(_event(event_ts="23/11/2026")), ["invalid_type:event_ts"]),
         (_line(_event(properties="not an object")), ["invalid_type:properties"]),
         (_line(_event(schema_version=2)), ["unsupported_schema_version:2"]),
+        # type confusion: a JSON object or array where the contract says string
+        (_line(_event(user_id={"id": "u1"})), ["invalid_type:user_id"]),
+        (_line(_event(event_id=["e1"])), ["invalid_type:event_id"]),
+        (_line(_event(currency=[])), ["invalid_type:currency"]),
+        (_line(_event(event_ts=1763899140)), ["invalid_type:event_ts"]),
+        (_line(_event(schema_version=True)), ["invalid_type:schema_version"]),
         (_line(_event(event_ts="2026-11-23T12:06:00Z")), ["event_ts_in_future"]),
         (_line(_event(event_ts="2026-11-21T11:59:59Z")), ["event_ts_too_old"]),
         (

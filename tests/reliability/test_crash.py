@@ -1,0 +1,112 @@
+"""Crash injection: the driver is killed with SIGKILL (a real subprocess, no cleanup) at the
+fault points of bronze, silver and gold micro-batches, again and again over one stream of
+landing files; at the end every event is in silver or quarantine exactly once and gold
+equals a batch recomputation from silver.
+
+The landing source is used: Spark 4.1.1's Kafka source fails the first batch after such a
+restart for a reason outside this project (SPARK-57438, see the README)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+from tests.conftest import ungated_kinds
+from tests.reliability.helpers import (
+    account,
+    assert_gold_equals_recomputation,
+    run_cli,
+    write_config,
+)
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
+EVENTS_PER_FILE = 40
+FILES_PER_ROUND = 2  # one file per bronze micro-batch: two bronze batches per process
+
+# Every fault point of the three jobs, each with the hit (n-th visit in one process) to
+# crash at: a later hit lets earlier batches of the same process commit first.
+CRASH_POINTS = (
+    "bronze-landing:after_write:bronze.events@2",
+    "silver:after_write:silver.events",
+    "gold:after_write:gold.events_per_minute",
+    "silver:after_write:quarantine.silver_events",
+    "bronze-landing:after_log",
+    "gold:after_write:gold.daily_active_users",
+    "silver:after_log",
+    "bronze-landing:before_commit@2",
+    "gold:before_commit",
+    "silver:before_commit",
+    "gold:after_write:gold.hourly_revenue",
+    "bronze-landing:after_log@2",  # (ops.quality_results is not written with the gates off)
+    "bronze-landing:before_commit",
+    "gold:after_log",
+)
+# One crash per process start (10 s of JVM, then the batches up to the fault point, on a
+# shared 2-core machine up to 2 minutes): the count trades cover for time.
+CRASHES = int(os.environ.get("LAKEHOUSE_TEST_CRASHES", str(len(CRASH_POINTS) + 1)))
+
+RUN = ["run", "bronze", "silver", "gold", "--available-now"]
+
+
+def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # gates off: they cost seconds per batch and are not what a crash tests (tests/io does)
+    config = write_config(tmp_path, max_files_per_trigger=1, gates=False)
+    lake = str(tmp_path / "lake")
+    rounds = CRASHES + 2
+    start = datetime.now(UTC) - timedelta(hours=2)
+    spec = GeneratorSpec(
+        count=rounds * FILES_PER_ROUND * EVENTS_PER_FILE,
+        bad_share=0.2,
+        seed=9,
+        rate=1.0,
+        start=start,
+        bad_kinds=ungated_kinds(),
+    )
+    events = generate_events(spec)
+    chunk = FILES_PER_ROUND * EVENTS_PER_FILE
+    outcomes: Counter[str] = Counter()
+    crashed_at: list[str] = []
+    for n in range(CRASHES):
+        part = events[n * chunk : (n + 1) * chunk]
+        write_landing(part, tmp_path / "landing", EVENTS_PER_FILE, prefix=f"r{n:03d}")
+        point = CRASH_POINTS[n % len(CRASH_POINTS)]
+        done = run_cli(["--config", str(config), *RUN], env={"LAKEHOUSE_CRASH_AT": point})
+        if done.killed:
+            assert f"crash injected at {point.split('@')[0]}" in done.stderr
+            crashed_at.append(point)
+            outcomes["killed"] += 1
+        else:
+            # the point was not reached in this run (e.g. no second batch): a clean run
+            assert done.returncode == 0, done.stderr[-3000:]
+            outcomes["clean"] += 1
+    # the rest of the stream, then a run without faults drains what the crashes left
+    write_landing(events[CRASHES * chunk :], tmp_path / "landing", EVENTS_PER_FILE, prefix="z")
+    final = run_cli(["--config", str(config), *RUN])
+    assert final.returncode == 0, final.stderr[-3000:]
+
+    print(f"crashes survived: {len(crashed_at)} of {CRASHES} runs; events: {len(events)}")
+    assert len(crashed_at) >= CRASHES * 2 // 3, f"too few crashes happened: {crashed_at}"
+    assert {p.split(":")[0] for p in crashed_at} == {"bronze-landing", "silver", "gold"}
+
+    accounting = account(spark, lake)
+    assert sum(accounting.bronze.values()) == len(events), "bronze lost or added events"
+    accounting.assert_exactly_once()
+    # and the generator's verdict per event: good ones in silver once, bad ones quarantined
+    silver = spark.read.format("delta").load(f"{lake}/silver/events")
+    silver_ids = Counter(r["event_id"] for r in silver.select("event_id").collect())
+    assert silver_ids == Counter(e.event_id for e in events if e.expected == "silver")
+    quarantine = spark.read.format("delta").load(f"{lake}/quarantine/silver_events")
+    refused = Counter(
+        (bytes(r["payload"]), r["reason"]) for r in quarantine.select("payload", "reason").collect()
+    )
+    assert refused == Counter((e.line, e.reason) for e in events if e.expected == "quarantine")
+    assert_gold_equals_recomputation(spark, lake)
