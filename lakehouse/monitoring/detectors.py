@@ -2,7 +2,7 @@
 
 Every detector compares the current batch with the earlier batches of the same table and
 stays silent until ``min_history`` of them exist (no alarms on a cold start); freshness is
-an absolute threshold and speaks at once.
+an absolute threshold and speaks at once, and a new field needs one earlier batch.
 
 - volume: robust z-score of the row count, ``(rows - median) / (1.4826 * MAD)``, against
   the batches of the same hour of day once that bucket holds ``min_bucket_history`` of
@@ -18,8 +18,9 @@ an absolute threshold and speaks at once.
   sketch resolves about 1/20), with the asymptotic p-value of that distance for the real
   value counts (``scipy.stats.kstwobign``). Both must pass their thresholds: large batches
   make tiny shifts significant, tiny batches make large distances noise.
-- schema_drift: keys of the rescued-data map never seen in the history (new fields), and
-  keys present in each of the last ``min_history`` batches but absent now (vanished).
+- schema_drift: keys of the rescued-data map never seen in the history (new fields, from the
+  second batch on), and keys present in each of the last ``min_history`` batches but
+  absent now (vanished).
 - freshness: the newest event of the batch older than the thresholds when processed.
 - stall: no batch with rows for longer than the thresholds (:func:`detect_stall`, run by
   the batch job from the history, since a stalled stream writes no batches).
@@ -325,6 +326,9 @@ def detect(
             lag,
             f"newest event is {lag:.0f} s old when processed",
         )
+    if m.rescued is not None and history:
+        # a field never seen before needs no long history to be news: one earlier batch
+        _schema(f, history, m)
     if len(history) < m.min_history:
         return f.findings
     _volume(f, history, m)
@@ -356,8 +360,6 @@ def detect(
             )
     _categories(f, history, m)
     _numeric(f, history, m)
-    if m.rescued is not None:
-        _schema(f, history, m)
     return f.findings
 
 

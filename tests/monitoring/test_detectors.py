@@ -75,11 +75,15 @@ def test_a_steady_batch_has_no_finding() -> None:
     assert findings(point(24)) == []
 
 
-def test_no_detector_but_freshness_speaks_before_min_history() -> None:
+def test_only_freshness_and_new_fields_speak_before_min_history() -> None:
     cold = HISTORY[: M.min_history - 1]
     assert findings(point(24, rows=5, null_rates={"device": 0.9}), cold) == []
     stale = findings(point(24, event_lag_seconds=7200.0), cold)
     assert by_detector(stale) == {("freshness", "event_lag_seconds"): "critical"}
+    new = findings(point(24, rescued_keys=("app_version", "coupon")), HISTORY[:1])
+    assert by_detector(new) == {("schema_drift", "rescued_data.coupon"): "warning"}
+    # the first batch of a table has nothing to compare with
+    assert findings(point(0, rescued_keys=("coupon",)), []) == []
 
 
 def test_volume_drop_is_critical_with_its_expected_range() -> None:

@@ -1,9 +1,7 @@
 """Schema evolution of the producers while the streams run: a new optional field, a field
 whose type is widened, a field removed. The streams keep running, the change is visible
-(new fields in silver's rescued data), and every event is accounted for.
-
-(The schema-drift finding over rescued data is issue 7's detector; its assertion joins this
-test when both are merged.)"""
+(new fields in silver's rescued data, and a schema_drift finding in ops.anomalies in the
+batch that brings each), and every event is accounted for."""
 
 from __future__ import annotations
 
@@ -20,7 +18,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.catalog import register_tables, table_path
 from lakehouse.config import TriggerConfig
-from lakehouse.datasets import SILVER_EVENTS
+from lakehouse.datasets import ANOMALIES, SILVER_EVENTS
 from lakehouse.io.jobs import start_job
 from tests.conftest import make_config
 from tests.reliability.helpers import account, assert_gold_equals_recomputation
@@ -138,3 +136,23 @@ def test_producer_schema_changes_keep_the_streams_running_and_lose_nothing(
         else:
             assert not rescued and row["amount"] == Decimal(3)
     assert_gold_equals_recomputation(spark, config.lake.root)
+    # each new field is a schema-drift finding of the silver batch that first carried it
+    first_batch = {
+        r["key"]: r["batch_id"]
+        for r in silver.selectExpr(
+            "explode(map_keys(rescued_data)) AS key", "_batch_id AS batch_id"
+        )
+        .groupBy("key")
+        .min("batch_id")
+        .withColumnRenamed("min(batch_id)", "batch_id")
+        .collect()
+    }
+    anomalies = spark.read.format("delta").load(table_path(config.lake, ANOMALIES))
+    drift = {
+        r["metric"]: r["batch_id"]
+        for r in anomalies.where("detector = 'schema_drift' AND table_name = 'silver.events'")
+        .select("metric", "batch_id")
+        .collect()
+    }
+    assert drift == {f"rescued_data.{k}": b for k, b in first_batch.items()}
+    assert set(first_batch) == {"app_version", "experiment", "retries"}
