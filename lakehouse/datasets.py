@@ -352,6 +352,9 @@ QUARANTINE_SILVER_EVENTS = TableDef(
 )
 
 _GOLD_RETENTION = Retention.keep("aggregates without personal data")
+# Gold rows are the windows a batch recomputed: their count follows the late events of the
+# batch, so volume says less than the values. Gold upserts before the observation, so a
+# finding is recorded, never blocking.
 
 GOLD_EVENTS_PER_MINUTE = TableDef(
     name="gold.events_per_minute",
@@ -366,6 +369,11 @@ GOLD_EVENTS_PER_MINUTE = TableDef(
     ),
     partition_by=(),
     description="Events per minute by event type and country (country 'unknown' when absent).",
+    monitoring=Monitoring(
+        numeric_columns=("events", "users"),
+        category_columns=("event_type", "country"),
+        volume=False,
+    ),
     policy=Policy(
         owner="product-analytics",
         columns=_none(
@@ -385,6 +393,7 @@ GOLD_DAILY_ACTIVE_USERS = TableDef(
     ),
     partition_by=(),
     description="Distinct active users per UTC day.",
+    monitoring=Monitoring(numeric_columns=("active_users", "events"), volume=False),
     policy=Policy(
         owner="product-analytics",
         columns=_none("event_date", "active_users", "events", "updated_ts"),
@@ -403,6 +412,9 @@ GOLD_HOURLY_REVENUE = TableDef(
     ),
     partition_by=(),
     description="Purchase revenue per hour and currency.",
+    monitoring=Monitoring(
+        numeric_columns=("revenue", "purchases"), category_columns=("currency",), volume=False
+    ),
     policy=Policy(
         owner="product-analytics",
         columns=_none("hour_start", "currency", "revenue", "purchases", "updated_ts"),

@@ -89,9 +89,21 @@ class GoldJob(BatchWriter):
                 )
             fault_point(self.job, f"after_write:{table.name}", batch_id)
         stats.rows_out += promoted_count
+        refused_count = 0
         if gated is not None:
             quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))
             refused_count = quarantine.count()
             stats.rows_quarantined += refused_count
             if refused_count:  # an empty append would only add a commit
                 self.append(quarantine, GOLD_QUARANTINE[table.name], batch_id, stats)
+        # the windows are upserted already: gold's findings are recorded, never blocking
+        self.observe(
+            promoted,
+            table=table,
+            batch_id=batch_id,
+            started=started,
+            stats=stats,
+            rows_in=promoted_count + refused_count,
+            rows_quarantined=refused_count,
+            can_block=False,
+        )

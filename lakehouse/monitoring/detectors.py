@@ -331,7 +331,8 @@ def detect(
         _schema(f, history, m)
     if len(history) < m.min_history:
         return f.findings
-    _volume(f, history, m)
+    if m.volume:
+        _volume(f, history, m)
     if current.rows >= m.min_rows:
         for column in m.null_columns:
             past = [h.null_rates[column] for h in history if column in h.null_rates and h.rows]

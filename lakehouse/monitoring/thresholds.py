@@ -29,8 +29,9 @@ class Monitoring:
     batches; the MAD is floored at ``volume_min_spread`` of the median so that a very regular
     stream does not alarm on noise. Rates (null, quarantine) alarm on an absolute rise over the
     history's median; rates, frequencies and their detectors need batches of ``min_rows``
-    rows. ``block_on_critical`` makes a critical finding block the batch like a
-    critical table-level expectation.
+    rows; ``volume=False`` turns the volume and rate-of-change detectors off for tables whose
+    rows per batch are not a signal. ``block_on_critical`` makes a critical finding block the
+    batch like a critical table-level expectation.
     """
 
     null_columns: tuple[str, ...] = ()
@@ -62,6 +63,7 @@ class Monitoring:
     stall_warning_seconds: int = 30 * 60
     stall_critical_seconds: int = 2 * 3600
     block_on_critical: bool = False
+    volume: bool = True  # False where rows per batch are not a signal (recomputed windows)
 
     def __post_init__(self) -> None:
         for name in ("null_columns", "distinct_columns", "numeric_columns", "category_columns"):

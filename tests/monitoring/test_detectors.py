@@ -86,6 +86,12 @@ def test_only_freshness_and_new_fields_speak_before_min_history() -> None:
     assert findings(point(0, rescued_keys=("coupon",)), []) == []
 
 
+def test_volume_off_silences_volume_and_rate_of_change_only() -> None:
+    quiet = dataclasses.replace(M, volume=False)
+    found = detect(point(24, rows=80, rows_in=90, null_rates={"device": 0.9}), HISTORY, quiet, NOW)
+    assert {f.detector for f in found} == {"null_rate", "quarantine_rate"}
+
+
 def test_volume_drop_is_critical_with_its_expected_range() -> None:
     found = [f for f in findings(point(24, rows=80, rows_in=90)) if f.detector == "volume"]
     assert len(found) == 1

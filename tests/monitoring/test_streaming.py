@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse.catalog import register_tables, table_path
 from lakehouse.cli import main
@@ -24,6 +26,7 @@ from lakehouse.io import silver_job
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
+from lakehouse.layers.gold import AGGREGATES
 from lakehouse.monitoring.history import metrics_frame
 from lakehouse.monitoring.model import BatchMetrics
 from tests.conftest import TEST_KEY, make_config
@@ -284,3 +287,48 @@ def test_report_renders_in_a_headless_browser(report: Path) -> None:
         finally:
             browser.close()
     assert errors == []
+
+
+def test_gold_tables_are_measured_in_the_gold_stream(spark: SparkSession, tmp_path: Path) -> None:
+    """Each gold table gets a metrics row per gold batch: the windows the batch recomputed,
+    their numeric means and category counts; volume is not judged (Monitoring.volume)."""
+    config = make_config(tmp_path, gates=False)
+    register_tables(spark, config.lake)
+    _write(config, _lines(3, {}), "a")
+    trigger = TriggerConfig(mode="available-now")
+    for layer in ("bronze", "silver", "gold"):
+        await_stream(start_job(spark, config, layer, trigger))
+    metrics = (
+        spark.read.format("delta")
+        .load(table_path(config.lake, TABLE_METRICS))
+        .where("job = 'gold'")
+        .select(
+            "table_name",
+            "batch_id",
+            "rows",
+            "rows_in",
+            "rows_quarantined",
+            F.map_keys("means").alias("measured"),
+        )
+    )
+    expected = []
+    for aggregate in AGGREGATES:
+        table = aggregate.table
+        assert table.monitoring is not None and not table.monitoring.volume
+        rows = spark.read.format("delta").load(table_path(config.lake, table)).count()
+        assert rows > 0
+        expected.append((table.name, 0, rows, rows, 0, list(table.monitoring.numeric_columns)))
+    expected_df = spark.createDataFrame(
+        expected,
+        "table_name string, batch_id long, rows long, rows_in long, rows_quarantined long, "
+        "measured array<string>",
+    )
+    assert_df_equality(
+        metrics.withColumn("measured", F.array_sort("measured")),
+        expected_df.withColumn("measured", F.array_sort("measured")),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG)).where("job='gold'")
+    [gold] = log.collect()
+    assert {f"monitor {a.table.name}" for a in AGGREGATES} <= set(gold["step_ms"])
