@@ -69,6 +69,16 @@ def is_conflict(exc: BaseException) -> bool:
     return any(name in text for name in _JAVA_NAMES)
 
 
+def _conflict_name(exc: BaseException) -> str:
+    """The Delta class of a conflict, also when py4j left it a ``Py4JJavaError``."""
+    if not isinstance(exc, CONFLICTS):
+        text = str(exc)
+        for java_name in _JAVA_NAMES:
+            if java_name in text:
+                return java_name.rsplit(".", 1)[-1]
+    return type(exc).__name__
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """``attempts`` tries in all; before try n+1, a pause of ``base_seconds * 2**(n-1)``
@@ -112,7 +122,7 @@ def with_retries(
         except Exception as exc:
             if not is_conflict(exc):
                 raise
-            name = type(exc).__name__
+            name = _conflict_name(exc)
             if attempt == policy.attempts:
                 raise CommitConflict(
                     f"{what}: conflicting commits {policy.attempts} times in a row ({name}); "

@@ -18,6 +18,7 @@ from lakehouse.catalog import register_tables, table_path
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.datasets import BATCH_LOG, BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 from lakehouse.demo import run_layers
+from lakehouse.io.delta import upsert
 from lakehouse.io.jobs import start_job
 from lakehouse.retention.erasure import erase, requests_for
 from lakehouse.retention.plan import plan_retention
@@ -157,3 +158,50 @@ def test_retention_and_erasure_while_streams_run(
         f"\nconcurrency: {erased} rows erased, {expired} rows expired, "
         f"{len(conflicts)} commit conflicts retried"
     )
+
+
+def test_a_merge_that_loses_the_race_to_an_append_is_retried_and_both_land(
+    spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real Delta conflict, made deterministic: the source of a MERGE (an erasure or a gold
+    upsert) waits, inside its Spark task, until another writer's append has committed to the
+    same table, so the MERGE's commit finds files it did not read (ConcurrentAppendException).
+    ``upsert`` retries it, and the append and the MERGE are both in the table."""
+    path = str(tmp_path / "table")
+    started, appended = tmp_path / "merge-started", tmp_path / "appended"
+    spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").save(path)
+
+    def wait_for_append(v: str) -> str:  # runs in the Python worker of the MERGE's task
+        started.touch()
+        deadline = time.monotonic() + 120
+        while not appended.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return v
+
+    blocking = F.udf(wait_for_append, "string")
+    # one partition: one task waits, the other core is free for the append
+    source = (
+        spark.createDataFrame([(2, "B"), (3, "c")], "k int, v string")
+        .repartition(1)
+        .withColumn("v", blocking("v"))
+    )
+
+    def other_writer() -> None:
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        writer = spark.newSession()
+        other = writer.createDataFrame([(9, "z")], "k int, v string")
+        other.write.format("delta").mode("append").save(path)
+        appended.touch()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with caplog.at_level(logging.WARNING, logger="lakehouse.io.retry"):
+        upsert(source, path, ["k"])
+    thread.join(timeout=130)
+    conflicts = [r.getMessage() for r in caplog.records if "commit conflict" in r.getMessage()]
+    assert len(conflicts) == 1, conflicts
+    assert "ConcurrentAppendException" in conflicts[0]
+    rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
+    assert rows == [(1, "a"), (2, "B"), (3, "c"), (9, "z")]
