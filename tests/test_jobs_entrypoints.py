@@ -37,8 +37,10 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
     events = generate_events(spec)
     write_landing(events, config.source.landing_path, events_per_file=100)
 
+    # the stream runs for the whole timeout: long enough for a JVM start and the first
+    # batches on a loaded 2-core machine (25 s was not, with two busy test workers)
     bronze = _run(
-        "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "25 seconds"
+        "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "75 seconds"
     )
     assert bronze.returncode == 0, bronze.stderr[-3000:]
     assert "running bronze every 2 seconds" in bronze.stdout
