@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
+from lakehouse.frames import local_frame
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
@@ -239,7 +240,7 @@ class BatchWriter:
             "versions_written": stats.versions_written,
             "step_ms": stats.step_ms,
         }
-        df = spark.createDataFrame([row], BATCH_LOG.schema)
+        df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
         for observation in stats.observations:
             self.monitor.remember(observation)

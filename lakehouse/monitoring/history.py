@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from lakehouse.catalog import table_path
 from lakehouse.config import LakeConfig
 from lakehouse.datasets import ANOMALIES, TABLE_METRICS
+from lakehouse.frames import local_frame
 from lakehouse.monitoring.model import BatchMetrics, Finding
 
 __all__ = [
@@ -65,7 +66,7 @@ def _metrics_row(m: BatchMetrics, writer_id: str) -> dict[str, Any]:
 
 
 def metrics_frame(spark: SparkSession, points: Sequence[BatchMetrics], writer_id: str) -> DataFrame:
-    return spark.createDataFrame([_metrics_row(p, writer_id) for p in points], TABLE_METRICS.schema)
+    return local_frame(spark, [_metrics_row(p, writer_id) for p in points], TABLE_METRICS.schema)
 
 
 def metrics_from_row(row: Any) -> BatchMetrics:
@@ -150,7 +151,7 @@ def anomalies_frame(
         }
         for f in findings
     ]
-    return spark.createDataFrame(rows, ANOMALIES.schema)
+    return local_frame(spark, rows, ANOMALIES.schema)
 
 
 def record_findings(

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from lakehouse.errors import LakehouseError
+from lakehouse.frames import local_frame
 from lakehouse.quality.validate import Outcome
 
 __all__ = [
@@ -112,7 +113,7 @@ def _failures(
             StructField(_GE_REASONS, ArrayType(StringType(), False), False),
         ]
     )
-    return spark.createDataFrame([(*key, labels) for key, labels in reasons.items()], schema)
+    return local_frame(spark, [(*key, labels) for key, labels in reasons.items()], schema)
 
 
 def apply_gate(

@@ -8,6 +8,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.datasets import QUALITY_RESULTS, TABLES
+from lakehouse.frames import local_frame
 from lakehouse.quality.gate import GateDecision
 from lakehouse.quality.validate import Outcome
 
@@ -57,4 +58,4 @@ def quality_rows(
         for decision in decisions
         for o in decision.outcomes
     ]
-    return spark.createDataFrame(rows, QUALITY_RESULTS.schema)
+    return local_frame(spark, rows, QUALITY_RESULTS.schema)

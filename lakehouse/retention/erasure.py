@@ -22,11 +22,13 @@ from datetime import UTC, datetime
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TABLES, TableDef
 from lakehouse.errors import ErasureError
+from lakehouse.frames import local_frame
 from lakehouse.io.delta import latest_version
 from lakehouse.privacy.pseudonymize import hmac_sha256, subject_hash, subject_hash_column
 from lakehouse.retention.purge import purge, with_retries
@@ -69,10 +71,10 @@ def requests_for(
 
 
 def _requests_frame(spark: SparkSession, requests: Sequence[ErasureRequest]) -> DataFrame:
-    return spark.createDataFrame(
-        [(r.request_id, r.subject_hash) for r in requests],
-        "request_id string, subject_hash string",
+    schema = StructType(
+        [StructField("request_id", StringType()), StructField("subject_hash", StringType())]
     )
+    return local_frame(spark, [(r.request_id, r.subject_hash) for r in requests], schema)
 
 
 def add_requests(
@@ -81,7 +83,7 @@ def add_requests(
     """Record requests as pending in ``ops.erasure_requests`` (processed by :func:`erase`)."""
     now = datetime.now(UTC)
     rows = [(r.request_id, r.subject_hash, now, PENDING, None) for r in requests]
-    df = spark.createDataFrame(rows, ERASURE_REQUESTS.schema)
+    df = local_frame(spark, rows, ERASURE_REQUESTS.schema)
     df.write.format("delta").mode("append").save(table_path(config.lake, ERASURE_REQUESTS))
 
 
@@ -130,7 +132,7 @@ def _matches(
         .collect()
     )
     schema = rows.select(*subject.row_key).schema.add("request_id", "string")
-    return spark.createDataFrame(found, schema)
+    return local_frame(spark, found, schema)
 
 
 def _delete_keys(spark: SparkSession, path: str, keys: DataFrame, row_key: Sequence[str]) -> None:
@@ -189,7 +191,7 @@ def erase(
             }
             for request_id in dict.fromkeys(r.request_id for r in requests)
         ]
-    spark.createDataFrame(audit, ERASURE_AUDIT.schema).write.format("delta").mode("append").save(
+    local_frame(spark, audit, ERASURE_AUDIT.schema).write.format("delta").mode("append").save(
         table_path(config.lake, ERASURE_AUDIT)
     )
     _mark_done(spark, config, frame, erased_ts)

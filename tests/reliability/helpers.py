@@ -32,7 +32,9 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_config(root: Path, max_files_per_trigger: int = 1, gates: bool = True) -> Path:
+def write_config(
+    root: Path, max_files_per_trigger: int = 1, gates: bool = True, monitoring: bool = True
+) -> Path:
     """A ``lakehouse.toml`` for subprocesses, everything under ``root``."""
     file = root / "lakehouse.toml"
     file.write_text(
@@ -50,6 +52,8 @@ shuffle_partitions = 2
 [quality]
 enabled = {"true" if gates else "false"}
 suite_dir = "{SUITES}"
+[monitoring]
+enabled = {"true" if monitoring else "false"}
 [privacy]
 pseudonym_key = "{TEST_KEY}"
 """
