@@ -40,11 +40,15 @@ class BronzeJob(BatchWriter):
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         started = now()
-        # the source is read once: numbering lines, counting and writing all use the cache
+        # The source is read once and the envelopes (line numbers: a join) built once: the
+        # raw batch is cached while the first job fills the cache of the envelopes, which the
+        # count, the write and the metrics then read.
         raw = raw.persist()
+        bronze: DataFrame | None = None
         try:
-            bronze = self.source.to_envelope(raw).transform(to_bronze(batch_id, started))
+            bronze = self.source.to_envelope(raw).transform(to_bronze(batch_id, started)).persist()
             rows, offsets = offset_summary(bronze, "source", "partition", "offset")
+            raw.unpersist()
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             self.append(bronze, BRONZE_EVENTS, batch_id, stats)
             # bronze never refuses an event: its findings are recorded, never blocking
@@ -61,3 +65,5 @@ class BronzeJob(BatchWriter):
             self.log(raw.sparkSession, batch_id, started, stats)
         finally:
             raw.unpersist()
+            if bronze is not None:
+                bronze.unpersist()
