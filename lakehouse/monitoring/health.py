@@ -15,7 +15,7 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS
 from lakehouse.monitoring.history import read_metrics
-from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics
+from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics, Finding
 
 __all__ = ["BatchRow", "FindingRow", "HealthData", "QualityRow", "StreamStatus", "gather"]
 
@@ -54,18 +54,10 @@ class QualityRow:
 
 
 @dataclass(frozen=True)
-class FindingRow:
-    table_name: str
-    job: str
-    batch_id: int
-    detector: str
-    metric: str
-    severity: str
-    expected_low: float | None
-    expected_high: float | None
-    observed: float | None
-    message: str
-    detected_ts: datetime
+class FindingRow(Finding):
+    """A finding as ``ops.anomalies`` holds it: with its status and whether it blocked its
+    batch."""
+
     status: str
     blocked: bool
 
