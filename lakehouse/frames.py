@@ -27,8 +27,10 @@ def local_frame(
     schema: StructType,
 ) -> DataFrame:
     """A DataFrame of ``rows`` (mappings by field name, or tuples in field order) with
-    ``schema``. A value of the wrong type, a missing or extra field, or a null in a field
-    that is not nullable raises :class:`LakehouseError` naming the field."""
+    ``schema``; a field a mapping leaves out is null. A value of the wrong type, a field not
+    in the schema, a tuple of the wrong length, or a null in a top-level field that is not
+    nullable raises :class:`LakehouseError` (nulls inside arrays, maps and structs are not
+    checked against their element's nullability)."""
     names = schema.fieldNames()
     records = [_record(row, names, n) for n, row in enumerate(rows)]
     for field in schema.fields:

@@ -11,7 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
 
-from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS
+from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.errors import LakehouseError
 from lakehouse.frames import local_frame
 
@@ -87,9 +87,8 @@ def test_no_rows_is_an_empty_frame_of_the_schema(spark: SparkSession) -> None:
 
 
 @pytest.mark.parametrize("table", [BATCH_LOG, TABLE_METRICS, ANOMALIES, QUALITY_RESULTS])
-def test_the_ops_schemas_convert(spark: SparkSession, table: object) -> None:
-    schema = table.schema  # type: ignore[attr-defined]
-    assert local_frame(spark, [], schema).schema == schema
+def test_the_ops_schemas_convert(spark: SparkSession, table: TableDef) -> None:
+    assert local_frame(spark, [], table.schema).schema == table.schema
 
 
 @pytest.mark.parametrize(

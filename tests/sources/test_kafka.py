@@ -174,9 +174,9 @@ def test_every_record_lands_in_bronze_once_across_a_restart(
     # A processing-time trigger runs its first batch at once and the next one at the next
     # multiple of the interval: with an interval of 10,000 hours the stream stops, between two
     # batches, after exactly one batch of at most 12 (Spark splits the 12 over the partitions),
-    # however slow the machine. Spark 4.1.1's Kafka
-    # source fails a restart whose first batch re-runs one planned but not committed
-    # (SPARK-57438, a null in KafkaMicroBatchStream.metrics): see the README's known issues.
+    # however slow the machine. Spark 4.1.1's Kafka source fails a restart whose first batch
+    # re-runs one planned but not committed (SPARK-57438, a null in
+    # KafkaMicroBatchStream.metrics): see the README's known issues.
     once = TriggerConfig(mode="processing-time", interval="10000 hours")
     query = start_job(spark, config, "bronze", once)
     _await_batches(query, 1)
