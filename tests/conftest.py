@@ -18,6 +18,7 @@ from lakehouse.catalog import register_tables
 from lakehouse.config import (
     LakeConfig,
     LakehouseConfig,
+    MonitoringConfig,
     PrivacyConfig,
     QualityConfig,
     SourceConfig,
@@ -53,12 +54,14 @@ def make_config(
     max_files_per_trigger: int = 100,
     gates: bool = True,
     pseudonym_key: str = TEST_KEY,
+    monitoring: bool = True,
 ) -> LakehouseConfig:
     """A configuration whose lake, checkpoints and landing folder are under ``root``.
 
-    ``gates=False`` turns the quality gates off, for tests of other properties (the gates
-    cost a few seconds of Great Expectations per micro-batch). ``pseudonym_key=""`` leaves
-    the pseudonym key unset."""
+    ``gates=False`` and ``monitoring=False`` turn the quality gates and the metrics and
+    detectors off, for tests of other properties (each costs about a second per micro-batch;
+    tests/quality and tests/monitoring run them in streams). ``pseudonym_key=""`` leaves the
+    pseudonym key unset."""
     return LakehouseConfig(
         lake=LakeConfig(root=str(root / "lake"), checkpoint_root=str(root / "checkpoints")),
         source=SourceConfig(
@@ -67,6 +70,7 @@ def make_config(
         spark=TEST_SPARK,
         quality=QualityConfig(enabled=gates, suite_dir=str(SUITES)),
         privacy=PrivacyConfig(pseudonym_key=pseudonym_key),
+        monitoring=MonitoringConfig(enabled=monitoring),
     )
 
 

@@ -170,9 +170,10 @@ def _await_batches(query: object, batches: int, timeout: float = 120.0) -> None:
 def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    config = make_config(tmp_path, max_files_per_trigger=1)
+    # the gates and monitoring have their own restart tests (tests/quality, tests/monitoring)
+    config = make_config(tmp_path, max_files_per_trigger=1, gates=False, monitoring=False)
     register_tables(spark, config.lake)
-    events = generate_events(_spec(seed=23, count=500))
+    events = generate_events(_spec(seed=23, count=500, gates=False))
     write_landing(events, config.source.landing_path, events_per_file=100)
     every = TriggerConfig(mode="processing-time", interval="1 second")
 
@@ -249,6 +250,27 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     second = log.where("job = 'silver' AND batch_id = 1").first()
     assert second is not None
     assert (second["rows_out"], second["rows_quarantined"]) == (0, 0)
+    # the monitors' metrics of a retried batch are written once too
+    metrics = spark.table("ops.table_metrics").groupBy("job", "batch_id", "table_name").count()
+    assert_df_equality(
+        metrics,
+        spark.createDataFrame(
+            [
+                ("bronze-landing", 0, "bronze.events", 1),
+                ("silver", 0, "silver.events", 1),
+                ("silver", 1, "silver.events", 1),
+                ("gold", 0, "gold.daily_active_users", 1),
+                ("gold", 0, "gold.events_per_minute", 1),
+                ("gold", 0, "gold.hourly_revenue", 1),
+                ("gold", 1, "gold.daily_active_users", 1),
+                ("gold", 1, "gold.events_per_minute", 1),
+                ("gold", 1, "gold.hourly_revenue", 1),
+            ],
+            "job string, batch_id long, table_name string, count long",
+        ),
+        ignore_nullable=True,
+        ignore_row_order=True,
+    )
 
 
 def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_path: Path) -> None:

@@ -137,9 +137,9 @@ def test_subjects_are_values_never_sql(spark: SparkSession, tmp_path: Path) -> N
     key = config.privacy.key()
     silver = spark.read.format("delta").load(f"{config.lake.root}/silver/events")
     before = silver.count()
-    for hostile in ("u-1' OR '1'='1' --", "%", "*", "' OR 1=1; DROP TABLE silver.events; --"):
-        audit = erase(spark, config, requests_for(key, [hostile]))
-        assert sum(int(str(a["rows_deleted"])) for a in audit) == 0, hostile
+    hostile = ["u-1' OR '1'='1' --", "%", "*", "' OR 1=1; DROP TABLE silver.events; --"]
+    audit = erase(spark, config, requests_for(key, hostile))  # one run erases all four
+    assert sum(int(str(a["rows_deleted"])) for a in audit) == 0, audit
     assert silver.count() == before
     # a subject whose id looks like SQL is still erased, exactly and only that subject
     audit = erase(spark, config, requests_for(key, ["u-1' OR '1'='1"]))
