@@ -200,9 +200,20 @@ def _rate(rows: int, seconds: float) -> dict[str, float]:
     }
 
 
+LAYERS = ("bronze", "silver", "gold", "gate")
+
+
 def bench_volume(
-    spark: SparkSession, work: Path, events: int, batch_events: int, repeats: int
+    spark: SparkSession,
+    work: Path,
+    events: int,
+    batch_events: int,
+    repeats: int,
+    *,
+    layers: tuple[str, ...] = LAYERS,
 ) -> dict[str, Any]:
+    """Time the ``layers`` (each needs the ones before it: silver reads the bronze table the
+    bronze run wrote) on ``events`` generated events."""
     landing = work / "landing"
     files = max(1, batch_events // EVENTS_PER_FILE)
     start = datetime.now(UTC) - timedelta(hours=36)
@@ -233,6 +244,8 @@ def bench_volume(
     result["bronze"] = {"project": _rate(rows, project), "bare": _rate(rows, bare)}
     result["bronze"]["ratio"] = round(bare / project, 3)
     print(f"  bronze: {result['bronze']}", flush=True)
+    if "silver" not in layers:
+        return result
 
     silver: dict[str, Any] = {}
     bronze_path = base.lake.table_path("bronze", "events")
@@ -255,6 +268,8 @@ def bench_volume(
     )
     result["silver"] = silver
     print(f"  silver: {silver}", flush=True)
+    if "gold" not in layers:
+        return result
 
     silver_path = base.lake.table_path("silver", "events")
     silver_rows = spark.read.format("delta").load(silver_path).count()
@@ -266,6 +281,8 @@ def bench_volume(
         "ratio": round(gold_bare / gold_project, 3),
     }
     print(f"  gold: {result['gold']}", flush=True)
+    if "gate" not in layers:
+        return result
 
     alone = _gate_alone(spark, base, batch_events, repeats)
     alone["fast_speedup_vs_ge"] = round(
@@ -282,24 +299,40 @@ def main() -> None:
     parser.add_argument("--batch-events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "pipeline.json"))
+    parser.add_argument(
+        "--upto",
+        choices=LAYERS,
+        default=LAYERS[-1],
+        help="the last layer to time (each needs the ones before it); default: all",
+    )
     args = parser.parse_args()
     volumes = [int(v.replace("_", "")) for v in args.volumes.split(",")]
+    layers = LAYERS[: LAYERS.index(args.upto) + 1]
 
     spark = build_session(SparkConfig(master="local[2]", shuffle_partitions=2), "lakehouse-bench")
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, local[2]",
         "spark": spark.version,
+        "batch_events": args.batch_events,
+        "layers": list(layers),
         "volumes": [],
     }
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
         # warm up the JVM, Delta and GE on a small volume first: not reported
-        bench_volume(spark, work / "warmup", 5_000, 2_500, 0)
+        bench_volume(spark, work / "warmup", 5_000, 2_500, 0, layers=layers)
         shutil.rmtree(work / "warmup", ignore_errors=True)
         for events in volumes:
             report["volumes"].append(
-                bench_volume(spark, work / str(events), events, args.batch_events, args.repeats)
+                bench_volume(
+                    spark,
+                    work / str(events),
+                    events,
+                    args.batch_events,
+                    args.repeats,
+                    layers=layers,
+                )
             )
             shutil.rmtree(work / str(events), ignore_errors=True)
     finally:
@@ -313,22 +346,38 @@ def main() -> None:
 
 
 def summary(report: dict[str, Any]) -> str:
-    """The table the README shows: per volume, s per million events and the ratios."""
+    """The table the README shows: per volume, s per million events and the ratios ("-" for
+    a layer the run did not time)."""
     lines = [
         "events     | bronze s/M (bare) | silver s/M off / fast / GE (bare) | gold s/M (bare)"
         " | bronze/bare | gate on/off | GE on/off | fast vs GE",
     ]
     for v in report["volumes"]:
-        b, s, g, q = v["bronze"], v["silver"], v["gold"], v["gate_alone"]
-        lines.append(
-            f"{v['events']:>10} | {b['project']['seconds_per_million']:>7} "
-            f"({b['bare']['seconds_per_million']}) | "
-            f"{s['gate_off']['seconds_per_million']} / {s['fast_gate']['seconds_per_million']}"
-            f" / {s['ge_gate']['seconds_per_million']} ({s['bare']['seconds_per_million']}) | "
-            f"{g['project']['seconds_per_million']} ({g['bare']['seconds_per_million']}) | "
-            f"{b['ratio']:.2f} | {s['ratio_gate_on_to_off']:.2f} | "
-            f"{s['ratio_ge_gate_to_off']:.2f} | {q['fast_speedup_vs_ge']:.1f}x"
-        )
+        b = v["bronze"]
+        cells = [
+            f"{v['events']:>10}",
+            f"{b['project']['seconds_per_million']:>7} ({b['bare']['seconds_per_million']})",
+            "-",
+            "-",
+            f"{b['ratio']:.2f}",
+            "-",
+            "-",
+            "-",
+        ]
+        if "silver" in v:
+            s = v["silver"]
+            cells[2] = (
+                f"{s['gate_off']['seconds_per_million']} / {s['fast_gate']['seconds_per_million']}"
+                f" / {s['ge_gate']['seconds_per_million']} ({s['bare']['seconds_per_million']})"
+            )
+            cells[5] = f"{s['ratio_gate_on_to_off']:.2f}"
+            cells[6] = f"{s['ratio_ge_gate_to_off']:.2f}"
+        if "gold" in v:
+            g = v["gold"]
+            cells[3] = f"{g['project']['seconds_per_million']} ({g['bare']['seconds_per_million']})"
+        if "gate_alone" in v:
+            cells[7] = f"{v['gate_alone']['fast_speedup_vs_ge']:.1f}x"
+        lines.append(" | ".join(cells))
     return "\n".join(lines)
 
 

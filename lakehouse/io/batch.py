@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Observation as SparkObservation
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.frames import local_frame
-from lakehouse.io.delta import append_idempotent
+from lakehouse.io.delta import append_idempotent, committed_in_session
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
+from lakehouse.monitoring.metrics import metric_aggregates
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
 from lakehouse.quality.fast import compile_suite
@@ -30,8 +32,17 @@ from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
+from lakehouse.sources.base import OffsetRange
 
-__all__ = ["BatchStats", "BatchWriter", "now", "offset_summary", "timed"]
+__all__ = [
+    "BatchStats",
+    "BatchWriter",
+    "now",
+    "observed",
+    "offset_summary",
+    "summarize_offsets",
+    "timed",
+]
 
 MAX_OFFSET_ENTRIES = 50
 
@@ -77,7 +88,7 @@ def offset_summary(
     df: DataFrame, source: str, partition: str, offset: str
 ) -> tuple[int, str | None]:
     """The rows of a batch, and JSON of the first and last offset read per source partition
-    (at most 50 entries), from one aggregate job."""
+    (:func:`summarize_offsets`), from one aggregate job."""
     rows = (
         df.groupBy(source, partition)
         .agg(
@@ -85,18 +96,40 @@ def offset_summary(
             F.max(offset).alias("last"),
             F.count(F.lit(1)).alias("rows"),
         )
-        .orderBy(source, partition)
         .collect()
     )
-    total = sum(int(r["rows"]) for r in rows)
-    if not rows:
+    return summarize_offsets(
+        OffsetRange(r[source], r[partition], r["first"], r["last"], r["rows"]) for r in rows
+    )
+
+
+def summarize_offsets(ranges: Iterable[OffsetRange]) -> tuple[int, str | None]:
+    """The rows of a batch, and JSON of the first and last offset read per source partition
+    (at most 50 entries, then ``"...": []``); None for an empty batch."""
+    ordered = sorted(ranges, key=lambda r: (r.source, r.partition))
+    total = sum(r.rows for r in ordered)
+    if not ordered:
         return total, None
-    ranges = {
-        f"{r[source]}/{r[partition]}": [r["first"], r["last"]] for r in rows[:MAX_OFFSET_ENTRIES]
+    summary: dict[str, list[int]] = {
+        f"{r.source}/{r.partition}": [r.first, r.last] for r in ordered[:MAX_OFFSET_ENTRIES]
     }
-    if len(rows) > MAX_OFFSET_ENTRIES:
-        ranges["..."] = []
-    return total, json.dumps(ranges, sort_keys=True)
+    if len(ordered) > MAX_OFFSET_ENTRIES:
+        summary["..."] = []
+    return total, json.dumps(summary, sort_keys=True)
+
+
+def observed(observation: SparkObservation, timeout: float = 60.0) -> dict[str, Any] | None:
+    """The metrics ``observation`` collected during the action that ran its DataFrame; None
+    when they did not arrive within ``timeout`` seconds. Spark delivers them when the action
+    ends; the wait is bounded so that a write that ran no job can never hang a batch."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # Observation.get would wait without end; getRowOrEmpty waits at most 100 ms
+        row = observation._jo.getRowOrEmpty() if observation._jo is not None else None
+        if row is not None and row.isDefined():
+            return observation.get
+        if row is None or time.monotonic() >= deadline:
+            return None
 
 
 class BatchWriter:
@@ -119,6 +152,23 @@ class BatchWriter:
                 df, self.path(table), app_id, batch_id
             )
         fault_point(self.job, f"after_write:{table.name}", batch_id)
+
+    def append_measured(
+        self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats
+    ) -> dict[str, Any] | None:
+        """Append ``df`` as :meth:`append` does; when the monitors watch ``table``, the write
+        itself computes the metrics (``DataFrame.observe``), so measuring the batch costs no
+        second pass over it. Returns those values for :meth:`observe`; None when the table is
+        not watched or the write ran no job (a retried batch the table has already)."""
+        monitoring = table.monitoring
+        if not self.monitor.watches(table) or monitoring is None:
+            self.append(df, table, batch_id, stats)
+            return None
+        observation = SparkObservation()
+        self.append(df.observe(observation, *metric_aggregates(monitoring)), table, batch_id, stats)
+        if not committed_in_session(df.sparkSession):
+            return None
+        return observed(observation)
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""
@@ -175,9 +225,11 @@ class BatchWriter:
         rows_in: int,
         rows_quarantined: int,
         can_block: bool = True,
+        measured: dict[str, Any] | None = None,
     ) -> list[Finding]:
-        """Measure the rows ``df`` the batch promotes into ``table`` and run the detectors;
-        return the critical findings that block the batch (the table's monitoring says
+        """Measure the rows ``df`` the batch promotes into ``table`` (unless ``measured`` has
+        the values :meth:`append_measured` observed) and run the detectors; return the
+        critical findings that block the batch (the table's monitoring says
         ``block_on_critical``), which are then in ``stats.blocked_reasons``. The metrics and
         findings are written with the batch log."""
         if not self.monitor.watches(table):
@@ -192,6 +244,7 @@ class BatchWriter:
                 rows_in=rows_in,
                 rows_quarantined=rows_quarantined,
                 can_block=can_block,
+                measured=measured,
             )
         stats.observations.append(observation)
         if observation.blocking:

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import BRONZE_EVENTS
-from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
+from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.sources.base import EventSource
 from lakehouse.sources.registry import source_for
@@ -40,17 +40,20 @@ class BronzeJob(BatchWriter):
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         started = now()
-        # The source is read once and the envelopes (line numbers: a join) built once: the
-        # raw batch is cached while the first job fills the cache of the envelopes, which the
-        # count, the write and the metrics then read.
-        raw = raw.persist()
-        bronze: DataFrame | None = None
-        try:
-            bronze = self.source.to_envelope(raw).transform(to_bronze(batch_id, started)).persist()
+        envelopes = self.source.envelopes(raw)  # landing: one job counts each file's lines
+        bronze = envelopes.frame.transform(to_bronze(batch_id, started))
+        # A source that has the offset ranges at hand is read once more, by the write; the
+        # others are cached, counted, then written from the cache.
+        cached = envelopes.ranges is None
+        if envelopes.ranges is None:
+            bronze = bronze.persist()
             rows, offsets = offset_summary(bronze, "source", "partition", "offset")
-            raw.unpersist()
+        else:
+            rows, offsets = summarize_offsets(envelopes.ranges)
+        try:
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
-            self.append(bronze, BRONZE_EVENTS, batch_id, stats)
+            # the write measures the batch for monitoring on its way (no pass of its own)
+            measured = self.append_measured(bronze, BRONZE_EVENTS, batch_id, stats)
             # bronze never refuses an event: its findings are recorded, never blocking
             self.observe(
                 bronze,
@@ -61,9 +64,9 @@ class BronzeJob(BatchWriter):
                 rows_in=rows,
                 rows_quarantined=0,
                 can_block=False,
+                measured=measured,
             )
             self.log(raw.sparkSession, batch_id, started, stats)
         finally:
-            raw.unpersist()
-            if bronze is not None:
+            if cached:
                 bronze.unpersist()

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.io.retry import with_retries
 
-__all__ = ["append_idempotent", "latest_version", "upsert"]
+__all__ = ["append_idempotent", "committed_in_session", "latest_version", "upsert"]
 
 # Delta sets this in the session after each commit it makes. Every stream runs its batches
 # in a session of its own (Spark clones it), so the value is the version of this write.
@@ -42,6 +42,12 @@ def append_idempotent(df: DataFrame, path: str, app_id: str, version: int) -> in
         ),
     )
     return _committed_version(spark, path)
+
+
+def committed_in_session(spark: SparkSession) -> bool:
+    """Whether the last :func:`append_idempotent` or :func:`upsert` in this session committed
+    (False: an append of a batch the table had already, which ran no Spark job)."""
+    return spark.conf.get(_LAST_COMMIT, None) is not None
 
 
 def _committed_version(spark: SparkSession, path: str) -> int:

@@ -4,6 +4,7 @@ top values), the rescued field names and the newest event time."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,15 @@ from pyspark.sql import functions as F
 from lakehouse.monitoring.model import BatchMetrics
 from lakehouse.monitoring.thresholds import QUANTILE_LEVELS, Monitoring
 
-__all__ = ["MAX_CATEGORIES", "MAX_RESCUED_KEYS", "NULL_CATEGORY", "batch_metrics"]
+__all__ = [
+    "MAX_CATEGORIES",
+    "MAX_RESCUED_KEYS",
+    "NULL_CATEGORY",
+    "batch_metrics",
+    "measure",
+    "metric_aggregates",
+    "metrics_from_row",
+]
 
 MAX_CATEGORIES = 50  # most frequent values kept per category column (approx_top_k)
 MAX_RESCUED_KEYS = 100
@@ -26,8 +35,10 @@ def _quoted(column: str) -> str:
     return "`" + column.replace("`", "``") + "`"
 
 
-def _aggregates(m: Monitoring) -> list[Column]:
-    """Every metric as one aggregate expression, aliased by position (``n0``, ``d0`` ...)."""
+def metric_aggregates(m: Monitoring) -> list[Column]:
+    """Every metric as one aggregate expression, aliased by position (``n0``, ``d0`` ...):
+    for ``DataFrame.agg``, or for ``DataFrame.observe`` to measure a batch while it is
+    written (none is a distinct aggregate, which ``observe`` refuses)."""
     aggs = [F.count(F.lit(1)).alias("rows")]
     aggs += [F.count_if(F.col(c).isNull()).alias(f"n{i}") for i, c in enumerate(m.null_columns)]
     aggs += [
@@ -76,9 +87,38 @@ def batch_metrics(
 ) -> BatchMetrics:
     """The metrics of ``df`` (the rows a batch promotes) in one Spark job; ``rows_in`` and
     ``rows_quarantined`` are the batch's counts; the freshness is measured at ``batch_ts``."""
-    m = monitoring
-    row: Any = df.agg(*_aggregates(m)).first()
+    return metrics_from_row(
+        measure(df, monitoring),
+        monitoring,
+        table_name=table_name,
+        job=job,
+        batch_id=batch_id,
+        batch_ts=batch_ts,
+        rows_in=rows_in,
+        rows_quarantined=rows_quarantined,
+    )
+
+
+def measure(df: DataFrame, monitoring: Monitoring) -> dict[str, Any]:
+    """The values of :func:`metric_aggregates` over ``df``, by alias (one Spark job)."""
+    row = df.agg(*metric_aggregates(monitoring)).first()
     assert row is not None  # a global aggregate always has one row
+    return row.asDict(recursive=False)
+
+
+def metrics_from_row(
+    row: Mapping[str, Any],
+    monitoring: Monitoring,
+    *,
+    table_name: str,
+    job: str,
+    batch_id: int,
+    batch_ts: datetime,
+    rows_in: int,
+    rows_quarantined: int,
+) -> BatchMetrics:
+    """The metrics from the values of :func:`metric_aggregates` (by alias)."""
+    m = monitoring
     rows = int(row["rows"])
 
     def rate(count: int) -> float:

@@ -4,8 +4,10 @@ the table's history kept in memory, and say which findings block the batch."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -13,7 +15,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import TableDef
 from lakehouse.monitoring.detectors import detect
 from lakehouse.monitoring.history import read_metrics
-from lakehouse.monitoring.metrics import batch_metrics
+from lakehouse.monitoring.metrics import measure, metrics_from_row
 from lakehouse.monitoring.model import BatchMetrics, Finding
 
 __all__ = ["ANOMALY_BLOCK_PREFIX", "Monitor", "Observation", "block_reason"]
@@ -73,12 +75,17 @@ class Monitor:
         rows_in: int,
         rows_quarantined: int,
         can_block: bool = True,
+        measured: Mapping[str, Any] | None = None,
     ) -> Observation:
-        """Measure ``df`` (one Spark job) and run the detectors against the history."""
+        """Measure ``df`` (one Spark job; none when ``measured`` holds the values of its
+        :func:`~lakehouse.monitoring.metrics.metric_aggregates`, observed while it was
+        written) and run the detectors against the history."""
         monitoring = table.monitoring
         assert monitoring is not None, f"{table.name} is not monitored"
-        metrics = batch_metrics(
-            df,
+        if measured is None:
+            measured = measure(df, monitoring)
+        metrics = metrics_from_row(
+            measured,
             monitoring,
             table_name=table.name,
             job=job,

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["EventSource", "NoSessionNeeds"]
+__all__ = ["Envelopes", "EventSource", "NoSessionNeeds", "OffsetRange"]
+
+
+@dataclass(frozen=True)
+class OffsetRange:
+    """The records of one source partition in a micro-batch: first and last offset, count."""
+
+    source: str
+    partition: str
+    first: int
+    last: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Envelopes:
+    """One micro-batch as source envelopes, and its offset ranges when the source knows them
+    without reading the batch again (landing counts each file's lines to number them); None
+    when the bronze job measures them from ``frame``."""
+
+    frame: DataFrame
+    ranges: tuple[OffsetRange, ...] | None = None
 
 
 class EventSource(Protocol):
@@ -29,6 +51,11 @@ class EventSource(Protocol):
 
     def to_envelope(self, raw: DataFrame) -> DataFrame:
         """One micro-batch of the raw stream as source envelopes."""
+        ...
+
+    def envelopes(self, raw: DataFrame) -> Envelopes:
+        """What the bronze job writes of one micro-batch: :meth:`to_envelope`, and the offset
+        ranges when the source has them at hand."""
         ...
 
     def extra_packages(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError
+from lakehouse.sources.base import Envelopes
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
 
 __all__ = [
@@ -160,6 +161,10 @@ class KafkaSource:
 
     def to_envelope(self, raw: DataFrame) -> DataFrame:
         return kafka_to_envelope(raw)
+
+    def envelopes(self, raw: DataFrame) -> Envelopes:
+        # the bronze job caches the batch and counts the offsets
+        return Envelopes(kafka_to_envelope(raw))
 
     def extra_packages(self) -> tuple[str, ...]:
         import pyspark

@@ -9,7 +9,12 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import SourceError
-from lakehouse.sources.landing import landing_to_envelope, read_landing_stream
+from lakehouse.sources.base import OffsetRange
+from lakehouse.sources.landing import (
+    landing_envelopes,
+    landing_to_envelope,
+    read_landing_stream,
+)
 
 
 def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession) -> None:
@@ -24,7 +29,8 @@ def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession
         ],
         "value string, file_path string, file_block_start long, file_modification_time timestamp",
     ).coalesce(1)
-    actual = landing_to_envelope(lines).orderBy("partition", "offset")
+    envelopes = landing_envelopes(lines)
+    actual = envelopes.frame.orderBy("partition", "offset")
     expected = spark.createDataFrame(
         [
             ("landing", "file:/l/f1.jsonl", 0, None, b'{"a":1}', None, t, None),
@@ -36,6 +42,32 @@ def test_envelope_numbers_lines_per_file_and_keeps_raw_bytes(spark: SparkSession
         "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
     )
     assert_df_equality(actual, expected, ignore_nullable=True)
+    # each file's line range, counted on the way: the bronze job reads no offsets of its own
+    assert envelopes.ranges == (
+        OffsetRange("landing", "file:/l/f1.jsonl", 0, 2, 3),
+        OffsetRange("landing", "file:/l/f2.jsonl", 0, 0, 1),
+    )
+
+
+def test_an_empty_batch_has_no_envelopes_and_no_ranges(spark: SparkSession) -> None:
+    lines = spark.createDataFrame(
+        [],
+        "value string, file_path string, file_block_start long, file_modification_time timestamp",
+    )
+    envelopes = landing_envelopes(lines)
+    assert envelopes.frame.count() == 0
+    assert envelopes.ranges == ()
+
+
+def test_the_stream_plans_file_splits_independently_of_the_cores_of_the_moment(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    stream = read_landing_stream(spark, SourceConfig(landing_path=str(tmp_path / "in")))
+    # its own session, with the partition count the split size derives from pinned
+    assert stream.sparkSession is not spark
+    pinned = str(max(2, spark.sparkContext.defaultParallelism))
+    assert stream.sparkSession.conf.get("spark.sql.files.minPartitionNum") == pinned
+    assert spark.conf.get("spark.sql.files.minPartitionNum", None) is None
 
 
 def test_line_numbers_continue_across_the_splits_of_a_large_file(spark: SparkSession) -> None:

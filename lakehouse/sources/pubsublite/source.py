@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError
-from lakehouse.sources.base import NoSessionNeeds
+from lakehouse.sources.base import Envelopes, NoSessionNeeds
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
 from lakehouse.sources.pubsublite.client import PubSubLiteClient, default_endpoint
 
@@ -87,3 +87,7 @@ class PubSubLiteSource(NoSessionNeeds):
 
     def to_envelope(self, raw: DataFrame) -> DataFrame:
         return pubsublite_to_envelope(raw)
+
+    def envelopes(self, raw: DataFrame) -> Envelopes:
+        # the bronze job caches the batch and counts the offsets
+        return Envelopes(pubsublite_to_envelope(raw))

@@ -1,0 +1,84 @@
+"""Batch bookkeeping: offset summaries, and metrics observed while a batch is written."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from pyspark.sql import Observation, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.catalog import register_tables, table_path
+from lakehouse.datasets import BRONZE_EVENTS
+from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
+from lakehouse.layers.bronze import to_bronze
+from lakehouse.monitoring.metrics import measure
+from lakehouse.sources.base import OffsetRange
+from lakehouse.sources.landing import landing_to_envelope
+from tests.conftest import event_line, make_config, with_checkpoint
+
+
+def test_offsets_are_summarized_per_source_partition_in_order() -> None:
+    ranges = [
+        OffsetRange("kafka", "events/1", 5, 9, 5),
+        OffsetRange("kafka", "events/0", 0, 3, 4),
+    ]
+    assert summarize_offsets(ranges) == (
+        9,
+        json.dumps({"kafka/events/0": [0, 3], "kafka/events/1": [5, 9]}),
+    )
+    assert summarize_offsets([]) == (0, None)
+
+
+def test_an_offset_summary_keeps_50_partitions_and_says_there_were_more() -> None:
+    ranges = [OffsetRange("landing", f"f{n:03d}", 0, 0, 1) for n in range(51)]
+    rows, summary = summarize_offsets(ranges)
+    assert rows == 51
+    assert summary is not None
+    parsed = json.loads(summary)
+    assert len(parsed) == 51
+    assert parsed["..."] == []
+    assert "landing/f050" not in parsed and parsed["landing/f049"] == [0, 0]
+
+
+def test_observed_gives_up_on_a_dataframe_that_never_ran(spark: SparkSession) -> None:
+    observation = Observation()
+    spark.range(3).observe(observation, F.count(F.lit(1)).alias("rows"))  # no action
+    assert observed(observation, timeout=0.3) is None
+
+
+def test_the_write_measures_the_batch_and_a_retried_write_measures_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False)
+    register_tables(spark, config.lake)
+    landing = Path(config.source.landing_path)
+    landing.mkdir(parents=True)
+    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(5)]
+    (landing / "a.jsonl").write_bytes(b"\n".join([*lines, b"not json"]) + b"\n")
+    job = "bronze-landing"
+    with_checkpoint(config, job)
+    writer = BatchWriter(config, job)
+    raw = (
+        spark.read.format("text")
+        .load(str(landing))
+        .select(
+            "value",
+            F.col("_metadata.file_path").alias("file_path"),
+            F.col("_metadata.file_block_start").alias("file_block_start"),
+            F.col("_metadata.file_modification_time").alias("file_modification_time"),
+        )
+    )
+    started = datetime(2026, 11, 23, 9)
+    bronze = landing_to_envelope(raw).transform(to_bronze(0, started))
+    assert BRONZE_EVENTS.monitoring is not None
+    expected = measure(bronze, BRONZE_EVENTS.monitoring)
+
+    measured = writer.append_measured(bronze, BRONZE_EVENTS, 0, BatchStats())
+    assert measured == expected
+    assert measured is not None and measured["rows"] == 6
+    # the same batch again: the idempotent append writes nothing, so nothing was observed
+    assert writer.append_measured(bronze, BRONZE_EVENTS, 0, BatchStats()) is None
+    path = table_path(config.lake, BRONZE_EVENTS)
+    assert spark.read.format("delta").load(path).count() == 6
