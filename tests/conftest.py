@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse.catalog import register_tables
 from lakehouse.config import (
@@ -87,6 +88,21 @@ def with_checkpoint(config: LakehouseConfig, job: str) -> None:
     folder = Path(config.lake.checkpoint(job))
     folder.mkdir(parents=True)
     (folder / "metadata").write_text(json.dumps({"id": str(uuid.uuid4())}))
+
+
+def landing_batch(spark: SparkSession, folder: str) -> DataFrame:
+    """The files of a landing folder as one static batch, with the columns the landing
+    stream gives the bronze job (``read_landing_stream``)."""
+    return (
+        spark.read.format("text")
+        .load(folder)
+        .select(
+            "value",
+            F.col("_metadata.file_path").alias("file_path"),
+            F.col("_metadata.file_block_start").alias("file_block_start"),
+            F.col("_metadata.file_modification_time").alias("file_modification_time"),
+        )
+    )
 
 
 def event_line(event_id: str, ts: datetime, user: str, **fields: object) -> bytes:

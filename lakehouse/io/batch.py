@@ -149,7 +149,7 @@ class BatchWriter:
         app_id = self.identity.app_id(df.sparkSession)
         with timed(stats, f"write {table.name}"):
             stats.versions_written[table.name] = append_idempotent(
-                df, self.path(table), app_id, batch_id
+                df, self.path(table), app_id, batch_id, prefetch=True
             )
         fault_point(self.job, f"after_write:{table.name}", batch_id)
 
@@ -294,7 +294,7 @@ class BatchWriter:
             "step_ms": stats.step_ms,
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
-        append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id)
+        append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
         for observation in stats.observations:
             self.monitor.remember(observation)
         fault_point(self.job, "after_log", batch_id)

@@ -13,6 +13,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from lakehouse.config import TriggerConfig
 from lakehouse.errors import LakehouseError
+from lakehouse.io.delta import settle_prefetches
 
 __all__ = [
     "BatchFn",
@@ -76,7 +77,11 @@ def start_stream(
 
 
 def await_stream(query: StreamingQuery, timeout_seconds: int | None = None) -> None:
-    """Wait for a query to end (or for the timeout); raise :class:`StreamFailed` on error."""
+    """Wait for a query to end (or for the timeout); raise :class:`StreamFailed` on error.
+
+    Then the table-state reads the batches started ahead of time are settled (see
+    :func:`~lakehouse.io.delta.prefetch_state`), so none is left running in the background.
+    """
     try:
         if timeout_seconds is None:
             query.awaitTermination()
@@ -84,6 +89,8 @@ def await_stream(query: StreamingQuery, timeout_seconds: int | None = None) -> N
             query.awaitTermination(timeout_seconds)
     except PySparkException as exc:
         raise StreamFailed(f"stream {query.name!r} failed: {_first_line(exc)}") from exc
+    finally:
+        settle_prefetches()
 
 
 _PYTHON_ERROR = re.compile(

@@ -18,10 +18,9 @@ __all__ = [
     "MAX_CATEGORIES",
     "MAX_RESCUED_KEYS",
     "NULL_CATEGORY",
-    "batch_metrics",
     "measure",
     "metric_aggregates",
-    "metrics_from_row",
+    "metrics_from_values",
 ]
 
 MAX_CATEGORIES = 50  # most frequent values kept per category column (approx_top_k)
@@ -74,31 +73,6 @@ def _utc(ts: datetime | None) -> datetime | None:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def batch_metrics(
-    df: DataFrame,
-    monitoring: Monitoring,
-    *,
-    table_name: str,
-    job: str,
-    batch_id: int,
-    batch_ts: datetime,
-    rows_in: int,
-    rows_quarantined: int,
-) -> BatchMetrics:
-    """The metrics of ``df`` (the rows a batch promotes) in one Spark job; ``rows_in`` and
-    ``rows_quarantined`` are the batch's counts; the freshness is measured at ``batch_ts``."""
-    return metrics_from_row(
-        measure(df, monitoring),
-        monitoring,
-        table_name=table_name,
-        job=job,
-        batch_id=batch_id,
-        batch_ts=batch_ts,
-        rows_in=rows_in,
-        rows_quarantined=rows_quarantined,
-    )
-
-
 def measure(df: DataFrame, monitoring: Monitoring) -> dict[str, Any]:
     """The values of :func:`metric_aggregates` over ``df``, by alias (one Spark job)."""
     row = df.agg(*metric_aggregates(monitoring)).first()
@@ -106,7 +80,7 @@ def measure(df: DataFrame, monitoring: Monitoring) -> dict[str, Any]:
     return row.asDict(recursive=False)
 
 
-def metrics_from_row(
+def metrics_from_values(
     row: Mapping[str, Any],
     monitoring: Monitoring,
     *,

@@ -15,7 +15,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.datasets import TableDef
 from lakehouse.monitoring.detectors import detect
 from lakehouse.monitoring.history import read_metrics
-from lakehouse.monitoring.metrics import measure, metrics_from_row
+from lakehouse.monitoring.metrics import measure, metrics_from_values
 from lakehouse.monitoring.model import BatchMetrics, Finding
 
 __all__ = ["ANOMALY_BLOCK_PREFIX", "Monitor", "Observation", "block_reason"]
@@ -84,7 +84,7 @@ class Monitor:
         assert monitoring is not None, f"{table.name} is not monitored"
         if measured is None:
             measured = measure(df, monitoring)
-        metrics = metrics_from_row(
+        metrics = metrics_from_values(
             measured,
             monitoring,
             table_name=table.name,

@@ -16,7 +16,7 @@ from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
-from tests.conftest import event_line, make_config, with_checkpoint
+from tests.conftest import event_line, landing_batch, make_config, with_checkpoint
 
 
 def test_offsets_are_summarized_per_source_partition_in_order() -> None:
@@ -60,16 +60,7 @@ def test_the_write_measures_the_batch_and_a_retried_write_measures_nothing(
     job = "bronze-landing"
     with_checkpoint(config, job)
     writer = BatchWriter(config, job)
-    raw = (
-        spark.read.format("text")
-        .load(str(landing))
-        .select(
-            "value",
-            F.col("_metadata.file_path").alias("file_path"),
-            F.col("_metadata.file_block_start").alias("file_block_start"),
-            F.col("_metadata.file_modification_time").alias("file_modification_time"),
-        )
-    )
+    raw = landing_batch(spark, str(landing))
     started = datetime(2026, 11, 23, 9)
     bronze = landing_to_envelope(raw).transform(to_bronze(0, started))
     assert BRONZE_EVENTS.monitoring is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import register_tables
@@ -26,7 +26,13 @@ from lakehouse.generator import (
 )
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
 from lakehouse.layers.gold import AGGREGATES
-from tests.conftest import event_line, make_config, ungated_kinds, with_checkpoint
+from tests.conftest import (
+    event_line,
+    landing_batch,
+    make_config,
+    ungated_kinds,
+    with_checkpoint,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -202,19 +208,6 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
     assert table_counts(spark)["quarantine.silver_events"] == before["quarantine.silver_events"]
 
 
-def _landing_batch(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
-    return (
-        spark.read.format("text")
-        .load(config.source.landing_path)
-        .select(
-            "value",
-            F.col("_metadata.file_path").alias("file_path"),
-            F.col("_metadata.file_block_start").alias("file_block_start"),
-            F.col("_metadata.file_modification_time").alias("file_modification_time"),
-        )
-    )
-
-
 def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Path) -> None:
     config = make_config(tmp_path, gates=False)  # the gates' own retry: tests/quality
     register_tables(spark, config.lake)
@@ -225,8 +218,9 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     lake = config.lake
 
     bronze_job = BronzeJob(config)
-    bronze_job(_landing_batch(spark, config), 0)
-    bronze_job(_landing_batch(spark, config), 0)  # the same batch again, as after a crash
+    landing = config.source.landing_path
+    bronze_job(landing_batch(spark, landing), 0)
+    bronze_job(landing_batch(spark, landing), 0)  # the same batch again, as after a crash
     bronze = spark.read.format("delta").load(lake.table_path("bronze", "events"))
     silver_job = SilverJob(config)
     silver_job(bronze, 0)

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.datasets import SILVER_EVENTS, TABLE_METRICS
 from lakehouse.monitoring.history import metrics_frame, metrics_from_row
-from lakehouse.monitoring.metrics import batch_metrics
+from lakehouse.monitoring.metrics import measure, metrics_from_values
 from lakehouse.monitoring.thresholds import Monitoring
 
 M = Monitoring(
@@ -52,8 +52,8 @@ def test_metrics_of_a_batch_in_one_spark_job(spark: SparkSession) -> None:
     df.agg(F.count(F.lit(1))).first()  # type: ignore[attr-defined]
     spark.sparkContext.setJobGroup("metrics-test", "metrics of one batch")
     try:
-        metrics = batch_metrics(
-            df,  # type: ignore[arg-type]
+        metrics = metrics_from_values(
+            measure(df, M),  # type: ignore[arg-type]
             M,
             table_name="silver.events",
             job="silver",
@@ -104,8 +104,8 @@ def test_metrics_of_a_batch_in_one_spark_job(spark: SparkSession) -> None:
 
 def test_metrics_of_an_empty_batch(spark: SparkSession) -> None:
     df = _batch(spark).limit(0)  # type: ignore[attr-defined]
-    metrics = batch_metrics(
-        df,
+    metrics = metrics_from_values(
+        measure(df, M),
         M,
         table_name="silver.events",
         job="silver",

@@ -1,0 +1,87 @@
+"""Delta writes: idempotent appends, and the table state read ahead of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from lakehouse.io.delta import (
+    append_idempotent,
+    committed_in_session,
+    prefetch_state,
+    settle_prefetches,
+)
+
+
+def _jobs(spark: SparkSession, group: str, action: Callable[[], object]) -> int:
+    """The Spark jobs ``action`` runs in this thread (background reads are not counted)."""
+    context = spark.sparkContext
+    context.setJobGroup(group, group)
+    try:
+        action()
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+    return len(context.statusTracker().getJobIdsForGroup(group))
+
+
+def test_an_append_after_a_prefetch_runs_no_job_to_check_the_batch(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    spark.range(1).write.format("delta").save(path)
+    df = spark.range(3)
+
+    plain = _jobs(spark, "plain", lambda: df.write.format("delta").mode("append").save(path))
+    checked = _jobs(spark, "checked", lambda: append_idempotent(df, path, "app", 0))
+    prefetch_state(spark, path).result()
+    ahead = _jobs(spark, "ahead", lambda: append_idempotent(df, path, "app", 1))
+
+    assert checked > plain  # without the prefetch, Delta reads the state inline
+    assert ahead == plain
+
+
+def test_a_retried_batch_is_still_skipped_when_the_state_was_read_ahead(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    spark.range(1).write.format("delta").save(path)
+    first = append_idempotent(spark.range(2), path, "app", 7, prefetch=True)
+    prefetch_state(spark, path).result()
+
+    again = append_idempotent(spark.range(5), path, "app", 7, prefetch=True)
+    settle_prefetches()
+
+    assert again == first
+    assert not committed_in_session(spark)
+    actual = spark.read.format("delta").load(path)
+    expected = spark.createDataFrame([(0,), (0,), (1,)], "id long")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_prefetch_that_fails_is_logged_not_raised(
+    spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "not-delta"
+    spark.range(1).write.parquet(str(folder))
+
+    with caplog.at_level(logging.WARNING, logger="lakehouse.io.delta"):
+        prefetch_state(spark, str(folder)).result()  # raises nothing
+
+    assert f"prefetching the state of {folder} failed" in caplog.text
+
+
+def test_settling_leaves_no_prefetch_running(spark: SparkSession, tmp_path: Path) -> None:
+    paths = [str(tmp_path / name) for name in ("a", "b", "c")]
+    for path in paths:
+        spark.range(1).write.format("delta").save(path)
+    futures = [prefetch_state(spark, path) for path in paths]
+
+    settle_prefetches()
+
+    assert all(f.done() for f in futures)  # read, or dropped before it started
+    assert spark.sparkContext.statusTracker().getActiveJobsIds() == []
