@@ -79,6 +79,21 @@ def parse_duration(value: str, what: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+_SIZE_RE = re.compile(r"^([0-9]+)\s*(b|k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
+
+
+def parse_size(value: str, what: str) -> str:
+    """A size such as ``"128m"`` or ``"1 GB"`` in the form Spark options take (``"128m"``)."""
+    match = _SIZE_RE.match(value.strip()) if isinstance(value, str) else None
+    if match is None or int(match.group(1)) == 0:
+        raise ConfigError(
+            f"{what}: {value!r} is not a size; write a whole number above 0 and a unit "
+            "(b, k, m, g or t), e.g. '64m', '1g'"
+        )
+    unit = (match.group(2) or "b").lower()[0]
+    return f"{int(match.group(1))}{unit}"
+
+
 def _is_remote(path: str) -> bool:
     return "://" in path
 
@@ -200,10 +215,15 @@ class TriggerConfig:
 
     mode: str = "available-now"
     interval: str = "30 seconds"
+    # the data files a silver or gold micro-batch reads from the layer below, at most (Delta's
+    # maxBytesPerTrigger: a batch takes one file at least), so catching up a backlog runs in
+    # batches of bounded size instead of one batch of everything
+    max_bytes_per_batch: str = "64m"
 
     def __post_init__(self) -> None:
         _choice(self.mode, TRIGGER_MODES, "trigger.mode")
         parse_duration(self.interval, "trigger.interval")
+        parse_size(self.max_bytes_per_batch, "trigger.max_bytes_per_batch")
 
 
 @dataclass(frozen=True)

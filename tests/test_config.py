@@ -17,6 +17,7 @@ from lakehouse.config import (
     TriggerConfig,
     load_config,
     parse_duration,
+    parse_size,
 )
 from lakehouse.errors import ConfigError, LakehouseError
 
@@ -33,6 +34,7 @@ max_files_per_trigger = 7
 [trigger]
 mode = "processing-time"
 interval = "5 minutes"
+max_bytes_per_batch = "1 GB"
 
 [spark]
 mode = "dataproc"
@@ -110,7 +112,9 @@ def test_load_full_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert config.source == SourceConfig(
         type="kafka", landing_path="/abs/landing", max_files_per_trigger=7
     )
-    assert config.trigger == TriggerConfig(mode="processing-time", interval="5 minutes")
+    assert config.trigger == TriggerConfig(
+        mode="processing-time", interval="5 minutes", max_bytes_per_batch="1 GB"
+    )
     assert config.spark.mode == "dataproc"
     assert config.spark.master == "yarn"
     assert config.spark.shuffle_partitions == 16
@@ -486,6 +490,32 @@ def test_empty_lake_root_from_environment_is_rejected(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=r"lake\.root: must not be empty"):
         load_config(env={"LAKEHOUSE_LAKE_ROOT": ""})
+
+
+# --- parse_size ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [("64m", "64m"), ("1 GB", "1g"), ("512Kb", "512k"), ("100", "100b"), (" 2t ", "2t")],
+)
+def test_parse_size_gives_the_form_spark_options_take(text: str, option: str) -> None:
+    assert parse_size(text, "x") == option
+
+
+@pytest.mark.parametrize("text", ["", "0m", "m", "1.5g", "-1m", "64 megabytes", "64 mm"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_size(text, "trigger.max_bytes_per_batch")
+    message = str(info.value)
+    assert message.startswith(f"trigger.max_bytes_per_batch: {text!r} is not a size")
+    assert "'64m'" in message
+
+
+def test_a_bad_batch_size_in_the_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[trigger]\nmax_bytes_per_batch = "lots"\n', name="b.toml")
+    with pytest.raises(ConfigError, match=r"trigger\.max_bytes_per_batch: 'lots' is not a size"):
+        load_config(str(path), env={})
 
 
 # --- parse_duration -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ class GoldJob(BatchWriter):
         super().__init__(config, "gold")
 
     def read(self, spark: SparkSession) -> DataFrame:
-        return read_delta_stream(spark, self.path(SILVER_EVENTS))
+        return read_delta_stream(spark, self.path(SILVER_EVENTS), self.config.trigger)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession

@@ -42,7 +42,7 @@ class SilverJob(BatchWriter):
         self.key = config.privacy.key()  # fails here, before a stream starts, without a key
 
     def read(self, spark: SparkSession) -> DataFrame:
-        return read_delta_stream(spark, self.path(BRONZE_EVENTS))
+        return read_delta_stream(spark, self.path(BRONZE_EVENTS), self.config.trigger)
 
     def _excluding_this_batch(self, df: DataFrame, writer_id: str, batch_id: int) -> DataFrame:
         """Rows not written by an earlier attempt of this very batch (a retry redoes them:

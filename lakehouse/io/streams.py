@@ -11,7 +11,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
-from lakehouse.config import TriggerConfig
+from lakehouse.config import TriggerConfig, parse_size
 from lakehouse.errors import LakehouseError
 from lakehouse.io.delta import settle_prefetches
 
@@ -53,10 +53,19 @@ class StreamIdentity:
         return f"{self.job}:{self._query_id}"
 
 
-def read_delta_stream(spark: SparkSession, path: str) -> DataFrame:
-    """Stream the appends of a Delta table; commits that delete or rewrite rows
-    (retention, erasure) are skipped instead of failing the stream."""
-    return spark.readStream.format("delta").option("skipChangeCommits", "true").load(path)
+def read_delta_stream(spark: SparkSession, path: str, trigger: TriggerConfig) -> DataFrame:
+    """Stream the appends of a Delta table, at most ``trigger.max_bytes_per_batch`` of data
+    files per micro-batch; commits that delete or rewrite rows (retention, erasure) are
+    skipped instead of failing the stream."""
+    return (
+        spark.readStream.format("delta")
+        .option("skipChangeCommits", "true")
+        .option(
+            "maxBytesPerTrigger",
+            parse_size(trigger.max_bytes_per_batch, "trigger.max_bytes_per_batch"),
+        )
+        .load(path)
+    )
 
 
 def start_stream(
