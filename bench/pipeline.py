@@ -48,6 +48,7 @@ from lakehouse.config import (
     SourceConfig,
     SparkConfig,
     TriggerConfig,
+    parse_size,
 )
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
@@ -60,6 +61,7 @@ from lakehouse.session import build_session
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "expectations"
 EVENTS_PER_FILE = 5_000
+MAX_BYTES_PER_BATCH = parse_size(TriggerConfig().max_bytes_per_batch, "max_bytes_per_batch")
 KEY = secrets.token_hex(32)  # the pseudonym key of this run's throwaway lakes
 PAYLOAD_SCHEMA = (
     "event_id string, event_type string, event_ts timestamp, user_id string, "
@@ -120,6 +122,7 @@ def _bare_bronze(spark: SparkSession, landing: Path, files: int, table: str, out
 def _bare_silver(spark: SparkSession, bronze: str, out: Path) -> float:
     stream = (
         spark.readStream.format("delta")
+        .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)  # the batches the jobs read
         .load(bronze)
         .select(F.from_json(F.col("payload").cast("string"), PAYLOAD_SCHEMA).alias("e"))
         .select("e.*")
@@ -178,6 +181,7 @@ def _bare_gold(spark: SparkSession, silver: str, out: Path) -> float:
 
     stream = (
         spark.readStream.format("delta")
+        .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)
         .load(silver)
         .writeStream.foreachBatch(write)
         .option("checkpointLocation", str(out / "_checkpoint"))

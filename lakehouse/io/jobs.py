@@ -8,6 +8,7 @@ bookkeeping in :mod:`lakehouse.io.batch`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
@@ -44,12 +45,14 @@ def start_job(
     """
     if name not in JOBS:
         raise ConfigError(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+    if trigger is not None:  # the whole job sees it: the batch size limits are read with it
+        config = dataclasses.replace(config, trigger=trigger)
     job = JOBS[name](config)
     return start_stream(
         job.read(spark),
         _with_commit_fault_point(job, job.job),
         config.lake.checkpoint(job.job),
-        trigger or config.trigger,
+        config.trigger,
         name=f"lakehouse-{job.job}",
     )
 
