@@ -67,6 +67,9 @@ def spark_conf(
                 "spark.databricks.delta.snapshotPartitions": "2",
                 "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
                 "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={log4j}",
+                # Spark's 1 GB default heap holds a 64 MB micro-batch of bronze (about
+                # 700k events) only just; [spark] extra overrides it
+                "spark.driver.memory": "2g",
             }
         )
         conf.update(source_conf or {})

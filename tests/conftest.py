@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,9 +45,13 @@ TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 def spark() -> Iterator[SparkSession]:
     # One session serves every test, so it always has Spark's Kafka connector (resolved from
     # Maven Central once, then from the Ivy cache); the CLI adds it only for the Kafka source.
-    session = build_session(
-        TEST_SPARK, "lakehouse-tests", packages=(kafka_package(pyspark.__version__),)
-    )
+    # The test processes start their sessions one at a time: two Ivy resolutions writing
+    # the same cache at once (a fresh machine) fail.
+    with open(Path(tempfile.gettempdir()) / "lakehouse-tests-ivy.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        session = build_session(
+            TEST_SPARK, "lakehouse-tests", packages=(kafka_package(pyspark.__version__),)
+        )
     yield session
     session.stop()
 

@@ -24,6 +24,12 @@ def test_local_conf_has_master_delta_jars_and_quiet_ui() -> None:
     assert conf["spark.sql.shuffle.partitions"] == "3"
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.sql.catalogImplementation"] == "in-memory"
+    assert conf["spark.driver.memory"] == "2g"
+
+
+def test_local_driver_memory_can_be_set_in_extra() -> None:
+    conf = spark_conf(SparkConfig(extra={"spark.driver.memory": "6g"}))
+    assert conf["spark.driver.memory"] == "6g"
 
 
 def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
@@ -31,6 +37,7 @@ def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
     assert "spark.master" not in conf
     assert "spark.jars.packages" not in conf
     assert "spark.driver.extraJavaOptions" not in conf
+    assert "spark.driver.memory" not in conf  # the cluster's machine types decide
     assert conf["spark.sql.catalogImplementation"] == "hive"
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert conf["spark.x"] == "1"

@@ -24,7 +24,7 @@ from lakehouse.io.delta import append_idempotent, committed_in_session
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
-from lakehouse.monitoring.metrics import metric_aggregates
+from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
 from lakehouse.quality.fast import compile_suite
@@ -169,6 +169,26 @@ class BatchWriter:
         if not committed_in_session(df.sparkSession):
             return None
         return observed(observation)
+
+    def append_counted(
+        self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats
+    ) -> int:
+        """Append ``df`` as :meth:`append` does and return its rows, counted by the write
+        itself (``DataFrame.observe``) rather than by a pass of their own; a write that ran
+        no job (a retried batch the table has already) is counted apart."""
+        observation = SparkObservation()
+        counted = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+        self.append(counted, table, batch_id, stats)
+        values = observed(observation) if committed_in_session(df.sparkSession) else None
+        return int(values["rows"]) if values is not None else df.count()
+
+    def measure(self, df: DataFrame, table: TableDef, stats: BatchStats) -> dict[str, Any] | None:
+        """The metric values of ``df`` for :meth:`observe` (one Spark job, which also counts
+        the rows: ``"rows"``); None when the monitors do not watch ``table``."""
+        if not self.monitor.watches(table) or table.monitoring is None:
+            return None
+        with timed(stats, f"monitor {table.name}"):
+            return measure(df, table.monitoring)
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""

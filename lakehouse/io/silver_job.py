@@ -89,7 +89,6 @@ class SilverJob(BatchWriter):
         writer_id = self.identity.app_id(spark)
         parsed = bronze.transform(parse_events(self.rules)).persist()
         classified: DataFrame | None = None
-        kept: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
             classified = good.transform(
@@ -115,8 +114,7 @@ class SilverJob(BatchWriter):
                 stats=stats,
                 parameters=parameters,
             )
-            kept = promoted.persist()
-            promoted = kept.transform(to_silver_rows)
+            gate_promoted, promoted = promoted, promoted.transform(to_silver_rows)
             refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
                 classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
             )
@@ -124,22 +122,34 @@ class SilverJob(BatchWriter):
                 refused = refused.unionByName(
                     gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
                 )
-            # every row read is promoted or refused: the refused share needs no other count
-            rows_promoted = promoted.count()
+            # what the batch would promote is measured (a batch the gate blocked, on what it
+            # would have promoted), and counted in the same job: every row read is promoted
+            # or refused, so the refused share needs no other count
+            measured_rows = (
+                candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted
+            )
+            measured = self.measure(measured_rows, SILVER_EVENTS, stats)
+            if stats.blocked_reasons:
+                rows_promoted = 0  # apply_gate promotes nothing from a blocked batch
+            elif measured is not None:
+                rows_promoted = int(measured["rows"])
+            else:
+                rows_promoted = promoted.count()
             blocking = self.observe(
-                # a batch the gate blocked is measured on what it would have promoted
-                candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted,
+                measured_rows,
                 table=SILVER_EVENTS,
                 batch_id=batch_id,
                 started=started,
                 stats=stats,
                 rows_in=rows_in,
                 rows_quarantined=rows_in - rows_promoted,
+                measured=measured,
             )
             if blocking:  # the whole batch goes to quarantine, with the findings as reason
                 reason = F.array(F.lit(block_reason(blocking)))
-                refused = refused.unionByName(kept.withColumn(REASONS_COL, reason))
+                refused = refused.unionByName(gate_promoted.withColumn(REASONS_COL, reason))
                 promoted = promoted.limit(0)
+                rows_promoted = 0
             refused = (
                 # a replayed delivery is quarantined once, not once per replay
                 refused.join(
@@ -150,20 +160,15 @@ class SilverJob(BatchWriter):
                 .transform(to_quarantine(writer_id, batch_id, started))
                 .transform(pseudonymize(self.key, ["user_id"]))  # the payload stays raw
             )
-            # counted, then written: cached so the dedup, gate split and anti-join run once
-            promoted, refused = promoted.persist(), refused.persist()
-            try:
-                stats.rows_out = promoted.count()
-                stats.rows_quarantined = refused.count()
-                self.append(promoted, SILVER_EVENTS, batch_id, stats)
-                self.append(refused, QUARANTINE_SILVER_EVENTS, batch_id, stats)
-            finally:
-                promoted.unpersist()
-                refused.unpersist()
+            # both are computed from the cached rows as they are written; the write of
+            # the refused rows counts them on its way
+            stats.rows_out = rows_promoted
+            self.append(promoted, SILVER_EVENTS, batch_id, stats)
+            stats.rows_quarantined = self.append_counted(
+                refused, QUARANTINE_SILVER_EVENTS, batch_id, stats
+            )
             self.log(spark, batch_id, started, stats)
         finally:
-            if kept is not None:
-                kept.unpersist()
             if classified is not None:
                 classified.unpersist()
             parsed.unpersist()

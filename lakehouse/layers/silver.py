@@ -37,6 +37,8 @@ __all__ = [
 
 REASONS_COL = "_reasons"
 RAW_COL = "_raw"
+# what quarantine keeps of the payload's identifiers, as they arrived (before any parsing)
+RAW_IDS = {"event_id": "_raw_event_id", "user_id": "_raw_user_id"}
 DEDUP_COL = "_dedup"
 DUPLICATE_REASON = "duplicate_event_id"
 COORDINATES = ("_source", "_partition", "_offset")
@@ -109,6 +111,8 @@ def parse_events(rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
     """Parse bronze rows into typed event columns plus ``_reasons`` (empty when the row is good).
 
     Unknown top-level fields are kept in ``rescued_data``; nothing in the payload is lost.
+    Of the parsed payload only the raw ``event_id`` and ``user_id`` are kept (for
+    quarantine): the jobs cache and shuffle these rows, and the payload is there in full.
     """
 
     def transform(bronze: DataFrame) -> DataFrame:
@@ -135,13 +139,15 @@ def parse_events(rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
         rescued = F.map_filter(
             F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(_KNOWN_FIELDS), k)
         )
+        raw_ids = {alias: F.col(RAW_COL)[name] for name, alias in RAW_IDS.items()}
         return parsed.withColumns(
             {
                 REASONS_COL: gate,
                 "event_date": F.to_date("event_ts"),
                 "rescued_data": F.when(F.size(rescued) > 0, rescued),
+                **raw_ids,
             }
-        )
+        ).drop(RAW_COL, "_text")
 
     return transform
 
@@ -205,11 +211,10 @@ def to_quarantine(
 
     def transform(refused: DataFrame) -> DataFrame:
         ts = F.lit(quarantine_ts).cast("timestamp")
-        raw = F.col(RAW_COL)
         return refused.withColumns(
             {
-                "event_id": raw["event_id"],
-                "user_id": raw["user_id"],
+                "event_id": F.col(RAW_IDS["event_id"]),
+                "user_id": F.col(RAW_IDS["user_id"]),
                 "reason": F.get(F.col(REASONS_COL), 0),
                 "reasons": F.col(REASONS_COL),
                 "quarantine_ts": ts,

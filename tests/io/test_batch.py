@@ -73,3 +73,50 @@ def test_the_write_measures_the_batch_and_a_retried_write_measures_nothing(
     assert writer.append_measured(bronze, BRONZE_EVENTS, 0, BatchStats()) is None
     path = table_path(config.lake, BRONZE_EVENTS)
     assert spark.read.format("delta").load(path).count() == 6
+
+
+def test_the_write_counts_the_rows_and_a_retried_write_counts_them_apart(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False)
+    register_tables(spark, config.lake)
+    landing = Path(config.source.landing_path)
+    landing.mkdir(parents=True)
+    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(4)]
+    (landing / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    job = "bronze-landing"
+    with_checkpoint(config, job)
+    writer = BatchWriter(config, job)
+    bronze = landing_to_envelope(landing_batch(spark, str(landing))).transform(
+        to_bronze(0, datetime(2026, 11, 23, 9))
+    )
+    path = table_path(config.lake, BRONZE_EVENTS)
+
+    stats = BatchStats()
+    assert writer.append_counted(bronze, BRONZE_EVENTS, 0, stats) == 4
+    assert set(stats.step_ms) == {"write bronze.events"}
+    # a retried batch: the table has it, the write runs no job, the rows are counted apart
+    assert writer.append_counted(bronze, BRONZE_EVENTS, 0, BatchStats()) == 4
+    assert writer.append_counted(bronze.limit(0), BRONZE_EVENTS, 1, BatchStats()) == 0
+    assert spark.read.format("delta").load(path).count() == 4
+
+
+def test_measure_gives_the_metrics_of_a_watched_table_and_none_otherwise(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(3)]
+    (landing / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    bronze = landing_to_envelope(landing_batch(spark, str(landing))).transform(
+        to_bronze(0, datetime(2026, 11, 23, 9))
+    )
+    assert BRONZE_EVENTS.monitoring is not None
+    watched = BatchWriter(make_config(tmp_path / "on"), "bronze-landing")
+    stats = BatchStats()
+    values = watched.measure(bronze, BRONZE_EVENTS, stats)
+    assert values == measure(bronze, BRONZE_EVENTS.monitoring)
+    assert values is not None and values["rows"] == 3
+    assert set(stats.step_ms) == {"monitor bronze.events"}
+    unwatched = BatchWriter(make_config(tmp_path / "off", monitoring=False), "bronze-landing")
+    assert unwatched.measure(bronze, BRONZE_EVENTS, BatchStats()) is None
