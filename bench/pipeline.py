@@ -15,8 +15,10 @@ fresh tables and checkpoints:
 - the gate alone: the bronze_to_silver suite on one micro-batch of silver rows, fast gate
   against Great Expectations, best of ``--repeats``.
 
-Micro-batches hold ``--batch-events`` events in every run. Prints rows/s, seconds per
-million events and the ratios, and writes everything to ``--out`` (JSON).
+Bronze micro-batches hold ``--batch-events`` events (files of 5,000) in every run; silver
+and gold, project and bare alike, read at most ``trigger.max_bytes_per_batch`` (default) of
+the layer below per micro-batch. Prints rows/s, seconds per million events and the ratios,
+and writes everything to ``--out`` (JSON).
 
     .venv/bin/python bench/pipeline.py --volumes 100000,1000000
 """
