@@ -11,6 +11,7 @@ import json
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,7 @@ _COUNTRIES = (
 _DEVICES = (("web", 45), ("ios", 25), ("android", 25), ("desktop_app", 5))
 _PAGES = ("/", "/search", "/product", "/cart", "/checkout", "/account", "/help")
 _QUERIES = ("running shoes", "headphones", "coffee grinder", "tent", "usb-c cable", "desk lamp")
+_DUPLICATE_OF_LAST = 200  # a duplicate repeats one of the last this many good events
 _FIRST = ("ana", "ben", "chen", "dara", "eli", "fatima", "goran", "hana", "ivan", "jo")
 
 
@@ -175,8 +177,9 @@ def _dump(event: dict[str, object]) -> bytes:
 
 
 def _bad_event(
-    kind: str, rng: random.Random, users: _Users, ts: datetime, emitted: list[GeneratedEvent]
+    kind: str, rng: random.Random, users: _Users, ts: datetime, recent: Sequence[GeneratedEvent]
 ) -> GeneratedEvent:
+    """A bad event of ``kind``; ``recent`` holds the last good events, oldest first."""
     expected, reason = BAD_KINDS[kind]
     event = _good_event(rng, users, ts)
     event_id = str(event["event_id"])
@@ -193,9 +196,8 @@ def _bad_event(
     elif kind == "wrong_type":
         event["amount"] = "twelve euros"
     elif kind == "duplicate":
-        originals = [e for e in emitted if e.kind == "good"]
-        if originals:
-            original = rng.choice(originals[-200:])
+        if recent:
+            original = rng.choice(recent)
             return GeneratedEvent(original.line, kind, original.event_id, expected, reason)
         kind, expected, reason = "good", "silver", None
     elif kind == "late":
@@ -218,16 +220,20 @@ def generate_events(spec: GeneratorSpec) -> list[GeneratedEvent]:
     users = _Users(rng, spec.users)
     step = timedelta(seconds=1 / spec.rate)
     start = spec.start or datetime.now(UTC) - step * spec.count
+    kinds = list(spec.bad_kinds)
     emitted: list[GeneratedEvent] = []
+    # the last good events, for duplicates: a bounded window keeps generation linear
+    recent: deque[GeneratedEvent] = deque(maxlen=_DUPLICATE_OF_LAST)
     for i in range(spec.count):
         ts = start + step * i
         if rng.random() < spec.bad_share:
-            emitted.append(_bad_event(rng.choice(list(spec.bad_kinds)), rng, users, ts, emitted))
+            generated = _bad_event(rng.choice(kinds), rng, users, ts, recent)
         else:
             event = _good_event(rng, users, ts)
-            emitted.append(
-                GeneratedEvent(_dump(event), "good", str(event["event_id"]), "silver", None)
-            )
+            generated = GeneratedEvent(_dump(event), "good", str(event["event_id"]), "silver", None)
+        emitted.append(generated)
+        if generated.kind == "good":
+            recent.append(generated)
     return emitted
 
 
