@@ -89,6 +89,14 @@ def lake(spark: SparkSession, tmp_path: Path) -> LakehouseConfig:
     return config
 
 
+def landing_lake(spark: SparkSession, config: LakehouseConfig) -> Path:
+    """Register the tables of ``config``'s lake and create its landing folder (returned)."""
+    register_tables(spark, config.lake)
+    landing = Path(config.source.landing_path)
+    landing.mkdir(parents=True)
+    return landing
+
+
 def with_checkpoint(config: LakehouseConfig, job: str) -> None:
     """The query metadata Spark writes in a new checkpoint, for calling a job by hand."""
     folder = Path(config.lake.checkpoint(job))

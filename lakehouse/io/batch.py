@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import Observation as SparkObservation
 from pyspark.sql import functions as F
 
@@ -27,6 +27,7 @@ from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
+from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
@@ -153,42 +154,58 @@ class BatchWriter:
             )
         fault_point(self.job, f"after_write:{table.name}", batch_id)
 
+    def _watched(self, table: TableDef) -> Monitoring | None:
+        """The monitoring of ``table`` when the monitors watch it, else None."""
+        return table.monitoring if self.monitor.watches(table) else None
+
+    def _append_observing(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        batch_id: int,
+        stats: BatchStats,
+        aggregates: Sequence[Column],
+    ) -> dict[str, Any] | None:
+        """Append ``df`` as :meth:`append` does, computing ``aggregates`` over it in the write
+        itself (``DataFrame.observe``): no pass of their own. Returns their values by alias;
+        None when the write ran no job (a retried batch the table has already)."""
+        observation = SparkObservation()
+        self.append(df.observe(observation, *aggregates), table, batch_id, stats)
+        if not committed_in_session(df.sparkSession):
+            return None
+        return observed(observation)
+
     def append_measured(
         self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats
     ) -> dict[str, Any] | None:
         """Append ``df`` as :meth:`append` does; when the monitors watch ``table``, the write
-        itself computes the metrics (``DataFrame.observe``), so measuring the batch costs no
-        second pass over it. Returns those values for :meth:`observe`; None when the table is
-        not watched or the write ran no job (a retried batch the table has already)."""
-        monitoring = table.monitoring
-        if not self.monitor.watches(table) or monitoring is None:
+        itself computes the metrics, so measuring the batch costs no second pass over it.
+        Returns those values for :meth:`observe`; None when the table is not watched or the
+        write ran no job (a retried batch the table has already)."""
+        monitoring = self._watched(table)
+        if monitoring is None:
             self.append(df, table, batch_id, stats)
             return None
-        observation = SparkObservation()
-        self.append(df.observe(observation, *metric_aggregates(monitoring)), table, batch_id, stats)
-        if not committed_in_session(df.sparkSession):
-            return None
-        return observed(observation)
+        return self._append_observing(df, table, batch_id, stats, metric_aggregates(monitoring))
 
     def append_counted(
         self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats
     ) -> int:
         """Append ``df`` as :meth:`append` does and return its rows, counted by the write
-        itself (``DataFrame.observe``) rather than by a pass of their own; a write that ran
-        no job (a retried batch the table has already) is counted apart."""
-        observation = SparkObservation()
-        counted = df.observe(observation, F.count(F.lit(1)).alias("rows"))
-        self.append(counted, table, batch_id, stats)
-        values = observed(observation) if committed_in_session(df.sparkSession) else None
+        itself rather than by a pass of their own; a write that ran no job (a retried batch
+        the table has already) is counted apart."""
+        rows = [F.count(F.lit(1)).alias("rows")]
+        values = self._append_observing(df, table, batch_id, stats, rows)
         return int(values["rows"]) if values is not None else df.count()
 
     def measure(self, df: DataFrame, table: TableDef, stats: BatchStats) -> dict[str, Any] | None:
         """The metric values of ``df`` for :meth:`observe` (one Spark job, which also counts
         the rows: ``"rows"``); None when the monitors do not watch ``table``."""
-        if not self.monitor.watches(table) or table.monitoring is None:
+        monitoring = self._watched(table)
+        if monitoring is None:
             return None
         with timed(stats, f"monitor {table.name}"):
-            return measure(df, table.monitoring)
+            return measure(df, monitoring)
 
     def suite(self, name: str) -> SuiteFile | None:
         """The suite of a promotion, loaded once; None when the gates are off."""

@@ -6,17 +6,17 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from pyspark.sql import Observation, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import table_path
 from lakehouse.datasets import BRONZE_EVENTS
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
-from tests.conftest import event_line, landing_batch, make_config, with_checkpoint
+from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
 
 
 def test_offsets_are_summarized_per_source_partition_in_order() -> None:
@@ -48,21 +48,26 @@ def test_observed_gives_up_on_a_dataframe_that_never_ran(spark: SparkSession) ->
     assert observed(observation, timeout=0.3) is None
 
 
+def _bronze(spark: SparkSession, landing: Path, lines: list[bytes]) -> DataFrame:
+    """The bronze rows of one landing file holding ``lines``, as the bronze job builds them."""
+    (landing / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    raw = landing_batch(spark, str(landing))
+    return landing_to_envelope(raw).transform(to_bronze(0, datetime(2026, 11, 23, 9)))
+
+
+def _events(count: int) -> list[bytes]:
+    return [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(count)]
+
+
 def test_the_write_measures_the_batch_and_a_retried_write_measures_nothing(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
-    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(5)]
-    (landing / "a.jsonl").write_bytes(b"\n".join([*lines, b"not json"]) + b"\n")
+    landing = landing_lake(spark, config)
     job = "bronze-landing"
     with_checkpoint(config, job)
     writer = BatchWriter(config, job)
-    raw = landing_batch(spark, str(landing))
-    started = datetime(2026, 11, 23, 9)
-    bronze = landing_to_envelope(raw).transform(to_bronze(0, started))
+    bronze = _bronze(spark, landing, [*_events(5), b"not json"])
     assert BRONZE_EVENTS.monitoring is not None
     expected = measure(bronze, BRONZE_EVENTS.monitoring)
 
@@ -79,17 +84,11 @@ def test_the_write_counts_the_rows_and_a_retried_write_counts_them_apart(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
-    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(4)]
-    (landing / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    landing = landing_lake(spark, config)
     job = "bronze-landing"
     with_checkpoint(config, job)
     writer = BatchWriter(config, job)
-    bronze = landing_to_envelope(landing_batch(spark, str(landing))).transform(
-        to_bronze(0, datetime(2026, 11, 23, 9))
-    )
+    bronze = _bronze(spark, landing, _events(4))
     path = table_path(config.lake, BRONZE_EVENTS)
 
     stats = BatchStats()
@@ -106,11 +105,7 @@ def test_measure_gives_the_metrics_of_a_watched_table_and_none_otherwise(
 ) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
-    lines = [event_line(f"e{i}", datetime(2026, 11, 23, 8), "u") for i in range(3)]
-    (landing / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    bronze = landing_to_envelope(landing_batch(spark, str(landing))).transform(
-        to_bronze(0, datetime(2026, 11, 23, 9))
-    )
+    bronze = _bronze(spark, landing, _events(3))
     assert BRONZE_EVENTS.monitoring is not None
     watched = BatchWriter(make_config(tmp_path / "on"), "bronze-landing")
     stats = BatchStats()

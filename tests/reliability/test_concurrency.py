@@ -14,7 +14,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.datasets import BATCH_LOG, BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 from lakehouse.demo import run_layers
@@ -23,7 +23,7 @@ from lakehouse.io.jobs import start_job
 from lakehouse.retention.erasure import erase, requests_for
 from lakehouse.retention.plan import plan_retention
 from lakehouse.retention.run import run_retention
-from tests.conftest import event_line, make_config
+from tests.conftest import event_line, landing_lake, make_config
 from tests.reliability.helpers import account
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -97,9 +97,7 @@ def test_retention_and_erasure_while_streams_run(
     # gates and monitoring off: they have their own streaming tests, and each costs about a
     # second per micro-batch of each stream
     config = make_config(tmp_path, max_files_per_trigger=1, gates=False, monitoring=False)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
+    landing = landing_lake(spark, config)
     ts = datetime.now(UTC) - timedelta(minutes=20)
     # first the subjects to erase (and a malformed line for the quarantine), processed
     first = [event_line(f"x{i}", ts, ERASED[i % len(ERASED)]) for i in range(FIRST)]

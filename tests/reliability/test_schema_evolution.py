@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import table_path
 from lakehouse.config import TriggerConfig
 from lakehouse.datasets import ANOMALIES, SILVER_EVENTS
 from lakehouse.io.jobs import start_job
-from tests.conftest import make_config
+from tests.conftest import landing_lake, make_config
 from tests.reliability.helpers import account, assert_gold_equals_recomputation
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -91,9 +91,7 @@ def test_producer_schema_changes_keep_the_streams_running_and_lose_nothing(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path, gates=True)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
+    landing = landing_lake(spark, config)
     every = TriggerConfig(mode="processing-time", interval="1 second")
     queries = [start_job(spark, config, layer, every) for layer in ("bronze", "silver", "gold")]
     sent: dict[str, dict[str, Any]] = {}

@@ -16,7 +16,7 @@ from lakehouse.datasets import BRONZE_EVENTS, TABLES
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.privacy.pseudonymize import pseudonym
-from tests.conftest import TEST_KEY, event_line, make_config, ungated_kinds
+from tests.conftest import TEST_KEY, event_line, landing_lake, make_config, ungated_kinds
 from tests.retention.files import decoded_text, files_containing, log_checkpoint_text
 from tests.test_cli import _toml
 
@@ -71,9 +71,7 @@ def test_erasure_leaves_no_trace_of_the_subject_in_any_file(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
+    landing = landing_lake(spark, config)
     ts = datetime.now(UTC) - timedelta(minutes=30)
     lines = [
         event_line("s1", ts, SUBJECT, ip="203.0.113.77", session_id="ses_subject"),

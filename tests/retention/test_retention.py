@@ -20,7 +20,7 @@ from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.retention.plan import RetentionStep, plan_retention, select_tables
 from lakehouse.retention.run import run_retention
-from tests.conftest import event_line, make_config, ungated_kinds
+from tests.conftest import event_line, landing_lake, make_config, ungated_kinds
 from tests.retention.files import read_files
 from tests.test_cli import _toml
 
@@ -121,9 +121,7 @@ def test_a_running_silver_stream_survives_retention_on_bronze(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
-    landing.mkdir(parents=True)
+    landing = landing_lake(spark, config)
     ts = datetime.now(UTC) - timedelta(minutes=30)
     (landing / "a.jsonl").write_bytes(
         b"".join(event_line(f"a{i}", ts, f"u{i % 3}") + b"\n" for i in range(6))
