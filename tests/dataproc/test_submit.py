@@ -96,7 +96,7 @@ def test_serverless_batch_request_reaches_the_server(job_config: JobConfig, boun
         == (REPO / "jobs" / "bronze_ingest.py").read_text()
     )
     with zipfile.ZipFile(f"{base}/lakehouse.zip".removeprefix("file://")) as package:
-        assert "lakehouse/cli.py" in package.namelist()
+        assert "lakehouse/cli/__init__.py" in package.namelist()
 
 
 def test_streaming_cluster_job_request_reaches_the_server(job_config: JobConfig) -> None:

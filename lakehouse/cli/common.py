@@ -1,0 +1,98 @@
+"""What the command groups share: the session a command starts, common arguments."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lakehouse.config import LakehouseConfig
+from lakehouse.errors import ConfigError
+from lakehouse.generator import GeneratorSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.sources.base import EventSource
+
+__all__ = [
+    "LAYERS",
+    "Command",
+    "Subparsers",
+    "check_days",
+    "days_arg",
+    "generator_args",
+    "purge_now_arg",
+    "session",
+    "spec",
+]
+
+LAYERS = ("bronze", "silver", "gold")
+
+# argparse's private _SubParsersAction: the groups add their commands to it
+Subparsers = Any
+
+
+class Command(Protocol):
+    def __call__(self, args: argparse.Namespace, config: LakehouseConfig) -> int: ...
+
+
+def days_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--days", type=int, default=7, help="how many days back to show (default 7)"
+    )
+
+
+def check_days(days: int) -> None:
+    if not 1 <= days <= 400:
+        raise ConfigError(f"--days: {days} must be 1 to 400")
+
+
+def purge_now_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--purge-now",
+        action="store_true",
+        help="VACUUM without retention: removed files are deleted at once (stop or catch up "
+        "the streams that read the tables first); default: each table's retention",
+    )
+
+
+def generator_args(parser: argparse.ArgumentParser, default_count: int, files: bool = True) -> None:
+    parser.add_argument("--events", type=int, default=default_count, help="number of events")
+    parser.add_argument(
+        "--bad-share", type=float, default=0.05, help="share of bad events, 0 to 1 (default 0.05)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="events per second of event time (default 50)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
+    if files:
+        parser.add_argument("--events-per-file", type=int, default=1000)
+
+
+def spec(args: argparse.Namespace) -> GeneratorSpec:
+    seed = args.seed if args.seed is not None else time.time_ns() % 2**31
+    return GeneratorSpec(count=args.events, bad_share=args.bad_share, rate=args.rate, seed=seed)
+
+
+def session(
+    config: LakehouseConfig,
+    app: str,
+    source: EventSource | None = None,
+    *,
+    write: bool = True,
+) -> SparkSession:
+    """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
+
+    The lake must be readable (and writable when ``write``) before Spark starts: a
+    permission problem is one line, not a JVM stack trace."""
+    from lakehouse.catalog import register_tables
+    from lakehouse.preflight import check_storage
+    from lakehouse.session import build_session
+
+    check_storage(config.lake.root, "lake.root", write=write)
+
+    packages = source.extra_packages() if source else ()
+    spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
+    register_tables(spark, config.lake, replace_mismatched=config.spark.catalog == "in-memory")
+    return spark

@@ -1,0 +1,81 @@
+"""Commands that watch the pipeline: ``anomalies detect``, ``status``, ``report``."""
+
+from __future__ import annotations
+
+import argparse
+
+from lakehouse.cli.common import Command, Subparsers, check_days, days_arg, session
+from lakehouse.config import LakehouseConfig
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Command]:
+    anomalies = sub.add_parser(
+        "anomalies", parents=[common], help="anomaly and drift detection over the metrics history"
+    )
+    an_sub = anomalies.add_subparsers(dest="action", required=True, metavar="ACTION")
+    an_sub.add_parser(
+        "detect",
+        parents=[common],
+        help="judge the newest batch of every table, find stalled sources, resolve old findings",
+    )
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="each stream's last batch, rows/s, lag, quarantine rate and open anomalies",
+    )
+    days_arg(status)
+    report = sub.add_parser(
+        "report", parents=[common], help="write a static HTML health report with charts"
+    )
+    report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html")
+    days_arg(report)
+    return {"anomalies": cmd_anomalies, "status": cmd_status, "report": cmd_report}
+
+
+def cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.display import format_table
+    from lakehouse.monitoring.job import run_detection
+
+    spark = session(config, "lakehouse-anomalies")
+    run = run_detection(spark, config)
+    if run.findings:
+        print(
+            format_table(
+                ["severity", "table", "job", "batch", "detector", "metric", "message"],
+                [
+                    [f.severity, f.table_name, f.job, f.batch_id, f.detector, f.metric, f.message]
+                    for f in run.findings
+                ],
+            )
+        )
+    critical = sum(1 for f in run.findings if f.critical)
+    print(
+        f"{len(run.findings)} finding(s), {critical} critical; {run.recorded} new in "
+        f"ops.anomalies, {run.resolved} resolved"
+    )
+    return 1 if critical else 0
+
+
+def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.monitoring.health import gather
+    from lakehouse.monitoring.status import render_status
+
+    check_days(args.days)
+    spark = session(config, "lakehouse-status")
+    print(render_status(gather(spark, config, days=args.days)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pathlib import Path
+
+    from lakehouse.monitoring.health import gather
+    from lakehouse.monitoring.report import write_report
+
+    check_days(args.days)
+    spark = session(config, "lakehouse-report")
+    page = write_report(gather(spark, config, days=args.days), Path(args.out))
+    print(f"report: {page}")
+    return 0

@@ -1,0 +1,208 @@
+"""Commands that move events: ``demo``, ``generate``, ``run``, ``publish``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lakehouse.cli.common import (
+    LAYERS,
+    Command,
+    Subparsers,
+    generator_args,
+    session,
+    spec,
+)
+from lakehouse.config import LakehouseConfig, TriggerConfig, parse_duration
+from lakehouse.errors import ConfigError
+from lakehouse.generator import generate_events, write_landing
+from lakehouse.publish import PUBLISH_TARGETS
+from lakehouse.sources.registry import source_for
+
+if TYPE_CHECKING:
+    from pyspark.sql.streaming.query import StreamingQuery
+
+    from lakehouse.sources.base import EventSource
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Command]:
+    demo = sub.add_parser(
+        "demo", parents=[common], help="generate events, run every layer, print a summary"
+    )
+    generator_args(demo, default_count=10_000)
+
+    gen = sub.add_parser(
+        "generate", parents=[common], help="write generated events into the landing folder"
+    )
+    generator_args(gen, default_count=1_000)
+    gen.add_argument(
+        "--files-per-second",
+        type=float,
+        default=0.0,
+        help="pace file writes (0 = as fast as possible)",
+    )
+
+    run = sub.add_parser("run", parents=[common], help="run streaming jobs")
+    run.add_argument(
+        "layers",
+        nargs="+",
+        choices=LAYERS,
+        metavar="LAYER",
+        help="one or more of: bronze, silver, gold",
+    )
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--available-now", action="store_true", help="process what is available, then stop"
+    )
+    mode.add_argument(
+        "--trigger",
+        metavar="INTERVAL",
+        help="run continuously, one micro-batch every INTERVAL (e.g. '10 seconds')",
+    )
+    run.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help="stop continuous streams after DURATION (default: run until Ctrl-C)",
+    )
+
+    pub = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="send generated events to Kafka or Pub/Sub Lite (load tests, demos, cutovers)",
+    )
+    pub.add_argument("--to", required=True, choices=PUBLISH_TARGETS, help="kafka or pubsublite")
+    pub.add_argument(
+        "--topic",
+        help="Kafka: topic (default: the first of source.kafka_topics); Pub/Sub Lite: "
+        "projects/P/locations/L/topics/T (default: the topic of source.pubsublite_subscription)",
+    )
+    generator_args(pub, default_count=1_000, files=False)
+    return {"demo": cmd_demo, "generate": cmd_generate, "run": cmd_run, "publish": cmd_publish}
+
+
+def cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.demo import render_summary, run_demo
+    from lakehouse.privacy.keys import ensure_demo_key
+
+    generator = spec(args)
+    notice = ensure_demo_key(config.privacy)
+    if notice:
+        print(notice, flush=True)
+    config.privacy.key()  # a missing key fails here, before Spark starts
+    print(f"starting Spark (lake: {config.lake.root}) ...", flush=True)
+    spark = session(config, "lakehouse-demo")
+    result = run_demo(
+        spark, config, generator, args.events_per_file, say=lambda m: print(m, flush=True)
+    )
+    print()
+    print(render_summary(result))
+    print('\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM gold.daily_active_users"')
+    return 0 if result.accounted else 1
+
+
+def cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    generator = spec(args)
+    events = generate_events(generator)
+    files = write_landing(
+        events, config.source.landing_path, args.events_per_file, args.files_per_second
+    )
+    bad = sum(1 for e in events if e.kind != "good")
+    print(
+        f"wrote {len(events)} events ({bad} bad) in {len(files)} files to "
+        f"{config.source.landing_path}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.io.jobs import start_job
+    from lakehouse.io.streams import StreamFailed, await_stream
+
+    if args.trigger:
+        trigger = TriggerConfig(mode="processing-time", interval=args.trigger)
+    elif args.available_now:
+        trigger = TriggerConfig(mode="available-now", interval=config.trigger.interval)
+    else:
+        trigger = config.trigger
+    timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
+    layers = list(dict.fromkeys(args.layers))
+    _check_run(config, layers)
+    source = source_for(config.source) if "bronze" in layers else None
+    spark = session(config, "lakehouse-" + "-".join(args.layers), source)
+    if trigger.mode == "available-now":
+        for layer in layers:
+            started = time.monotonic()
+            query = start_job(spark, config, layer, trigger)
+            await_stream(query)
+            print(f"{layer}: done in {time.monotonic() - started:.1f}s{_lag(query, source)}")
+        return 0
+    queries = [start_job(spark, config, layer, trigger) for layer in layers]
+    print(f"running {', '.join(layers)} every {trigger.interval}; Ctrl-C stops", flush=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    reported: dict[str, str] = {}
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for query in queries:
+                if not query.isActive:
+                    await_stream(query)  # raises StreamFailed when it failed
+                    raise StreamFailed(f"stream {query.name!r} stopped")
+                lag = _lag(query, source)
+                if lag and reported.get(query.name) != lag:
+                    reported[query.name] = lag
+                    print(f"{query.name}:{lag}", flush=True)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+    finally:
+        for query in queries:
+            query.stop()
+    return 0
+
+
+def _check_run(config: LakehouseConfig, layers: Sequence[str]) -> None:
+    """Checkpoints and landing folder of the layers, before Spark starts."""
+    from lakehouse.io.bronze_job import bronze_job_name
+    from lakehouse.preflight import check_checkpoint, check_storage
+
+    check_storage(config.lake.checkpoint_root, "lake.checkpoint_root", write=True)
+    for layer in layers:
+        job = bronze_job_name(config.source.type) if layer == "bronze" else layer
+        check_checkpoint(config.lake.checkpoint(job), job)
+    if "bronze" in layers and config.source.type == "landing":
+        check_storage(config.source.landing_path, "source.landing_path", write=False)
+
+
+def _lag(query: StreamingQuery, source: EventSource | None) -> str:
+    """``, N offsets behind latest`` from the query's last progress, when the source says."""
+    progress = query.lastProgress
+    if source is None or not progress or not query.name.startswith("lakehouse-bronze"):
+        return ""
+    lag = source.lag(progress)
+    return "" if lag is None else f", {lag} offsets behind latest"
+
+
+def cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.publish import publish_kafka, publish_pubsublite
+
+    events = generate_events(spec(args))
+    source = config.source
+    if args.to == "kafka":
+        from lakehouse.sources.kafka import KafkaSource
+
+        topic = args.topic or (source.topics[0] if source.topics else "")
+        if not topic:
+            raise ConfigError("publish --to kafka: give --topic or source.kafka_topics")
+        kafka = KafkaSource(source)
+        spark = session(config, "lakehouse-publish", kafka)
+        sent = publish_kafka(spark, source, events, topic)
+        print(f"published {sent} events to Kafka topic {topic}")
+        return 0
+    offsets = publish_pubsublite(source, events, args.topic)
+    sent = sum(len(o) for o in offsets.values())
+    ranges = ", ".join(f"{p}: {o[0]}..{o[-1]}" for p, o in offsets.items())
+    print(f"published {sent} events to Pub/Sub Lite (partition: offsets {ranges})")
+    return 0

@@ -1,0 +1,152 @@
+"""Commands that read the lake: ``sql``, ``validate``, ``catalog``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+from lakehouse.cli.common import Command, Subparsers, session
+from lakehouse.config import LakehouseConfig
+from lakehouse.errors import ConfigError, LakehouseError
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Command]:
+    sql = sub.add_parser(
+        "sql", parents=[common], help="run a Spark SQL query and print the result as a table"
+    )
+    sql.add_argument("query", help='e.g. "SELECT * FROM gold.daily_active_users"')
+    sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
+    val = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="run an expectation suite against a table or a file and print GE's verdicts",
+    )
+    val.add_argument("suite", help="suite name in expectations/ (e.g. bronze_to_silver) or a path")
+    target = val.add_mutually_exclusive_group(required=True)
+    target.add_argument("--table", help="a table name, e.g. silver.events")
+    target.add_argument("--path", help="a file or folder: .json/.jsonl, .parquet, .csv, Delta")
+    val.add_argument("--docs", metavar="DIR", help="also build GE Data Docs (HTML) into DIR")
+    val.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="suite parameter ($PARAMETER), e.g. max_event_ts=2026-11-23T12:00Z",
+    )
+    cat = sub.add_parser(
+        "catalog",
+        parents=[common],
+        help="list every table with its owner, personal columns and retention",
+    )
+    cat.add_argument(
+        "--columns", action="store_true", help="one row per column with its classification"
+    )
+    return {"sql": cmd_sql, "validate": cmd_validate, "catalog": cmd_catalog}
+
+
+def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pyspark.errors import PySparkException
+
+    from lakehouse.display import format_table
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit: {args.limit} must be at least 1")
+    spark = session(config, "lakehouse-sql", write=False)
+    try:
+        df = spark.sql(args.query)
+        rows = df.limit(args.limit + 1).collect()
+    except PySparkException as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LakehouseError(f"query failed: {message}") from exc
+    shown = rows[: args.limit]
+    print(format_table(df.columns, [list(r) for r in shown]))
+    more = " (more rows not shown; use --limit)" if len(rows) > args.limit else ""
+    print(f"{len(shown)} row(s){more}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from lakehouse.datasets import table
+    from lakehouse.display import format_table
+    from lakehouse.quality.parameters import parse_parameter, suite_parameters
+    from lakehouse.quality.reader import read_any
+    from lakehouse.quality.suites import find_suite, load_suite
+    from lakehouse.quality.validate import build_data_docs, validate_dataframe
+
+    suite = load_suite(find_suite(args.suite, Path(config.quality.suite_dir)))
+    parameters = suite_parameters(config.silver, datetime.now(UTC).replace(tzinfo=None))
+    parameters.update(parse_parameter(p) for p in args.param)
+    if args.table:
+        table(args.table)  # a known table name, or an error naming the choices
+    spark = session(config, "lakehouse-validate", write=False)
+    df = spark.table(args.table) if args.table else read_any(spark, args.path)
+    outcomes = validate_dataframe(df, suite, parameters)
+    rows = [
+        [
+            o.label,
+            o.severity,
+            "PASS" if o.success else "FAIL",
+            o.observed_value,
+            o.unexpected_count,
+            None if o.unexpected_percent is None else round(o.unexpected_percent, 3),
+        ]
+        for o in outcomes
+    ]
+    print(f"suite {suite.name} ({suite.path}) on {args.table or args.path}")
+    print(
+        format_table(
+            ["expectation", "severity", "result", "observed", "unexpected", "unexpected %"], rows
+        )
+    )
+    failed = [o for o in outcomes if not o.success]
+    critical = [o for o in failed if o.severity == "critical"]
+    print(
+        f"{len(outcomes)} expectations: {len(outcomes) - len(failed)} passed, "
+        f"{len(critical)} critical failed, {len(failed) - len(critical)} other failed"
+    )
+    if args.docs:
+        index = build_data_docs(df, suite, Path(args.docs), parameters)
+        print(f"Data Docs: {index}")
+    return 1 if critical else 0
+
+
+def _personal(columns: Mapping[str, str]) -> str:
+    """``direct: a, b; pseudonymous: c`` (classification without its ``pii_`` prefix)."""
+    groups: dict[str, list[str]] = {}
+    for column, classification in columns.items():
+        if classification != "none":
+            groups.setdefault(classification.removeprefix("pii_"), []).append(column)
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items()) or "-"
+
+
+def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.datasets import TABLES
+    from lakehouse.display import format_table
+
+    if args.columns:
+        rows: list[list[object]] = [
+            [t.name, f.name, f.dataType.simpleString(), t.policy.columns[f.name]]
+            for t in TABLES.values()
+            for f in t.schema.fields
+        ]
+        print(format_table(["table", "column", "type", "classification"], rows))
+        return 0
+    rows = [
+        [
+            t.name,
+            t.policy.owner,
+            _personal(t.policy.columns),
+            t.policy.retention.describe(),
+            f"{t.policy.deleted_file_retention_days} d / {t.policy.log_retention_days} d",
+        ]
+        for t in TABLES.values()
+    ]
+    print(
+        format_table(["table", "owner", "personal columns", "retention", "files / log kept"], rows)
+    )
+    return 0
