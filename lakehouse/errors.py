@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ContractError",
     "ErasureError",
     "LakehouseError",
     "PolicyError",
@@ -42,3 +43,7 @@ class PolicyError(LakehouseError):
 
 class ErasureError(LakehouseError):
     """An erasure request cannot be processed as given."""
+
+
+class ContractError(LakehouseError):
+    """A dataset's contract, gold SQL or suites are invalid: the message names the file and key."""
