@@ -43,6 +43,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import register_tables
 from lakehouse.config import (
+    DatasetsConfig,
     LakeConfig,
     LakehouseConfig,
     PrivacyConfig,
@@ -55,6 +56,7 @@ from lakehouse.config import (
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
+from lakehouse.platform import load_platform
 from lakehouse.quality.parameters import suite_parameters
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import find_suite, load_suite
@@ -75,10 +77,11 @@ PAYLOAD_SCHEMA = (
 def _config(root: Path, landing: Path, files: int, gate: bool, engine: str) -> LakehouseConfig:
     return LakehouseConfig(
         lake=LakeConfig(root=str(root / "lake"), checkpoint_root=str(root / "checkpoints")),
-        source=SourceConfig(landing_path=str(landing), max_files_per_trigger=files),
+        source=SourceConfig(landing_path=str(landing.parent), max_files_per_trigger=files),
         spark=SparkConfig(master="local[2]", shuffle_partitions=2),
         quality=QualityConfig(enabled=gate, suite_dir=str(SUITES), engine=engine),
         privacy=PrivacyConfig(pseudonym_key=KEY),
+        datasets=DatasetsConfig(dir=str(ROOT / "datasets"), names=("events",)),
     )
 
 
@@ -200,7 +203,9 @@ def _gate_alone(
     batch = silver.limit(batch_rows).persist()
     rows = batch.count()
     suite = load_suite(find_suite("bronze_to_silver", SUITES))
-    parameters = suite_parameters(base.silver, datetime.now(UTC).replace(tzinfo=None))
+    parameters = suite_parameters(
+        base.silver.max_future_skew_seconds, datetime.now(UTC).replace(tzinfo=None)
+    )
     keys = ("_source", "_partition", "_offset")
     best: dict[str, float] = {}
     for engine in ("fast", "great_expectations") * (repeats + 1):  # the first pair warms up
@@ -233,7 +238,7 @@ def bench_volume(
 ) -> dict[str, Any]:
     """Time the ``layers`` (each needs the ones before it: silver reads the bronze table the
     bronze run wrote) on ``events`` generated events."""
-    landing = work / "landing"
+    landing = work / "landing" / "events"  # the product events' folder under the landing root
     files = max(1, batch_events // EVENTS_PER_FILE)
     start = datetime.now(UTC) - timedelta(hours=36)
     spec = GeneratorSpec(count=events, bad_share=0.05, seed=1, rate=events / 30 / 3600, start=start)
@@ -252,7 +257,8 @@ def bench_volume(
                 bronze.lake.table_path("bronze", "events"),
                 config.lake.table_path("bronze", "events"),
             )
-        register_tables(spark, config.lake)
+        tables = load_platform(config, spark).tables.values()
+        register_tables(spark, config.lake, tables)
         return config
 
     result: dict[str, Any] = {"events": events, "batch_events": batch_events}

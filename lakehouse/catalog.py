@@ -9,12 +9,14 @@ a query on a fresh lake answers with zero rows instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
 from lakehouse.config import LakeConfig
-from lakehouse.datasets import TABLES, TableDef
+from lakehouse.datasets import TableDef
 from lakehouse.errors import TableError
 
 __all__ = ["apply_properties", "register_tables", "table_path"]
@@ -85,16 +87,23 @@ def apply_properties(spark: SparkSession, table: TableDef, location: str) -> boo
     return True
 
 
-def register_tables(spark: SparkSession, lake: LakeConfig, replace_mismatched: bool = True) -> None:
-    """Create the schemas and register every table of the lake in the session catalog.
+def register_tables(
+    spark: SparkSession,
+    lake: LakeConfig,
+    tables: Iterable[TableDef],
+    replace_mismatched: bool = True,
+) -> None:
+    """Create the schemas and register ``tables`` (every table of the platform: see
+    :func:`lakehouse.platform.load_platform`) in the session catalog.
 
     A table already registered at another location is re-registered when
     ``replace_mismatched`` (the in-memory catalog: the lake root changed); with a shared
     metastore that is an error, since another lake owns the name.
     """
-    for layer in sorted({t.layer for t in TABLES.values()}):
+    tables = list(tables)
+    for layer in sorted({t.layer for t in tables}):
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
-    for table in TABLES.values():
+    for table in tables:
         location = table_path(lake, table)
         registered = _registered_location(spark, table.name)
         if registered is not None:

@@ -21,6 +21,7 @@ from lakehouse.errors import ConfigError
 __all__ = [
     "CONFIG_ENV_VAR",
     "DataprocConfig",
+    "DatasetsConfig",
     "LakeConfig",
     "LakehouseConfig",
     "MonitoringConfig",
@@ -118,8 +119,10 @@ class LakeConfig:
     def table_path(self, layer: str, name: str) -> str:
         return f"{self.root.rstrip('/')}/{layer}/{name}"
 
-    def checkpoint(self, job: str) -> str:
-        return f"{self.checkpoint_root.rstrip('/')}/{job}"
+    def checkpoint(self, job: str, dataset: str | None = None) -> str:
+        """The checkpoint folder of a job: ``<root>/<dataset>/<job>`` for a dataset's stream."""
+        root = self.checkpoint_root.rstrip("/")
+        return f"{root}/{job}" if dataset is None else f"{root}/{dataset}/{job}"
 
 
 @dataclass(frozen=True)
@@ -361,6 +364,30 @@ class DataprocConfig:
         return parse_duration(self.streaming_ttl, "dataproc.streaming_ttl")
 
 
+_DATASET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class DatasetsConfig:
+    """Where the datasets are declared (``datasets/<name>/contract.yaml``), and which of them
+    this deployment runs (``names``: empty = every declared dataset)."""
+
+    dir: str = "datasets"
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.dir:
+            raise ConfigError("datasets.dir: must not be empty; give the datasets folder")
+        names = self.names.split(",") if isinstance(self.names, str) else self.names
+        cleaned = tuple(n.strip() for n in names if n.strip())
+        bad = [n for n in cleaned if _DATASET_NAME_RE.match(n) is None]
+        if bad:
+            raise ConfigError(
+                f"datasets.names: {bad[0]!r} is not a dataset name (lowercase letters, digits, _)"
+            )
+        object.__setattr__(self, "names", cleaned)
+
+
 MIN_KEY_BYTES = 32
 KEY_ENV_VAR = "LAKEHOUSE_PRIVACY_PSEUDONYM_KEY"
 
@@ -431,6 +458,7 @@ class LakehouseConfig:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     dataproc: DataprocConfig = field(default_factory=DataprocConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -451,6 +479,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "monitoring": MonitoringConfig,
     "dataproc": DataprocConfig,
     "privacy": PrivacyConfig,
+    "datasets": DatasetsConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
@@ -458,6 +487,7 @@ _PATH_FIELDS = {
     ("source", "landing_path"),
     ("quality", "suite_dir"),
     ("privacy", "pseudonym_key_file"),
+    ("datasets", "dir"),
 }
 _OPTIONAL_PATHS = {("privacy", "pseudonym_key_file")}
 
@@ -467,6 +497,12 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "
 
 def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any:
     where = f"{section}.{key} (from {origin})"
+    if key == "names":
+        if isinstance(value, str):
+            return tuple(n.strip() for n in value.split(",") if n.strip())
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {value!r} must be a list of dataset names")
+        return tuple(value)
     if key == "extra":
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: {value!r} must be a table of string keys and values")

@@ -1,7 +1,8 @@
-"""Declarative dataset definitions: the event contract and every table of the lake.
+"""Table definitions: :class:`TableDef`, and the platform's own ``ops`` tables.
 
-This is the one place that says which tables exist, their schemas and partitioning;
-the pipeline, the catalog and the CLI all read it.
+The tables of the datasets (bronze, silver, quarantine, gold) are not declared here: they
+follow from each dataset's contract folder (:mod:`lakehouse.contracts.tables`,
+:mod:`lakehouse.platform`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from pyspark.sql.types import (
     BooleanType,
     DataType,
     DateType,
-    DecimalType,
     DoubleType,
-    IntegerType,
     LongType,
     MapType,
     StringType,
@@ -26,7 +25,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.errors import PolicyError, TableError
+from lakehouse.errors import PolicyError
 from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.policy import (
     NONE,
@@ -35,75 +34,19 @@ from lakehouse.policy import (
     PII_QUASI,
     Policy,
     Retention,
-    Rule,
-    Subject,
 )
 
 __all__ = [
-    "AMOUNT_TYPE",
     "ANOMALIES",
     "BATCH_LOG",
-    "BRONZE_EVENTS",
     "ERASURE_AUDIT",
     "ERASURE_REQUESTS",
-    "EVENT_FIELDS",
-    "GOLD_DAILY_ACTIVE_USERS",
-    "GOLD_EVENTS_PER_MINUTE",
-    "GOLD_HOURLY_REVENUE",
-    "GOLD_QUARANTINE",
-    "KNOWN_EVENT_TYPES",
+    "OPS_TABLES",
+    "PIPELINE_OWNER",
     "QUALITY_RESULTS",
-    "QUARANTINE_SILVER_EVENTS",
-    "REQUIRED_FIELDS",
-    "SILVER_EVENTS",
-    "SUPPORTED_SCHEMA_VERSIONS",
-    "TABLES",
     "TABLE_METRICS",
-    "EventField",
     "TableDef",
-    "table",
 ]
-
-AMOUNT_TYPE = DecimalType(18, 2)
-REVENUE_TYPE = DecimalType(38, 2)
-
-
-@dataclass(frozen=True)
-class EventField:
-    """One top-level field of the product event contract (JSON)."""
-
-    name: str
-    kind: str  # string | timestamp | decimal | int | map
-    required: bool
-
-
-# The product event contract, schema_version 1.
-EVENT_FIELDS: tuple[EventField, ...] = (
-    EventField("event_id", "string", True),
-    EventField("event_type", "string", True),
-    EventField("event_ts", "timestamp", True),
-    EventField("user_id", "string", True),
-    EventField("session_id", "string", False),
-    EventField("device", "string", False),
-    EventField("ip", "string", False),
-    EventField("country", "string", False),
-    EventField("properties", "map", False),
-    EventField("amount", "decimal", False),
-    EventField("currency", "string", False),
-    EventField("schema_version", "int", True),
-)
-REQUIRED_FIELDS = tuple(f.name for f in EVENT_FIELDS if f.required)
-SUPPORTED_SCHEMA_VERSIONS = (1,)
-KNOWN_EVENT_TYPES = (
-    "page_view",
-    "click",
-    "search",
-    "add_to_cart",
-    "purchase",
-    "signup",
-    "login",
-    "logout",
-)
 
 
 @dataclass(frozen=True)
@@ -211,223 +154,12 @@ def _none(*columns: str) -> dict[str, str]:
 
 
 PIPELINE_OWNER = "data-platform"
-_COORDINATE_NAMES = ("_source", "_partition", "_offset")
-_RAW_PAYLOAD = Subject("payload", "payload", _COORDINATE_NAMES)
-
-_COORDINATES: tuple[tuple[str, DataType, bool], ...] = (
-    ("_source", StringType(), False),
-    ("_partition", StringType(), False),
-    ("_offset", LongType(), False),
-)
-
-BRONZE_EVENTS = TableDef(
-    name="bronze.events",
-    schema=_struct(
-        ("source", StringType(), False),
-        ("partition", StringType(), False),
-        ("offset", LongType(), False),
-        ("key", BinaryType(), True),
-        ("payload", BinaryType(), True),
-        ("attributes", MapType(StringType(), StringType()), True),
-        ("publish_ts", TimestampType(), True),
-        ("source_event_ts", TimestampType(), True),
-        ("ingest_ts", TimestampType(), False),
-        ("ingest_date", DateType(), False),
-        ("batch_id", LongType(), False),
-    ),
-    partition_by=("ingest_date",),
-    description="Raw envelope of every event received, with its source coordinates; append only.",
-    # volume and quarantine of what arrives; event-level drift is watched in silver
-    # no category columns: a bronze job writes one source, so the frequencies of ``source``
-    # would only repeat the row count (and cost an approx_top_k over every row)
-    monitoring=Monitoring(null_columns=("payload", "publish_ts")),
-    policy=Policy(
-        owner=PIPELINE_OWNER,
-        columns={
-            **_none("source", "partition", "offset", "publish_ts", "source_event_ts"),
-            "key": PII_DIRECT,  # a source message key may be the user id
-            "payload": PII_DIRECT,  # the raw event: user id, session, IP, email, free text
-            "attributes": PII_QUASI,
-            **_none("ingest_ts", "ingest_date", "batch_id"),
-        },
-        # the raw payload is the replay source: a replay can only reach 7 days back
-        retention=Retention.window("ingest_ts", 7),
-        # publishers key messages by user id (lakehouse publish does): match the key too
-        subject=Subject("payload", "payload", ("source", "partition", "offset"), "key"),
-    ),
-)
-
-SILVER_EVENTS = TableDef(
-    name="silver.events",
-    schema=_struct(
-        ("event_id", StringType(), False),
-        ("event_type", StringType(), False),
-        ("event_ts", TimestampType(), False),
-        ("event_date", DateType(), False),
-        ("user_id", StringType(), False),
-        ("session_id", StringType(), True),
-        ("device", StringType(), True),
-        ("ip", StringType(), True),
-        ("country", StringType(), True),
-        ("properties", MapType(StringType(), StringType()), True),
-        ("amount", AMOUNT_TYPE, True),
-        ("currency", StringType(), True),
-        ("schema_version", IntegerType(), False),
-        ("rescued_data", MapType(StringType(), StringType()), True),
-        *_COORDINATES,
-        ("_ingest_ts", TimestampType(), False),
-        ("_processed_ts", TimestampType(), False),
-        ("_writer_id", StringType(), False),
-        ("_batch_id", LongType(), False),
-    ),
-    partition_by=("event_date",),
-    description="Parsed, typed, deduplicated, minimized product events.",
-    monitoring=Monitoring(
-        null_columns=("session_id", "device", "ip", "country", "properties", "amount", "currency"),
-        distinct_columns=("event_id", "user_id", "session_id"),
-        numeric_columns=("amount",),
-        category_columns=("event_type", "device", "country", "currency"),
-        event_time="event_ts",
-        rescued="rescued_data",
-    ),
-    policy=Policy(
-        owner="product-analytics",
-        columns={
-            **_none("event_id", "event_type", "event_ts", "event_date"),
-            "user_id": PII_PSEUDONYMOUS,  # HMAC-SHA256 of the user id, not the id
-            "session_id": PII_PSEUDONYMOUS,  # HMAC-SHA256 of the session id
-            **_none("device"),
-            "ip": PII_QUASI,  # truncated: IPv4 /24, IPv6 /48
-            **_none("country"),
-            "properties": PII_QUASI,  # only the allowed keys
-            **_none("amount", "currency", "schema_version"),
-            "rescued_data": PII_QUASI,  # unknown fields, without known personal keys
-            **_none(*_COORDINATE_NAMES, "_ingest_ts", "_processed_ts", "_writer_id", "_batch_id"),
-        },
-        retention=Retention.window("event_ts", 400),
-        minimization=(
-            Rule("user_id", "pseudonymize"),
-            Rule("session_id", "pseudonymize"),
-            Rule("ip", "truncate_ip"),
-            # free text (search queries) and contact data (email) never reach silver
-            Rule("properties", "keep_keys", ("page", "sku", "quantity")),
-            Rule(
-                "rescued_data",
-                "drop_keys",
-                ("email", "name", "phone", "address", "ip", "query", "user_id", "session_id"),
-            ),
-        ),
-        subject=Subject("user_id", "pseudonym", _COORDINATE_NAMES),
-    ),
-)
-
-QUARANTINE_SILVER_EVENTS = TableDef(
-    name="quarantine.silver_events",
-    schema=_struct(
-        *_COORDINATES,
-        ("payload", BinaryType(), True),
-        ("event_id", StringType(), True),
-        ("user_id", StringType(), True),
-        ("reason", StringType(), False),
-        ("reasons", ArrayType(StringType(), False), False),
-        ("_ingest_ts", TimestampType(), False),
-        ("quarantine_ts", TimestampType(), False),
-        ("quarantine_date", DateType(), False),
-        ("_writer_id", StringType(), False),
-        ("_batch_id", LongType(), False),
-    ),
-    partition_by=("quarantine_date",),
-    description="Bronze rows refused by silver, with every reason.",
-    policy=Policy(
-        owner=PIPELINE_OWNER,
-        columns={
-            **_none(*_COORDINATE_NAMES),
-            "payload": PII_DIRECT,  # kept raw for replay after a fix; 30 days
-            **_none("event_id"),
-            "user_id": PII_PSEUDONYMOUS,  # the pseudonym of the payload's user id
-            **_none("reason", "reasons", "_ingest_ts", "quarantine_ts", "quarantine_date"),
-            **_none("_writer_id", "_batch_id"),
-        },
-        retention=Retention.window("quarantine_ts", 30),
-        subject=_RAW_PAYLOAD,
-    ),
-)
-
-_GOLD_RETENTION = Retention.keep("aggregates without personal data")
-# Gold rows are the windows a batch recomputed: their count follows the late events of the
-# batch, so volume says less than the values. Gold upserts before the observation, so a
-# finding is recorded, never blocking.
-
-GOLD_EVENTS_PER_MINUTE = TableDef(
-    name="gold.events_per_minute",
-    schema=_struct(
-        ("window_start", TimestampType(), False),
-        ("window_end", TimestampType(), False),
-        ("event_type", StringType(), False),
-        ("country", StringType(), False),
-        ("events", LongType(), False),
-        ("users", LongType(), False),
-        ("updated_ts", TimestampType(), False),
-    ),
-    partition_by=(),
-    description="Events per minute by event type and country (country 'unknown' when absent).",
-    monitoring=Monitoring(
-        numeric_columns=("events", "users"),
-        category_columns=("event_type", "country"),
-        volume=False,
-    ),
-    policy=Policy(
-        owner="product-analytics",
-        columns=_none(
-            "window_start", "window_end", "event_type", "country", "events", "users", "updated_ts"
-        ),
-        retention=_GOLD_RETENTION,
-    ),
-)
-
-GOLD_DAILY_ACTIVE_USERS = TableDef(
-    name="gold.daily_active_users",
-    schema=_struct(
-        ("event_date", DateType(), False),
-        ("active_users", LongType(), False),
-        ("events", LongType(), False),
-        ("updated_ts", TimestampType(), False),
-    ),
-    partition_by=(),
-    description="Distinct active users per UTC day.",
-    monitoring=Monitoring(numeric_columns=("active_users", "events"), volume=False),
-    policy=Policy(
-        owner="product-analytics",
-        columns=_none("event_date", "active_users", "events", "updated_ts"),
-        retention=_GOLD_RETENTION,
-    ),
-)
-
-GOLD_HOURLY_REVENUE = TableDef(
-    name="gold.hourly_revenue",
-    schema=_struct(
-        ("hour_start", TimestampType(), False),
-        ("currency", StringType(), False),
-        ("revenue", REVENUE_TYPE, False),
-        ("purchases", LongType(), False),
-        ("updated_ts", TimestampType(), False),
-    ),
-    partition_by=(),
-    description="Purchase revenue per hour and currency.",
-    monitoring=Monitoring(
-        numeric_columns=("revenue", "purchases"), category_columns=("currency",), volume=False
-    ),
-    policy=Policy(
-        owner="product-analytics",
-        columns=_none("hour_start", "currency", "revenue", "purchases", "updated_ts"),
-        retention=_GOLD_RETENTION,
-    ),
-)
 
 BATCH_LOG = TableDef(
     name="ops.batch_log",
     schema=_struct(
         ("job", StringType(), False),
+        ("dataset", StringType(), True),  # none for jobs of the whole lake (maintenance)
         ("batch_id", LongType(), False),
         ("started_ts", TimestampType(), False),
         ("finished_ts", TimestampType(), False),
@@ -442,11 +174,12 @@ BATCH_LOG = TableDef(
         ("step_ms", MapType(StringType(), LongType()), True),
     ),
     partition_by=(),
-    description="One row per micro-batch of every job.",
+    description="One row per micro-batch of every job of every dataset.",
     policy=Policy(
         owner=PIPELINE_OWNER,
         columns=_none(
             "job",
+            "dataset",
             "batch_id",
             "started_ts",
             "finished_ts",
@@ -664,49 +397,9 @@ ERASURE_AUDIT = TableDef(
 )
 
 
-def _gold_quarantine(gold: TableDef) -> TableDef:
-    return TableDef(
-        name=f"quarantine.gold_{gold.short_name}",
-        schema=StructType(
-            [
-                *gold.schema.fields,
-                *_struct(
-                    ("reason", StringType(), False),
-                    ("reasons", ArrayType(StringType(), False), False),
-                    ("quarantine_ts", TimestampType(), False),
-                    ("_writer_id", StringType(), False),
-                    ("_batch_id", LongType(), False),
-                ).fields,
-            ]
-        ),
-        partition_by=(),
-        description=f"Rows of {gold.name} refused by the silver->gold gate, with reasons.",
-        policy=Policy(
-            owner=gold.policy.owner,
-            columns={
-                **gold.policy.columns,
-                **_none("reason", "reasons", "quarantine_ts", "_writer_id", "_batch_id"),
-            },
-            retention=Retention.window("quarantine_ts", 30),
-        ),
-    )
-
-
-GOLD_QUARANTINE = {
-    t.name: _gold_quarantine(t)
-    for t in (GOLD_EVENTS_PER_MINUTE, GOLD_DAILY_ACTIVE_USERS, GOLD_HOURLY_REVENUE)
-}
-
-TABLES: dict[str, TableDef] = {
+OPS_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (
-        BRONZE_EVENTS,
-        SILVER_EVENTS,
-        QUARANTINE_SILVER_EVENTS,
-        GOLD_EVENTS_PER_MINUTE,
-        GOLD_DAILY_ACTIVE_USERS,
-        GOLD_HOURLY_REVENUE,
-        *GOLD_QUARANTINE.values(),
         BATCH_LOG,
         QUALITY_RESULTS,
         TABLE_METRICS,
@@ -715,13 +408,3 @@ TABLES: dict[str, TableDef] = {
         ERASURE_AUDIT,
     )
 }
-
-
-def table(name: str) -> TableDef:
-    """Return the definition of a table by its catalog name (``layer.table``)."""
-    try:
-        return TABLES[name]
-    except KeyError:
-        raise TableError(
-            f"unknown table {name!r}; known tables are {', '.join(sorted(TABLES))}"
-        ) from None

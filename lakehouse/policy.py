@@ -35,7 +35,7 @@ CLASSIFICATIONS = (PII_DIRECT, PII_PSEUDONYMOUS, PII_QUASI, NONE)
 # Minimization actions of the silver refinement.
 ACTIONS = ("pseudonymize", "truncate_ip", "keep_keys", "drop_keys")
 # How an erasure recognises a subject's rows: a column holding the pseudonym, or a raw JSON
-# payload whose $.user_id is the raw id.
+# payload whose subject field (e.g. $.user_id) is the raw id.
 SUBJECT_KINDS = ("pseudonym", "payload")
 
 
@@ -102,8 +102,14 @@ class Subject:
     kind: str
     row_key: tuple[str, ...]
     key_column: str | None = None  # a message key that may hold the raw user id (Kafka)
+    payload_field: str | None = None  # the payload's field holding the raw id (kind payload)
 
     def __post_init__(self) -> None:
+        if self.kind == "payload" and not self.payload_field:
+            raise PolicyError(
+                f"subject {self.column}: a payload subject names the payload's field that "
+                "holds the raw id (payload_field)"
+            )
         if self.kind not in SUBJECT_KINDS:
             raise PolicyError(
                 f"subject {self.column}: kind {self.kind!r} is not valid; choose one of "

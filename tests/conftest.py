@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import register_tables
 from lakehouse.config import (
+    DatasetsConfig,
     LakeConfig,
     LakehouseConfig,
     MonitoringConfig,
@@ -28,6 +29,7 @@ from lakehouse.config import (
     SparkConfig,
 )
 from lakehouse.generator import BAD_KINDS
+from lakehouse.platform import load_platform, source_config
 from lakehouse.session import build_session
 from lakehouse.sources.kafka import kafka_package
 
@@ -36,6 +38,7 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2)
 # The pseudonym key of the tests (never a production key: keys come from the environment).
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
@@ -78,28 +81,42 @@ def make_config(
         quality=QualityConfig(enabled=gates, suite_dir=str(SUITES)),
         privacy=PrivacyConfig(pseudonym_key=pseudonym_key),
         monitoring=MonitoringConfig(enabled=monitoring),
+        datasets=DatasetsConfig(dir=str(DATASETS), names=("events",)),
     )
+
+
+def events_landing(config: LakehouseConfig) -> str:
+    """The landing folder of the product events under ``config``'s landing root."""
+    from tests.events import EVENTS
+
+    return source_config(config, EVENTS).landing_path
+
+
+def register_lake(spark: SparkSession, config: LakehouseConfig) -> None:
+    """Register every table of ``config``'s platform (its datasets' and the ops tables)."""
+    tables = load_platform(config, spark).tables.values()
+    register_tables(spark, config.lake, tables)
 
 
 @pytest.fixture
 def lake(spark: SparkSession, tmp_path: Path) -> LakehouseConfig:
     """A fresh, registered lake under the test's temporary folder."""
     config = make_config(tmp_path)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     return config
 
 
 def landing_lake(spark: SparkSession, config: LakehouseConfig) -> Path:
     """Register the tables of ``config``'s lake and create its landing folder (returned)."""
-    register_tables(spark, config.lake)
-    landing = Path(config.source.landing_path)
+    register_lake(spark, config)
+    landing = Path(events_landing(config))
     landing.mkdir(parents=True)
     return landing
 
 
-def with_checkpoint(config: LakehouseConfig, job: str) -> None:
+def with_checkpoint(config: LakehouseConfig, job: str, dataset: str = "events") -> None:
     """The query metadata Spark writes in a new checkpoint, for calling a job by hand."""
-    folder = Path(config.lake.checkpoint(job))
+    folder = Path(config.lake.checkpoint(job, dataset))
     folder.mkdir(parents=True)
     (folder / "metadata").write_text(json.dumps({"id": str(uuid.uuid4())}))
 

@@ -7,21 +7,22 @@ from pyspark.sql import SparkSession
 
 from lakehouse.catalog import register_tables, table_path
 from lakehouse.config import LakeConfig
-from lakehouse.datasets import SILVER_EVENTS, TABLES, table
 from lakehouse.errors import TableError
+from tests.events import SILVER_EVENTS, lake_tables, platform
 
 
 def test_registers_every_table_empty_with_its_schema(spark: SparkSession, tmp_path: Path) -> None:
     lake = LakeConfig(root=str(tmp_path / "lake"), checkpoint_root=str(tmp_path / "cp"))
-    register_tables(spark, lake)
-    for name, definition in TABLES.items():
+    tables = lake_tables(spark)
+    register_tables(spark, lake, tables.values())
+    for name, definition in tables.items():
         df = spark.table(name)
         assert df.count() == 0, name
         assert df.schema.simpleString() == definition.schema.simpleString(), name
         assert (Path(table_path(lake, definition)) / "_delta_log").is_dir(), name
     partitions = [r["col_name"] for r in spark.sql("DESCRIBE TABLE silver.events").collect()]
     assert "# Partition Information" in partitions
-    register_tables(spark, lake)  # idempotent
+    register_tables(spark, lake, tables.values())  # idempotent
     properties = {
         r["key"]: r["value"] for r in spark.sql("SHOW TBLPROPERTIES silver.events").collect()
     }
@@ -31,18 +32,19 @@ def test_registers_every_table_empty_with_its_schema(spark: SparkSession, tmp_pa
 def test_a_shared_metastore_name_at_another_location_is_an_error(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    register_tables(spark, LakeConfig(root=str(tmp_path / "a"), checkpoint_root="cp"))
+    tables = lake_tables(spark).values()
+    register_tables(spark, LakeConfig(root=str(tmp_path / "a"), checkpoint_root="cp"), tables)
     other = LakeConfig(root=str(tmp_path / "b"), checkpoint_root="cp")
     with pytest.raises(
         TableError, match=r"table bronze\.events is registered at .*/a/bronze/events"
     ):
-        register_tables(spark, other, replace_mismatched=False)
+        register_tables(spark, other, tables, replace_mismatched=False)
 
 
 def test_unknown_table_lists_the_known_ones() -> None:
-    assert table("silver.events") is SILVER_EVENTS
+    assert platform().table("silver.events") == SILVER_EVENTS
     with pytest.raises(TableError, match=r"unknown table 'silver.evnts'; known tables are .*"):
-        table("silver.evnts")
+        platform().table("silver.evnts")
 
 
 def test_a_table_written_with_another_schema_is_a_clear_error(
@@ -51,7 +53,7 @@ def test_a_table_written_with_another_schema_is_a_clear_error(
     lake = LakeConfig(root=str(tmp_path / "lake"), checkpoint_root=str(tmp_path / "cp"))
     spark.range(3).write.format("delta").save(lake.table_path("silver", "events"))
     with pytest.raises(TableError, match=r"cannot register silver\.events at .*another version"):
-        register_tables(spark, lake)
+        register_tables(spark, lake, lake_tables(spark).values())
 
 
 def test_a_lake_deleted_under_a_running_session_is_registered_again(
@@ -60,10 +62,11 @@ def test_a_lake_deleted_under_a_running_session_is_registered_again(
     import shutil
 
     gone = LakeConfig(root=str(tmp_path / "gone"), checkpoint_root=str(tmp_path / "cp"))
-    register_tables(spark, gone)
+    tables = lake_tables(spark).values()
+    register_tables(spark, gone, tables)
     shutil.rmtree(tmp_path / "gone")
     lake = LakeConfig(root=str(tmp_path / "new"), checkpoint_root=str(tmp_path / "cp"))
-    register_tables(spark, lake)
+    register_tables(spark, lake, tables)
     assert spark.table(SILVER_EVENTS.name).count() == 0
     assert spark.table(SILVER_EVENTS.name).inputFiles() == []
     location = (

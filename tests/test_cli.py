@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.cli import main
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
-from tests.conftest import TEST_KEY, make_config
+from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -132,10 +131,10 @@ def test_demo_accounts_for_every_event(
 @pytest.mark.slow
 def test_sql_reads_gold_from_a_second_process(spark: SparkSession, tmp_path: Path) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     start = datetime.now(UTC) - timedelta(hours=2)
     events = generate_events(GeneratorSpec(count=400, bad_share=0.1, seed=9, rate=0.1, start=start))
-    write_landing(events, config.source.landing_path, events_per_file=200)
+    write_landing(events, events_landing(config), events_per_file=200)
     run_layers(spark, config)
     expected = [
         f"| {r['event_date']} | {r['active_users']:>12} |"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from lakehouse.datasets import KNOWN_EVENT_TYPES
 from lakehouse.errors import ConfigError
 from lakehouse.generator import (
     BAD_KINDS,
@@ -19,6 +18,7 @@ from lakehouse.generator import (
     generate_events,
     write_landing,
 )
+from tests.events import KNOWN_EVENT_TYPES
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 CONTRACT_FIELDS = {

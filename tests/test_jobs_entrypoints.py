@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
-from tests.conftest import make_config, ungated_kinds
+from tests.conftest import events_landing, make_config, register_lake, ungated_kinds
 from tests.test_cli import REPO, _toml
 
 pytestmark = pytest.mark.slow
@@ -35,7 +34,7 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
     start = datetime.now(UTC) - timedelta(minutes=30)
     spec = GeneratorSpec(count=300, bad_share=0.1, seed=4, start=start, bad_kinds=ungated_kinds())
     events = generate_events(spec)
-    write_landing(events, config.source.landing_path, events_per_file=100)
+    write_landing(events, events_landing(config), events_per_file=100)
 
     # the stream runs for the whole timeout: long enough for a JVM start and the first
     # batches on a loaded 2-core machine (25 s was not, with two busy test workers)
@@ -49,7 +48,7 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"{layer}: done in" in result.stdout
 
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     assert spark.table("bronze.events").count() == 300
     good = sum(1 for e in events if e.expected == "silver")
     assert spark.table("silver.events").count() == good

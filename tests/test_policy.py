@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse.datasets import SILVER_EVENTS, TABLES, TableDef
+from lakehouse.datasets import TableDef
 from lakehouse.errors import PolicyError
 from lakehouse.policy import CLASSIFICATIONS, NONE, Policy, Retention, Rule
+from tests.events import SILVER_EVENTS, lake_tables
 
 
-def test_every_column_of_every_table_is_classified() -> None:
-    for name, definition in TABLES.items():
+def test_every_column_of_every_table_is_classified(spark: SparkSession) -> None:
+    for name, definition in lake_tables(spark).items():
         columns = definition.schema.fieldNames()
         assert sorted(definition.policy.columns) == sorted(columns), name
         assert set(definition.policy.columns.values()) <= set(CLASSIFICATIONS), name
@@ -32,8 +34,8 @@ def test_retention_is_a_window_or_a_stated_reason() -> None:
         Rule("user_id", "hash")
 
 
-def test_gold_and_ops_hold_no_personal_data() -> None:
-    for name, definition in TABLES.items():
+def test_gold_and_ops_hold_no_personal_data(spark: SparkSession) -> None:
+    for name, definition in lake_tables(spark).items():
         if definition.layer in ("gold", "ops") or name.startswith("quarantine.gold_"):
             personal = definition.policy.personal_columns
             assert personal in ((), ("subject_hash",)), name

@@ -87,12 +87,17 @@ def session(
     The lake must be readable (and writable when ``write``) before Spark starts: a
     permission problem is one line, not a JVM stack trace."""
     from lakehouse.catalog import register_tables
+    from lakehouse.platform import load_platform
     from lakehouse.preflight import check_storage
     from lakehouse.session import build_session
 
     check_storage(config.lake.root, "lake.root", write=write)
+    load_platform(config)  # a bad contract is one line before Spark starts
 
     packages = source.extra_packages() if source else ()
     spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
-    register_tables(spark, config.lake, replace_mismatched=config.spark.catalog == "in-memory")
+    tables = load_platform(config, spark).tables.values()
+    register_tables(
+        spark, config.lake, tables, replace_mismatched=config.spark.catalog == "in-memory"
+    )
     return spark

@@ -49,11 +49,21 @@ def cmd_retention(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from datetime import UTC, datetime
 
     from lakehouse.display import format_table
+    from lakehouse.platform import load_platform
     from lakehouse.retention.plan import plan_retention, select_tables
     from lakehouse.retention.run import run_retention
 
-    steps = plan_retention(select_tables(args.table), datetime.now(UTC))  # names checked
+    platform = load_platform(config)
+    gold = {
+        f"{layer}{g.name}"
+        for d in platform.datasets.values()
+        for g in d.dataset.gold
+        for layer in ("gold.", "quarantine.gold_")
+    }
+    select_tables(platform, [n for n in args.table if n not in gold])  # names checked
     spark = session(config, "lakehouse-retention")
+    platform = platform.with_gold(spark)
+    steps = plan_retention(select_tables(platform, args.table), datetime.now(UTC))
     results = run_retention(
         spark, config.lake, steps, dry_run=args.dry_run, purge_now=args.purge_now
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lakehouse.cli.common import (
@@ -15,16 +13,14 @@ from lakehouse.cli.common import (
     session,
     spec,
 )
-from lakehouse.config import LakehouseConfig, TriggerConfig, parse_duration
+from lakehouse.cli.run import cmd_run
+from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
 from lakehouse.generator import generate_events, write_landing
 from lakehouse.publish import PUBLISH_TARGETS
-from lakehouse.sources.registry import source_for
 
 if TYPE_CHECKING:
-    from pyspark.sql.streaming.query import StreamingQuery
-
-    from lakehouse.sources.base import EventSource
+    pass
 
 __all__ = ["register"]
 
@@ -62,6 +58,13 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
         "--trigger",
         metavar="INTERVAL",
         help="run continuously, one micro-batch every INTERVAL (e.g. '10 seconds')",
+    )
+    run.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this dataset (repeat); default: every dataset of the configuration",
     )
     run.add_argument(
         "--timeout",
@@ -116,73 +119,6 @@ def cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
         f"{config.source.landing_path}"
     )
     return 0
-
-
-def cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
-    from lakehouse.io.jobs import start_job
-    from lakehouse.io.streams import StreamFailed, await_stream
-
-    if args.trigger:
-        trigger = TriggerConfig(mode="processing-time", interval=args.trigger)
-    elif args.available_now:
-        trigger = TriggerConfig(mode="available-now", interval=config.trigger.interval)
-    else:
-        trigger = config.trigger
-    timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
-    layers = list(dict.fromkeys(args.layers))
-    _check_run(config, layers)
-    source = source_for(config.source) if "bronze" in layers else None
-    spark = session(config, "lakehouse-" + "-".join(args.layers), source)
-    if trigger.mode == "available-now":
-        for layer in layers:
-            started = time.monotonic()
-            query = start_job(spark, config, layer, trigger)
-            await_stream(query)
-            print(f"{layer}: done in {time.monotonic() - started:.1f}s{_lag(query, source)}")
-        return 0
-    queries = [start_job(spark, config, layer, trigger) for layer in layers]
-    print(f"running {', '.join(layers)} every {trigger.interval}; Ctrl-C stops", flush=True)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    reported: dict[str, str] = {}
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            for query in queries:
-                if not query.isActive:
-                    await_stream(query)  # raises StreamFailed when it failed
-                    raise StreamFailed(f"stream {query.name!r} stopped")
-                lag = _lag(query, source)
-                if lag and reported.get(query.name) != lag:
-                    reported[query.name] = lag
-                    print(f"{query.name}:{lag}", flush=True)
-            time.sleep(1)
-    except KeyboardInterrupt:
-        print("stopping ...", flush=True)
-    finally:
-        for query in queries:
-            query.stop()
-    return 0
-
-
-def _check_run(config: LakehouseConfig, layers: Sequence[str]) -> None:
-    """Checkpoints and landing folder of the layers, before Spark starts."""
-    from lakehouse.io.bronze_job import bronze_job_name
-    from lakehouse.preflight import check_checkpoint, check_storage
-
-    check_storage(config.lake.checkpoint_root, "lake.checkpoint_root", write=True)
-    for layer in layers:
-        job = bronze_job_name(config.source.type) if layer == "bronze" else layer
-        check_checkpoint(config.lake.checkpoint(job), job)
-    if "bronze" in layers and config.source.type == "landing":
-        check_storage(config.source.landing_path, "source.landing_path", write=False)
-
-
-def _lag(query: StreamingQuery, source: EventSource | None) -> str:
-    """``, N offsets behind latest`` from the query's last progress, when the source says."""
-    progress = query.lastProgress
-    if source is None or not progress or not query.name.startswith("lakehouse-bronze"):
-        return ""
-    lag = source.lag(progress)
-    return "" if lag is None else f", {lag} offsets behind latest"
 
 
 def cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:

@@ -71,7 +71,6 @@ def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from lakehouse.datasets import table
     from lakehouse.display import format_table
     from lakehouse.quality.parameters import parse_parameter, suite_parameters
     from lakehouse.quality.reader import read_any
@@ -79,11 +78,18 @@ def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.quality.validate import build_data_docs, validate_dataframe
 
     suite = load_suite(find_suite(args.suite, Path(config.quality.suite_dir)))
-    parameters = suite_parameters(config.silver, datetime.now(UTC).replace(tzinfo=None))
+    parameters = suite_parameters(
+        config.silver.max_future_skew_seconds, datetime.now(UTC).replace(tzinfo=None)
+    )
     parameters.update(parse_parameter(p) for p in args.param)
     if args.table:
-        table(args.table)  # a known table name, or an error naming the choices
+        from lakehouse.platform import load_platform
+
+        if "." in args.table and not args.table.startswith("gold."):
+            load_platform(config).table(args.table)  # known, or an error naming the choices
     spark = session(config, "lakehouse-validate", write=False)
+    if args.table:
+        load_platform(config, spark).table(args.table)
     df = spark.table(args.table) if args.table else read_any(spark, args.path)
     outcomes = validate_dataframe(df, suite, parameters)
     rows = [
@@ -125,17 +131,38 @@ def _personal(columns: Mapping[str, str]) -> str:
 
 
 def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
-    from lakehouse.datasets import TABLES
     from lakehouse.display import format_table
+    from lakehouse.platform import load_platform
 
-    if args.columns:
+    platform = load_platform(config)
+    if args.columns:  # gold columns come from Spark's analysis of the gold SQL
+        platform = platform.with_gold(session(config, "lakehouse-catalog", write=False))
         rows: list[list[object]] = [
             [t.name, f.name, f.dataType.simpleString(), t.policy.columns[f.name]]
-            for t in TABLES.values()
+            for t in platform.tables.values()
             for f in t.schema.fields
         ]
         print(format_table(["table", "column", "type", "classification"], rows))
         return 0
+    datasets = [
+        [
+            d.dataset.name,
+            d.dataset.version,
+            d.dataset.status,
+            d.dataset.owner,
+            d.dataset.contact,
+            ", ".join(str(v.version) for v in d.dataset.versions),
+            ", ".join(f"gold.{g.name}" for g in d.dataset.gold) or "-",
+            d.dataset.purpose,
+        ]
+        for d in platform.datasets.values()
+    ]
+    print(
+        format_table(
+            ["dataset", "version", "status", "owner", "contact", "schemas", "gold", "purpose"],
+            datasets,
+        )
+    )
     rows = [
         [
             t.name,
@@ -144,8 +171,20 @@ def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
             t.policy.retention.describe(),
             f"{t.policy.deleted_file_retention_days} d / {t.policy.log_retention_days} d",
         ]
-        for t in TABLES.values()
+        for t in platform.tables.values()
     ]
+    rows += [
+        [
+            f"gold.{g.name}",
+            g.owner,
+            _personal(g.classification),
+            "keep (aggregates without personal data)",
+            "7 d / 30 d",
+        ]
+        for d in platform.datasets.values()
+        for g in d.dataset.gold
+    ]
+    print()
     print(
         format_table(["table", "owner", "personal columns", "retention", "files / log kept"], rows)
     )

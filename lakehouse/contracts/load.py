@@ -113,7 +113,10 @@ def _owner(data: Mapping[str, Any], file: Path) -> tuple[str, str]:
     return owner, contact
 
 
-def _duration(value: Any, what: str) -> str:
+def _duration(value: Any, what: str) -> str | None:
+    """A duration the contract gives (None when it gives none: ``[silver]``'s default)."""
+    if value is None:
+        return None
     try:
         parse_duration(str(value), what)
     except ConfigError as exc:
@@ -293,11 +296,9 @@ def parse_contract(
         versions=versions,
         servers=_servers(data, file),
         sla=_sla(data, file),
-        dedup_window=_duration(custom.get("dedupWindow", "48 hours"), f"{file}: dedupWindow"),
-        max_lateness=_duration(custom.get("maxLateness", "48 hours"), f"{file}: maxLateness"),
-        max_future_skew=_duration(
-            custom.get("maxFutureSkew", "5 minutes"), f"{file}: maxFutureSkew"
-        ),
+        dedup_window=_duration(custom.get("dedupWindow"), f"{file}: dedupWindow"),
+        max_lateness=_duration(custom.get("maxLateness"), f"{file}: maxLateness"),
+        max_future_skew=_duration(custom.get("maxFutureSkew"), f"{file}: maxFutureSkew"),
         silver_suite=str(custom.get("silverSuite") or f"{name}_bronze_to_silver"),
         rescued_drop_keys=tuple(drop_keys),
         gold=load_gold(file.parent / "gold", owner),

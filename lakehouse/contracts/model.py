@@ -129,9 +129,9 @@ class Dataset:
     versions: tuple[SchemaVersion, ...]
     servers: Servers
     sla: Sla
-    dedup_window: str
-    max_lateness: str
-    max_future_skew: str
+    dedup_window: str | None  # None: the [silver] default
+    max_lateness: str | None
+    max_future_skew: str | None
     silver_suite: str
     rescued_drop_keys: tuple[str, ...]
     gold: tuple[GoldTable, ...]

@@ -31,6 +31,7 @@ from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.policy import NONE, PII_DIRECT, PII_QUASI, Policy, Retention, Rule, Subject
 
 __all__ = [
+    "BRONZE_SCHEMA",
     "PIPELINE_OWNER",
     "bronze_table",
     "dataset_tables",
@@ -62,23 +63,26 @@ def _days(dataset: Dataset, layer: str) -> int:
     return dataset.sla.retention_days.get(layer, _DEFAULT_RETENTION[layer])
 
 
+BRONZE_SCHEMA = _struct(
+    ("source", StringType(), False),
+    ("partition", StringType(), False),
+    ("offset", LongType(), False),
+    ("key", BinaryType(), True),
+    ("payload", BinaryType(), True),
+    ("attributes", MapType(StringType(), StringType()), True),
+    ("publish_ts", TimestampType(), True),
+    ("source_event_ts", TimestampType(), True),
+    ("ingest_ts", TimestampType(), False),
+    ("ingest_date", DateType(), False),
+    ("batch_id", LongType(), False),
+)
+
+
 def bronze_table(dataset: Dataset) -> TableDef:
     """The raw envelope of every event received, with its source coordinates; append only."""
     return TableDef(
         name=f"bronze.{dataset.name}",
-        schema=_struct(
-            ("source", StringType(), False),
-            ("partition", StringType(), False),
-            ("offset", LongType(), False),
-            ("key", BinaryType(), True),
-            ("payload", BinaryType(), True),
-            ("attributes", MapType(StringType(), StringType()), True),
-            ("publish_ts", TimestampType(), True),
-            ("source_event_ts", TimestampType(), True),
-            ("ingest_ts", TimestampType(), False),
-            ("ingest_date", DateType(), False),
-            ("batch_id", LongType(), False),
-        ),
+        schema=BRONZE_SCHEMA,
         partition_by=("ingest_date",),
         description=(
             "Raw envelope of every event received, with its source coordinates; append only."
@@ -94,7 +98,17 @@ def bronze_table(dataset: Dataset) -> TableDef:
                 **_none("ingest_ts", "ingest_date", "batch_id"),
             },
             retention=Retention.window("ingest_ts", _days(dataset, "bronze")),
-            subject=Subject("payload", "payload", ("source", "partition", "offset"), "key"),
+            subject=(
+                Subject(
+                    "payload",
+                    "payload",
+                    ("source", "partition", "offset"),
+                    "key",
+                    payload_field=dataset.subject_field,
+                )
+                if dataset.subject_field
+                else None
+            ),
         ),
     )
 
@@ -228,7 +242,13 @@ def quarantine_table(dataset: Dataset) -> TableDef:
                 **_none("_writer_id", "_batch_id"),
             },
             retention=Retention.window("quarantine_ts", _days(dataset, "quarantine")),
-            subject=Subject("payload", "payload", _COORDINATE_NAMES),
+            subject=(
+                Subject(
+                    "payload", "payload", _COORDINATE_NAMES, payload_field=dataset.subject_field
+                )
+                if dataset.subject_field
+                else None
+            ),
         ),
     )
 

@@ -136,11 +136,16 @@ def observed(observation: SparkObservation, timeout: float = 60.0) -> dict[str, 
 class BatchWriter:
     """Shared bookkeeping of a job's micro-batches: identity, paths, batch log."""
 
-    def __init__(self, config: LakehouseConfig, job: str) -> None:
+    def __init__(self, config: LakehouseConfig, job: str, dataset: str | None = None) -> None:
         self.config = config
         self.job = job
-        self.identity = StreamIdentity(job, config.lake.checkpoint(job))
+        self.dataset_name = dataset
+        self.checkpoint = config.lake.checkpoint(job, dataset)
+        self.identity = StreamIdentity(
+            job if dataset is None else f"{dataset}/{job}", self.checkpoint
+        )
         self._suites: dict[str, SuiteFile] = {}
+        self._gated: dict[str, TableDef] = {}  # the tables this job's gates judged
         self.monitor = Monitor(config)
 
     def path(self, table: TableDef) -> str:
@@ -233,6 +238,7 @@ class BatchWriter:
         suite = self.suite(suite_name)
         if suite is None:
             return df, None
+        self._gated[table.name] = table
         engine = self.config.quality.engine
         uses_ge = engine == "great_expectations" or not compile_suite(suite, parameters).complete
         if uses_ge:
@@ -310,6 +316,7 @@ class BatchWriter:
                 self.job,
                 batch_id,
                 stats.decisions,
+                self._gated,
                 validated_ts=started,
                 writer_id=writer_id,
             )
@@ -317,6 +324,7 @@ class BatchWriter:
         finished = now()
         row = {
             "job": self.job,
+            "dataset": self.dataset_name,
             "batch_id": batch_id,
             "started_ts": started,
             "finished_ts": finished,

@@ -1,13 +1,13 @@
-"""Source -> bronze.events: every received event with its source coordinates, append only."""
+"""Source -> bronze.<dataset>: every received event with its source coordinates, append only."""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BRONZE_EVENTS
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
+from lakehouse.platform import DatasetTables, source_config
 from lakehouse.sources.base import EventSource
 from lakehouse.sources.registry import source_for
 
@@ -17,22 +17,25 @@ __all__ = ["BronzeJob", "bronze_job_name"]
 def bronze_job_name(source_type: str) -> str:
     """``bronze-<source type>``: the checkpoint folder, stream identity and batch-log job of
     the bronze stream. Each source has its own checkpoint (a Kafka checkpoint cannot continue
-    a Pub/Sub Lite one); all of them append to the one bronze.events table."""
+    a Pub/Sub Lite one); all of them append to the dataset's one bronze table."""
     return f"bronze-{source_type}"
 
 
 class BronzeJob(BatchWriter):
-    """Source -> bronze.events: every received event, with its coordinates, append only."""
+    """Source -> bronze.<dataset>: every received event, with its coordinates, append only."""
 
-    def __init__(self, config: LakehouseConfig, source: EventSource | None = None) -> None:
-        super().__init__(config, bronze_job_name(config.source.type))
+    def __init__(
+        self, config: LakehouseConfig, tables: DatasetTables, source: EventSource | None = None
+    ) -> None:
+        super().__init__(config, bronze_job_name(config.source.type), tables.dataset.name)
+        self.tables = tables
         self._source = source
 
     @property
     def source(self) -> EventSource:
-        """The configured source, built on first use (a missing setting is a ConfigError)."""
+        """The dataset's source, built on first use (a missing setting is a ConfigError)."""
         if self._source is None:
-            self._source = source_for(self.config.source)
+            self._source = source_for(source_config(self.config, self.tables.dataset))
         return self._source
 
     def read(self, spark: SparkSession) -> DataFrame:
@@ -53,11 +56,11 @@ class BronzeJob(BatchWriter):
         try:
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
             # the write measures the batch for monitoring on its way (no pass of its own)
-            measured = self.append_measured(bronze, BRONZE_EVENTS, batch_id, stats)
+            measured = self.append_measured(bronze, self.tables.bronze, batch_id, stats)
             # bronze never refuses an event: its findings are recorded, never blocking
             self.observe(
                 bronze,
-                table=BRONZE_EVENTS,
+                table=self.tables.bronze,
                 batch_id=batch_id,
                 started=started,
                 stats=stats,

@@ -1,56 +1,90 @@
-"""silver.events -> gold aggregates, recomputing every window a micro-batch touches."""
+"""silver.<dataset> -> its gold tables, recomputing every window a micro-batch touches.
+
+Each gold table is a Spark SQL file of the dataset (:mod:`lakehouse.contracts.gold`); its
+header names the table's time key and the same key computed from a silver row. For every
+window a batch touches, the whole window is recomputed from silver and upserted: late
+events update the right window, and a retried batch writes the same values again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import GOLD_QUARANTINE, SILVER_EVENTS
+from lakehouse.contracts.analyze import gold_frame
+from lakehouse.contracts.model import GoldTable
+from lakehouse.datasets import TableDef
 from lakehouse.io.batch import BatchStats, BatchWriter, now, timed
 from lakehouse.io.delta import upsert
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import read_delta_stream
-from lakehouse.layers.gold import AGGREGATES, Aggregate, to_gold_quarantine
+from lakehouse.platform import DatasetTables
 
-__all__ = ["GoldJob"]
+__all__ = ["GoldJob", "to_gold_quarantine"]
+
+
+def to_gold_quarantine(
+    table: TableDef, writer_id: str, batch_id: int, quarantine_ts: datetime
+) -> Callable[[DataFrame], DataFrame]:
+    """Rows of a gold table refused by its gate (``_gate_reasons``), as quarantine rows."""
+
+    def transform(refused: DataFrame) -> DataFrame:
+        return refused.select(
+            *table.schema.fieldNames(),
+            F.get(F.col("_gate_reasons"), 0).alias("reason"),
+            F.col("_gate_reasons").alias("reasons"),
+            F.lit(quarantine_ts).cast("timestamp").alias("quarantine_ts"),
+            F.lit(writer_id).alias("_writer_id"),
+            F.lit(batch_id).cast("long").alias("_batch_id"),
+        )
+
+    return transform
 
 
 class GoldJob(BatchWriter):
-    """silver.events -> gold aggregates, recomputing every window a batch touches."""
+    """silver.<dataset> -> its gold tables, recomputing every window a batch touches."""
 
-    def __init__(self, config: LakehouseConfig) -> None:
-        super().__init__(config, "gold")
+    def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
+        super().__init__(config, "gold", tables.dataset.name)
+        self.tables = tables
 
     def read(self, spark: SparkSession) -> DataFrame:
-        return read_delta_stream(spark, self.path(SILVER_EVENTS), self.config.trigger)
+        return read_delta_stream(spark, self.path(self.tables.silver), self.config.trigger)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
         started = now()
         writer_id = self.identity.app_id(spark)
-        batch = batch.select("event_date", "event_ts").persist()
+        windows = [
+            F.expr(g.window_expr).alias(f"_w{i}") for i, (g, _, _) in enumerate(self.tables.gold)
+        ]
+        batch = batch.select("event_date", *windows).persist()
         try:
             stats = BatchStats(rows_in=batch.count())
             dates = [r["event_date"] for r in batch.select("event_date").distinct().collect()]
             if dates:
-                silver = spark.read.format("delta").load(self.path(SILVER_EVENTS))
+                silver = spark.read.format("delta").load(self.path(self.tables.silver))
                 silver = silver.where(F.col("event_date").isin(dates))
-                for aggregate in AGGREGATES:
-                    touched = batch.select(aggregate.window_of().alias("_w")).distinct()
+                for i, (gold, table, quarantine) in enumerate(self.tables.gold):
+                    touched = batch.select(F.col(f"_w{i}").alias("_w")).distinct()
+                    window = F.expr(gold.window_expr)
+                    source = silver.join(F.broadcast(touched), window == F.col("_w"), "left_semi")
                     rows = (
-                        silver.join(
-                            F.broadcast(touched), aggregate.window_of() == F.col("_w"), "left_semi"
-                        )
-                        .transform(aggregate.compute(started))
+                        gold_frame(spark, gold, source)
+                        .withColumn("updated_ts", F.lit(started).cast("timestamp"))
+                        .select(*table.schema.fieldNames())
                         .persist()
                     )
                     try:
                         self._promote(
                             rows,
-                            aggregate,
+                            gold,
+                            table,
+                            quarantine,
                             batch_id=batch_id,
                             writer_id=writer_id,
                             started=started,
@@ -65,28 +99,27 @@ class GoldJob(BatchWriter):
     def _promote(
         self,
         rows: DataFrame,
-        aggregate: Aggregate,
+        gold: GoldTable,
+        table: TableDef,
+        quarantine_table: TableDef,
         *,
         batch_id: int,
         writer_id: str,
         started: datetime,
         stats: BatchStats,
     ) -> None:
-        table = aggregate.table
         promoted, gated = self.gate(
             rows,
             table=table,
-            suite_name=f"silver_to_gold_{table.short_name}",
-            keys=aggregate.keys,
+            suite_name=gold.suite,
+            keys=gold.keys,
             batch_id=batch_id,
             stats=stats,
         )
         promoted_count = promoted.count()
         if promoted_count:
             with timed(stats, f"write {table.name}"):
-                stats.versions_written[table.name] = upsert(
-                    promoted, self.path(table), aggregate.keys
-                )
+                stats.versions_written[table.name] = upsert(promoted, self.path(table), gold.keys)
             fault_point(self.job, f"after_write:{table.name}", batch_id)
         stats.rows_out += promoted_count
         refused_count = 0
@@ -95,7 +128,7 @@ class GoldJob(BatchWriter):
             refused_count = quarantine.count()
             stats.rows_quarantined += refused_count
             if refused_count:  # an empty append would only add a commit
-                self.append(quarantine, GOLD_QUARANTINE[table.name], batch_id, stats)
+                self.append(quarantine, quarantine_table, batch_id, stats)
         # the windows are upserted already: gold's findings are recorded, never blocking
         self.observe(
             promoted,

@@ -22,14 +22,32 @@ from lakehouse.io.faults import fault_point
 from lakehouse.io.gold_job import GoldJob
 from lakehouse.io.silver_job import SilverJob
 from lakehouse.io.streams import BatchFn, start_stream
+from lakehouse.platform import DatasetTables, load_platform
 
-__all__ = ["JOBS", "BatchStats", "BronzeJob", "GoldJob", "SilverJob", "start_job"]
+__all__ = ["JOBS", "BatchStats", "BronzeJob", "GoldJob", "SilverJob", "job_for", "start_job"]
 
-JOBS: dict[str, Callable[[LakehouseConfig], BronzeJob | SilverJob | GoldJob]] = {
+JOBS: dict[str, Callable[[LakehouseConfig, DatasetTables], BronzeJob | SilverJob | GoldJob]] = {
     "bronze": BronzeJob,
     "silver": SilverJob,
     "gold": GoldJob,
 }
+
+
+def job_for(
+    spark: SparkSession, config: LakehouseConfig, name: str, dataset: str | None = None
+) -> BronzeJob | SilverJob | GoldJob:
+    """The job ``name`` (bronze, silver or gold) of a dataset; ``dataset`` may be left out
+    when the configuration runs one dataset only."""
+    if name not in JOBS:
+        raise ConfigError(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+    platform = load_platform(config, spark if name == "gold" else None)
+    if dataset is None:
+        if len(platform.datasets) != 1:
+            raise ConfigError(
+                f"job {name!r}: name the dataset, one of {', '.join(platform.datasets)}"
+            )
+        dataset = next(iter(platform.datasets))
+    return JOBS[name](config, platform.dataset(dataset))
 
 
 def start_job(
@@ -37,23 +55,23 @@ def start_job(
     config: LakehouseConfig,
     name: str,
     trigger: TriggerConfig | None = None,
+    dataset: str | None = None,
 ) -> StreamingQuery:
-    """Start the streaming job ``name`` (bronze, silver or gold) with its checkpoint.
+    """Start the streaming job ``name`` (bronze, silver or gold) of a dataset.
 
-    The checkpoint and the query are named after the job: ``bronze-<source type>`` for
-    bronze (one checkpoint per source), ``silver`` and ``gold``.
+    The checkpoint is ``<checkpoint_root>/<dataset>/<job>``, the query is named
+    ``lakehouse-<dataset>-<job>``; the job is ``bronze-<source type>`` for bronze (one
+    checkpoint per source), ``silver`` and ``gold``.
     """
-    if name not in JOBS:
-        raise ConfigError(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
     if trigger is not None:  # the whole job sees it: the batch size limits are read with it
         config = dataclasses.replace(config, trigger=trigger)
-    job = JOBS[name](config)
+    job = job_for(spark, config, name, dataset)
     return start_stream(
         job.read(spark),
         _with_commit_fault_point(job, job.job),
-        config.lake.checkpoint(job.job),
+        job.checkpoint,
         config.trigger,
-        name=f"lakehouse-{job.job}",
+        name=f"lakehouse-{job.dataset_name}-{job.job}",
     )
 
 

@@ -1,4 +1,4 @@
-"""bronze.events -> silver.events and quarantine.silver_events."""
+"""bronze.<dataset> -> silver.<dataset> and quarantine.silver_<dataset>."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from datetime import timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
+from lakehouse.config import LakehouseConfig, parse_duration
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.layers.silver import (
@@ -22,27 +21,40 @@ from lakehouse.layers.silver import (
     to_silver,
 )
 from lakehouse.monitoring.monitor import block_reason
+from lakehouse.platform import DatasetTables
 from lakehouse.privacy.pseudonymize import minimize, pseudonymize
 from lakehouse.quality.gate import GATE_REASONS
 from lakehouse.quality.parameters import suite_parameters
 
-__all__ = ["SILVER_SUITE", "SilverJob"]
+__all__ = ["SilverJob", "silver_rules"]
 
-SILVER_SUITE = "bronze_to_silver"
+
+def silver_rules(config: LakehouseConfig, tables: DatasetTables) -> tuple[SilverRules, int]:
+    """The time rules and the dedup window (seconds) of a dataset: its contract's, else the
+    ``[silver]`` defaults."""
+    dataset, silver = tables.dataset, config.silver
+    where = f"{dataset.folder / 'contract.yaml'}"
+    rules = SilverRules(
+        parse_duration(dataset.max_future_skew or silver.max_future_skew, f"{where}: skew"),
+        parse_duration(dataset.max_lateness or silver.max_lateness, f"{where}: lateness"),
+    )
+    window = parse_duration(dataset.dedup_window or silver.dedup_window, f"{where}: dedup")
+    return rules, window
 
 
 class SilverJob(BatchWriter):
-    """bronze.events -> silver.events and quarantine.silver_events."""
+    """bronze.<dataset> -> silver.<dataset> and quarantine.silver_<dataset>."""
 
-    def __init__(self, config: LakehouseConfig) -> None:
-        super().__init__(config, "silver")
-        silver = config.silver
-        self.rules = SilverRules(silver.max_future_skew_seconds, silver.max_lateness_seconds)
-        self.dedup_window = timedelta(seconds=silver.dedup_window_seconds)
+    def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
+        super().__init__(config, "silver", tables.dataset.name)
+        self.tables = tables
+        self.dataset = tables.dataset
+        self.rules, window = silver_rules(config, tables)
+        self.dedup_window = timedelta(seconds=window)
         self.key = config.privacy.key()  # fails here, before a stream starts, without a key
 
     def read(self, spark: SparkSession) -> DataFrame:
-        return read_delta_stream(spark, self.path(BRONZE_EVENTS), self.config.trigger)
+        return read_delta_stream(spark, self.path(self.tables.bronze), self.config.trigger)
 
     def _excluding_this_batch(self, df: DataFrame, writer_id: str, batch_id: int) -> DataFrame:
         """Rows not written by an earlier attempt of this very batch (a retry redoes them:
@@ -54,19 +66,20 @@ class SilverJob(BatchWriter):
     ) -> DataFrame:
         """Ids and coordinates of silver rows within the dedup window of the batch's events."""
         window = int(self.dedup_window.total_seconds() * 1_000_000)
+        event_time = self.dataset.event_time_field
         bounds = good.agg(
-            (F.unix_micros(F.min("event_ts")) - window).alias("lo"),
-            (F.unix_micros(F.max("event_ts")) + window).alias("hi"),
+            (F.unix_micros(F.min(event_time)) - window).alias("lo"),
+            (F.unix_micros(F.max(event_time)) + window).alias("hi"),
         ).first()
         silver = self._excluding_this_batch(
-            spark.read.format("delta").load(self.path(SILVER_EVENTS)), writer_id, batch_id
+            spark.read.format("delta").load(self.path(self.tables.silver)), writer_id, batch_id
         )
         if bounds is None or bounds["lo"] is None:
             return silver.limit(0)
         lo, hi = F.timestamp_micros(F.lit(bounds["lo"])), F.timestamp_micros(F.lit(bounds["hi"]))
         return silver.where(
             F.col("event_date").between(F.to_date(lo), F.to_date(hi))
-            & F.col("event_ts").between(lo, hi)
+            & F.col(event_time).between(lo, hi)
         )
 
     def _quarantined(
@@ -75,7 +88,7 @@ class SilverJob(BatchWriter):
         """Coordinates of rows of this batch's deliveries that are quarantined already."""
         bounds = batch.agg(F.min("_ingest_ts").alias("lo"), F.max("_ingest_ts").alias("hi"))
         quarantine = self._excluding_this_batch(
-            spark.read.format("delta").load(self.path(QUARANTINE_SILVER_EVENTS)),
+            spark.read.format("delta").load(self.path(self.tables.quarantine)),
             writer_id,
             batch_id,
         )
@@ -87,12 +100,15 @@ class SilverJob(BatchWriter):
         spark = bronze.sparkSession
         started = now()
         writer_id = self.identity.app_id(spark)
-        parsed = bronze.transform(parse_events(self.rules)).persist()
+        dataset, silver_table = self.dataset, self.tables.silver
+        parsed = bronze.transform(parse_events(dataset, self.rules)).persist()
         classified: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
             classified = good.transform(
-                classify_duplicates(self._existing(spark, good, writer_id, batch_id))
+                classify_duplicates(
+                    self._existing(spark, good, writer_id, batch_id), dataset.id_field
+                )
             )
             classified = classified.persist()
             rows_in, offsets = offset_summary(parsed, "_source", "_partition", "_offset")
@@ -100,15 +116,17 @@ class SilverJob(BatchWriter):
             candidates = (
                 classified.where(F.col(DEDUP_COL) == "new")
                 .drop(DEDUP_COL)
-                .transform(minimize(SILVER_EVENTS.policy.minimization, self.key))
+                .transform(minimize(silver_table.policy.minimization, self.key))
             )
-            parameters = suite_parameters(self.config.silver, started.replace(tzinfo=None))
-            to_silver_rows = to_silver(writer_id, batch_id, started)
+            parameters = suite_parameters(
+                self.rules.max_future_skew_seconds, started.replace(tzinfo=None)
+            )
+            to_silver_rows = to_silver(silver_table, writer_id, batch_id, started)
             # the gate judges the candidates' silver columns; to_silver only adds stamps
             promoted, gated = self.gate(
                 candidates,
-                table=SILVER_EVENTS,
-                suite_name=SILVER_SUITE,
+                table=silver_table,
+                suite_name=dataset.silver_suite,
                 keys=COORDINATES,
                 batch_id=batch_id,
                 stats=stats,
@@ -128,7 +146,7 @@ class SilverJob(BatchWriter):
             measured_rows = (
                 candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted
             )
-            measured = self.measure(measured_rows, SILVER_EVENTS, stats)
+            measured = self.measure(measured_rows, silver_table, stats)
             if stats.blocked_reasons:
                 rows_promoted = 0  # apply_gate promotes nothing from a blocked batch
             elif measured is not None:
@@ -137,7 +155,7 @@ class SilverJob(BatchWriter):
                 rows_promoted = promoted.count()
             blocking = self.observe(
                 measured_rows,
-                table=SILVER_EVENTS,
+                table=silver_table,
                 batch_id=batch_id,
                 started=started,
                 stats=stats,
@@ -150,6 +168,7 @@ class SilverJob(BatchWriter):
                 refused = refused.unionByName(gate_promoted.withColumn(REASONS_COL, reason))
                 promoted = promoted.limit(0)
                 rows_promoted = 0
+            subject = [dataset.subject_field] if dataset.subject_field else []
             refused = (
                 # a replayed delivery is quarantined once, not once per replay
                 refused.join(
@@ -157,15 +176,18 @@ class SilverJob(BatchWriter):
                     list(COORDINATES),
                     "left_anti",
                 )
-                .transform(to_quarantine(writer_id, batch_id, started))
-                .transform(pseudonymize(self.key, ["user_id"]))  # the payload stays raw
+                .transform(
+                    to_quarantine(dataset, self.tables.quarantine, writer_id, batch_id, started)
+                )
+                # the raw subject id becomes its pseudonym; the payload stays raw (for replay)
+                .transform(pseudonymize(self.key, subject))
             )
             # both are computed from the cached rows as they are written; the write of
             # the refused rows counts them on its way
             stats.rows_out = rows_promoted
-            self.append(promoted, SILVER_EVENTS, batch_id, stats)
+            self.append(promoted, silver_table, batch_id, stats)
             stats.rows_quarantined = self.append_counted(
-                refused, QUARANTINE_SILVER_EVENTS, batch_id, stats
+                refused, self.tables.quarantine, batch_id, stats
             )
             self.log(spark, batch_id, started, stats)
         finally:

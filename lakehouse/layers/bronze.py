@@ -8,7 +8,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import BRONZE_EVENTS
+from lakehouse.contracts.tables import BRONZE_SCHEMA
 
 __all__ = ["to_bronze"]
 
@@ -27,6 +27,6 @@ def to_bronze(batch_id: int, ingest_ts: datetime) -> Callable[[DataFrame], DataF
                 "ingest_date": F.to_date(ts),
                 "batch_id": F.lit(batch_id).cast("long"),
             }
-        ).select(*BRONZE_EVENTS.schema.fieldNames())
+        ).select(*BRONZE_SCHEMA.fieldNames())
 
     return transform

@@ -1,5 +1,5 @@
-"""Silver: parse bronze payloads with the event contract, find every reason to refuse a row,
-and tell new events from duplicates.
+"""Silver: parse bronze payloads with the dataset's contract, find every reason to refuse a
+row, and tell new events from duplicates.
 
 A row-level rule is an expression that yields a reason or null; the reasons of a row are
 collected in one array, so one pass splits good rows from quarantined ones, the same code
@@ -15,14 +15,10 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import (
-    AMOUNT_TYPE,
-    EVENT_FIELDS,
-    QUARANTINE_SILVER_EVENTS,
-    SILVER_EVENTS,
-    SUPPORTED_SCHEMA_VERSIONS,
-    EventField,
-)
+from lakehouse.contracts.model import Dataset, SchemaVersion
+from lakehouse.contracts.types import field_type
+from lakehouse.datasets import TableDef
+from lakehouse.layers.parse import field_reasons, typed_value
 
 __all__ = [
     "COORDINATES",
@@ -38,82 +34,92 @@ __all__ = [
 REASONS_COL = "_reasons"
 RAW_COL = "_raw"
 # what quarantine keeps of the payload's identifiers, as they arrived (before any parsing)
-RAW_IDS = {"event_id": "_raw_event_id", "user_id": "_raw_user_id"}
+RAW_ID = "_raw_id"
+RAW_SUBJECT = "_raw_subject"
 DEDUP_COL = "_dedup"
 DUPLICATE_REASON = "duplicate_event_id"
 COORDINATES = ("_source", "_partition", "_offset")
-TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][.SSS][.SS][.S]XXX"
 _STRING_MAP = "map<string,string>"
-_KNOWN_FIELDS = [f.name for f in EVENT_FIELDS]
 
 
 @dataclass(frozen=True)
 class SilverRules:
-    """Time rules of the refinement, in seconds (from :class:`lakehouse.config.SilverConfig`)."""
+    """Time rules of the refinement, in seconds (the dataset's contract, else ``[silver]``)."""
 
     max_future_skew_seconds: int
     max_lateness_seconds: int
 
 
-def _typed(field: EventField, raw: Column) -> Column:
-    if field.kind == "timestamp":
-        return F.try_to_timestamp(raw, F.lit(TIMESTAMP_FORMAT))
-    if field.kind == "decimal":
-        return raw.try_cast(AMOUNT_TYPE)
-    if field.kind == "int":
-        return raw.try_cast("int")
-    if field.kind == "map":
-        return F.from_json(raw, _STRING_MAP)
-    # a JSON object or array where the contract says string arrives here as its JSON text:
-    # type confusion, not an identifier (numbers and booleans are read as their text)
-    return F.when(~F.ltrim(raw).rlike(r"^[\[{]"), raw)
-
-
-def _normalized(name: str, value: Column) -> Column:
-    if name in ("event_type", "device"):
-        return F.lower(F.trim(value))
-    if name in ("country", "currency"):
-        return F.upper(F.trim(value))
-    if name in ("event_id", "user_id", "session_id", "ip"):
-        return F.trim(value)
-    return value
-
-
-def _field_reasons(rules: SilverRules) -> list[Column]:
-    raw = F.col(RAW_COL)
-    reasons: list[Column] = []
-    for field in EVENT_FIELDS:
-        value = raw[field.name]
-        if field.required:
-            blank = value.isNull() | (F.trim(value) == "")
-            reasons.append(F.when(blank, F.lit(f"missing_field:{field.name}")))
-        bad_type = value.isNotNull() & (F.trim(value) != "") & F.col(field.name).isNull()
-        reasons.append(F.when(bad_type, F.lit(f"invalid_type:{field.name}")))
-    version = F.col("schema_version")
-    supported = version.isin(*SUPPORTED_SCHEMA_VERSIONS)
-    reasons.append(
-        F.when(
-            version.isNotNull() & ~supported,
-            F.concat(F.lit("unsupported_schema_version:"), version.cast("string")),
-        )
+def _version_reasons(dataset: Dataset, version: Column) -> Column:
+    """Reasons of the version field itself: missing, not an integer, or no schema for it."""
+    field = dataset.latest.field(dataset.version_field)
+    assert field is not None  # the loader requires the version field in every version
+    raw = F.col(RAW_COL)[dataset.version_field]
+    supported = [v.version for v in dataset.versions]
+    unsupported = F.when(
+        version.isNotNull() & ~version.isin(*supported),
+        F.concat(F.lit("unsupported_schema_version:"), version.cast("string")),
     )
-    ts, ingest = F.col("event_ts"), F.col("_ingest_ts")
+    return F.concat(field_reasons(field, raw), F.array(unsupported))
+
+
+def _schema_reasons(schema: SchemaVersion, dataset: Dataset, version_reasons: Column) -> Column:
+    """The reasons of every field of ``schema``, in field order."""
+    raw = F.col(RAW_COL)
+    return F.concat(
+        *[
+            version_reasons if f.name == dataset.version_field else field_reasons(f, raw[f.name])
+            for f in schema.fields
+        ]
+    )
+
+
+def _time_reasons(event_time: Column, rules: SilverRules) -> list[Column]:
+    ingest = F.col("_ingest_ts")
     future_limit = ingest + F.make_interval(secs=F.lit(rules.max_future_skew_seconds))
     past_limit = ingest - F.make_interval(secs=F.lit(rules.max_lateness_seconds))
-    reasons.append(F.when(ts > future_limit, F.lit("event_ts_in_future")))
-    reasons.append(F.when(ts < past_limit, F.lit("event_ts_too_old")))
-    keys = F.json_object_keys(F.col("_text"))
-    reasons.append(F.when(F.size(keys) != F.size(F.array_distinct(keys)), F.lit("duplicate_key")))
-    return reasons
+    return [
+        F.when(event_time > future_limit, F.lit("event_ts_in_future")),
+        F.when(event_time < past_limit, F.lit("event_ts_too_old")),
+    ]
 
 
-def parse_events(rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
-    """Parse bronze rows into typed event columns plus ``_reasons`` (empty when the row is good).
+def _typed_columns(dataset: Dataset, version: Column) -> dict[str, Column]:
+    """Silver's columns typed from the payload with the schema version of each event."""
+    raw = F.col(RAW_COL)
+    versions = sorted(dataset.versions, key=lambda v: v.version)
+    columns: dict[str, Column] = {}
+    for silver_field in dataset.silver_fields():
+        target = field_type(silver_field, silver_field.name)
+        if len(versions) == 1:
+            columns[silver_field.name] = typed_value(silver_field, raw[silver_field.name])
+            continue
+        value: Column | None = None
+        for schema in versions:
+            declared = schema.field(silver_field.name)
+            typed = (
+                typed_value(declared, raw[declared.name]).cast(target)
+                if declared is not None
+                else F.lit(None).cast(target)
+            )
+            condition = version == schema.version
+            value = F.when(condition, typed) if value is None else value.when(condition, typed)
+        assert value is not None
+        columns[silver_field.name] = value
+    return columns
+
+
+def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
+    """Parse bronze rows into the dataset's typed columns plus ``_reasons`` (empty when the
+    row is good), each event with the schema version its version field names.
 
     Unknown top-level fields are kept in ``rescued_data``; nothing in the payload is lost.
-    Of the parsed payload only the raw ``event_id`` and ``user_id`` are kept (for
-    quarantine): the jobs cache and shuffle these rows, and the payload is there in full.
+    Of the parsed payload only the raw id and subject are kept (for quarantine): the jobs
+    cache and shuffle these rows, and the payload is there in full.
     """
+    known = sorted({f.name for v in dataset.versions for f in v.fields})
+    version_field = dataset.latest.field(dataset.version_field)
+    assert version_field is not None
 
     def transform(bronze: DataFrame) -> DataFrame:
         text = F.col("payload").cast("string")
@@ -125,50 +131,63 @@ def parse_events(rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
             F.col("ingest_ts").alias("_ingest_ts"),
             text.alias("_text"),
         ).withColumn(RAW_COL, F.from_json(F.col("_text"), _STRING_MAP))
-        typed = {
-            f.name: _normalized(f.name, _typed(f, F.col(RAW_COL)[f.name])) for f in EVENT_FIELDS
-        }
-        parsed = parsed.withColumns(typed)
+        version = typed_value(version_field, F.col(RAW_COL)[dataset.version_field])
+        parsed = parsed.withColumns(_typed_columns(dataset, version))
+        # each event is checked against the schema its version names; an event whose
+        # version is missing, not a number or unknown is checked against the newest one
+        version_reasons = _version_reasons(dataset, version)
+        by_version = _schema_reasons(dataset.latest, dataset, version_reasons)
+        for schema in dataset.versions:
+            if schema.version != dataset.latest.version:
+                reasons = _schema_reasons(schema, dataset, version_reasons)
+                by_version = F.when(version == schema.version, reasons).otherwise(by_version)
+        keys = F.json_object_keys(F.col("_text"))
+        field_checks = F.concat(
+            by_version,
+            F.array(
+                *_time_reasons(F.col(dataset.event_time_field), rules),
+                F.when(F.size(keys) != F.size(F.array_distinct(keys)), F.lit("duplicate_key")),
+            ),
+        )
         empty = F.col("payload").isNull() | (F.length(F.col("payload")) == 0)
         gate = (
             F.when(empty, F.array(F.lit("empty_payload")))
             .when(~F.is_valid_utf8(F.col("_text")), F.array(F.lit("invalid_utf8")))
             .when(F.col(RAW_COL).isNull(), F.array(F.lit("malformed_json")))
-            .otherwise(F.filter(F.array(*_field_reasons(rules)), lambda r: r.isNotNull()))
+            .otherwise(F.filter(field_checks, lambda r: r.isNotNull()))
         )
-        rescued = F.map_filter(
-            F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(_KNOWN_FIELDS), k)
-        )
-        raw_ids = {alias: F.col(RAW_COL)[name] for name, alias in RAW_IDS.items()}
+        rescued = F.map_filter(F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(known), k))
+        subject = dataset.subject_field
         return parsed.withColumns(
             {
                 REASONS_COL: gate,
-                "event_date": F.to_date("event_ts"),
+                "event_date": F.to_date(dataset.event_time_field),
                 "rescued_data": F.when(F.size(rescued) > 0, rescued),
-                **raw_ids,
+                RAW_ID: F.col(RAW_COL)[dataset.id_field],
+                RAW_SUBJECT: F.col(RAW_COL)[subject] if subject else F.lit(None).cast("string"),
             }
         ).drop(RAW_COL, "_text")
 
     return transform
 
 
-def classify_duplicates(existing: DataFrame) -> Callable[[DataFrame], DataFrame]:
+def classify_duplicates(existing: DataFrame, id_field: str) -> Callable[[DataFrame], DataFrame]:
     """Mark each good row ``new``, ``duplicate`` or ``promoted`` in column ``_dedup``.
 
-    ``existing`` holds ``event_id`` and the source coordinates of rows already in silver.
+    ``existing`` holds ``id_field`` and the source coordinates of rows already in silver.
     The first delivery of an event id (lowest coordinates) in the batch is ``new`` unless
     silver has the id already: from the same delivery (a retried batch or a replay) it is
     ``promoted`` and written nothing; from another delivery it is a ``duplicate``.
     """
 
     def transform(good: DataFrame) -> DataFrame:
-        first = Window.partitionBy("event_id").orderBy(*COORDINATES)
+        first = Window.partitionBy(id_field).orderBy(*COORDINATES)
         ranked = good.withColumn("_rank", F.row_number().over(first))
         seen = existing.select(
-            F.col("event_id").alias("_seen_id"),
+            F.col(id_field).alias("_seen_id"),
             *[F.col(c).alias(f"_seen{c}") for c in COORDINATES],
         ).dropDuplicates(["_seen_id"])
-        joined = ranked.join(seen, ranked["event_id"] == seen["_seen_id"], "left")
+        joined = ranked.join(seen, ranked[id_field] == seen["_seen_id"], "left")
         same_delivery = F.lit(True)
         for c in COORDINATES:
             same_delivery = same_delivery & (F.col(c) == F.col(f"_seen{c}"))
@@ -188,7 +207,7 @@ def classify_duplicates(existing: DataFrame) -> Callable[[DataFrame], DataFrame]
 
 
 def to_silver(
-    writer_id: str, batch_id: int, processed_ts: datetime
+    table: TableDef, writer_id: str, batch_id: int, processed_ts: datetime
 ) -> Callable[[DataFrame], DataFrame]:
     """Select the silver columns of good rows, stamped with the writing stream and batch."""
 
@@ -199,22 +218,23 @@ def to_silver(
                 "_writer_id": F.lit(writer_id),
                 "_batch_id": F.lit(batch_id).cast("long"),
             }
-        ).select(*SILVER_EVENTS.schema.fieldNames())
+        ).select(*table.schema.fieldNames())
 
     return transform
 
 
 def to_quarantine(
-    writer_id: str, batch_id: int, quarantine_ts: datetime
+    dataset: Dataset, table: TableDef, writer_id: str, batch_id: int, quarantine_ts: datetime
 ) -> Callable[[DataFrame], DataFrame]:
-    """Select the quarantine columns of refused rows; ``reason`` is the first reason."""
+    """Select the quarantine columns of refused rows; ``reason`` is the first reason; the
+    id and subject are the payload's, as they arrived."""
 
     def transform(refused: DataFrame) -> DataFrame:
         ts = F.lit(quarantine_ts).cast("timestamp")
         return refused.withColumns(
             {
-                "event_id": F.col(RAW_IDS["event_id"]),
-                "user_id": F.col(RAW_IDS["user_id"]),
+                dataset.id_field: F.col(RAW_ID),
+                **({dataset.subject_field: F.col(RAW_SUBJECT)} if dataset.subject_field else {}),
                 "reason": F.get(F.col(REASONS_COL), 0),
                 "reasons": F.col(REASONS_COL),
                 "quarantine_ts": ts,
@@ -222,6 +242,6 @@ def to_quarantine(
                 "_writer_id": F.lit(writer_id),
                 "_batch_id": F.lit(batch_id).cast("long"),
             }
-        ).select(*QUARANTINE_SILVER_EVENTS.schema.fieldNames())
+        ).select(*table.schema.fieldNames())
 
     return transform

@@ -4,6 +4,7 @@ each stream computed from them (plain Python, so the views render and test witho
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,9 +139,15 @@ def gather(
     def load(table: Any) -> Any:
         return spark.read.format("delta").load(table_path(config.lake, table))
 
+    # a stream is a dataset's job: "events/silver"; ops rows name the job and the table
+    owners = _table_datasets(config)
+
+    def stream(job: str, dataset: str | None) -> str:
+        return job if not dataset else f"{dataset}/{job}"
+
     batches = [
         BatchRow(
-            job=r["job"],
+            job=stream(r["job"], r["dataset"]),
             batch_id=int(r["batch_id"]),
             finished_ts=_utc(r["finished_ts"]),
             duration_ms=int(r["duration_ms"]),
@@ -153,7 +160,7 @@ def gather(
     ]
     quality = [
         QualityRow(
-            job=r["job"],
+            job=stream(r["job"], owners.get(r["table_name"])),
             batch_id=int(r["batch_id"]),
             validated_ts=_utc(r["validated_ts"]),
             passed=int(r["passed"]),
@@ -161,7 +168,7 @@ def gather(
         )
         for r in load(QUALITY_RESULTS)
         .where(F.col("validated_ts") >= since)
-        .groupBy("job", "batch_id")
+        .groupBy("job", "table_name", "batch_id")
         .agg(
             F.max("validated_ts").alias("validated_ts"),
             F.count_if("success").alias("passed"),
@@ -172,7 +179,7 @@ def gather(
     findings = [
         FindingRow(
             table_name=r["table_name"],
-            job=r["job"],
+            job=stream(r["job"], owners.get(r["table_name"])),
             batch_id=int(r["batch_id"]),
             detector=r["detector"],
             metric=r["metric"],
@@ -192,5 +199,23 @@ def gather(
     history = read_metrics(
         spark, config.lake, days=days, per_table=config.monitoring.history_batches, now=now
     )
-    metrics = [m for points in history.values() for m in points]
+    metrics = [
+        dataclasses.replace(m, job=stream(m.job, owners.get(m.table_name)))
+        for points in history.values()
+        for m in points
+    ]
     return HealthData(now, days, batches, metrics, quality, findings)
+
+
+def _table_datasets(config: LakehouseConfig) -> dict[str, str]:
+    """The dataset each table of a dataset belongs to, by table name."""
+    from lakehouse.platform import load_platform
+
+    owners: dict[str, str] = {}
+    for name, tables in load_platform(config).datasets.items():
+        for table in tables.all:
+            owners[table.name] = name
+        for gold in tables.dataset.gold:
+            owners[f"gold.{gold.name}"] = name
+            owners[f"quarantine.gold_{gold.name}"] = name
+    return owners

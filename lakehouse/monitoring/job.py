@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BATCH_LOG, BRONZE_EVENTS, SILVER_EVENTS, TABLES, TableDef
+from lakehouse.datasets import BATCH_LOG, TableDef
 from lakehouse.monitoring.detectors import detect, detect_stall
 from lakehouse.monitoring.history import (
     read_anomalies,
@@ -29,17 +29,24 @@ from lakehouse.monitoring.history import (
 )
 from lakehouse.monitoring.model import BatchMetrics, Finding
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.platform import Platform, load_platform
 
 __all__ = ["DetectionRun", "job_table", "last_batches_with_rows", "run_detection"]
 
 WRITER_ID = "anomalies-detect"
 
 
-def job_table(job: str) -> TableDef:
-    """The table a streaming job promotes into (its thresholds judge the job's stalls)."""
+def job_table(platform: Platform, job: str, dataset: str | None) -> TableDef | None:
+    """The table a dataset's streaming job promotes into (its thresholds judge the job's
+    stalls); None for a job of no declared dataset (one removed from the configuration)."""
+    tables = platform.datasets.get(dataset or "")
+    if tables is None:
+        return None
     if job.startswith("bronze"):
-        return BRONZE_EVENTS
-    return SILVER_EVENTS if job == "silver" else TABLES["gold.events_per_minute"]
+        return tables.bronze
+    if job == "silver" or not tables.gold:
+        return tables.silver
+    return tables.gold[0][1]
 
 
 @dataclass(frozen=True)
@@ -52,20 +59,22 @@ class DetectionRun:
 def last_batches_with_rows(spark: SparkSession, config: LakehouseConfig) -> list[Any]:
     """Per job of the batch log: its newest batch that read rows."""
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
-    newest = Window.partitionBy("job").orderBy(F.desc("finished_ts"), F.desc("batch_id"))
+    newest = Window.partitionBy("dataset", "job").orderBy(F.desc("finished_ts"), F.desc("batch_id"))
     return (
         log.where(F.col("rows_in") > 0)
         .withColumn("_n", F.row_number().over(newest))
         .where(F.col("_n") == 1)
-        .select("job", "batch_id", "finished_ts")
+        .select("dataset", "job", "batch_id", "finished_ts")
         .collect()
     )
 
 
-def _stalls(rows: Sequence[Any], now: datetime) -> list[Finding]:
+def _stalls(platform: Platform, rows: Sequence[Any], now: datetime) -> list[Finding]:
     findings = []
     for row in rows:
-        table = job_table(row["job"])
+        table = job_table(platform, row["job"], row["dataset"])
+        if table is None:
+            continue
         monitoring = table.monitoring or Monitoring()
         finished = row["finished_ts"].replace(tzinfo=UTC)
         last = BatchMetrics(
@@ -85,7 +94,8 @@ def run_detection(
     spark: SparkSession, config: LakehouseConfig, now: datetime | None = None
 ) -> DetectionRun:
     now = now or datetime.now(UTC)
-    monitored = [t for t in TABLES.values() if t.monitoring is not None]
+    platform = load_platform(config, spark)
+    monitored = [t for t in platform.tables.values() if t.monitoring is not None]
     history = read_metrics(
         spark,
         config.lake,
@@ -104,7 +114,7 @@ def run_detection(
         newest = points[-1]
         latest[(table.name, newest.job)] = newest.batch_id
         findings += detect(newest, points[:-1], table.monitoring, now)
-    stalls = _stalls(last_batches_with_rows(spark, config), now)
+    stalls = _stalls(platform, last_batches_with_rows(spark, config), now)
     findings += stalls
     recorded = record_findings(spark, config.lake, findings, WRITER_ID)
     # an open finding is resolved when a newer batch no longer shows its detector and metric

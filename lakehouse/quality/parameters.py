@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lakehouse.config import SilverConfig
 from lakehouse.errors import ConfigError
 
 __all__ = ["RETAINED_HISTORY", "parse_parameter", "suite_parameters"]
@@ -14,14 +13,14 @@ __all__ = ["RETAINED_HISTORY", "parse_parameter", "suite_parameters"]
 RETAINED_HISTORY = timedelta(days=400)
 
 
-def suite_parameters(silver: SilverConfig, now: datetime) -> dict[str, Any]:
+def suite_parameters(max_future_skew_seconds: int, now: datetime) -> dict[str, Any]:
     """Parameters for validating tables at rest: events may be old, but not from the future.
 
     ``now`` is naive UTC, as Spark hands timestamps to Python in a UTC session.
     """
     return {
         "min_event_ts": now - RETAINED_HISTORY,
-        "max_event_ts": now + timedelta(seconds=silver.max_future_skew_seconds),
+        "max_event_ts": now + timedelta(seconds=max_future_skew_seconds),
     }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.datasets import QUALITY_RESULTS, TABLES
+from lakehouse.datasets import QUALITY_RESULTS, TableDef
 from lakehouse.frames import local_frame
 from lakehouse.quality.gate import GateDecision
 from lakehouse.quality.validate import Outcome
@@ -15,10 +16,9 @@ from lakehouse.quality.validate import Outcome
 __all__ = ["quality_rows"]
 
 
-def _observed(table: str, outcome: Outcome) -> str | None:
+def _observed(definition: TableDef | None, outcome: Outcome) -> str | None:
     """GE's observed value, unless the expectation is on a column holding personal data:
     observed values (distinct values, min/max, partial lists) would copy them into ops."""
-    definition = TABLES.get(table)
     columns = (outcome.column or "").split(",")
     if definition is None or any(c in definition.policy.personal_columns for c in columns):
         return None
@@ -30,6 +30,7 @@ def quality_rows(
     job: str,
     batch_id: int,
     decisions: list[GateDecision],
+    tables: Mapping[str, TableDef],
     *,
     validated_ts: datetime,
     writer_id: str,
@@ -48,7 +49,7 @@ def quality_rows(
             "severity": o.severity,
             "row_level": o.row_level,
             "success": o.success,
-            "observed_value": _observed(decision.table, o),
+            "observed_value": _observed(tables.get(decision.table), o),
             "unexpected_count": o.unexpected_count,
             "unexpected_percent": o.unexpected_percent,
             "action": decision.action(o),

@@ -5,9 +5,10 @@ Nothing here writes a subject's raw id or pseudonym into the lake:
 
 - a request keeps ``subject_hash`` = SHA-256 of the pseudonym (``ops.erasure_requests``);
 - rows are matched by hashing each row's pseudonym (or, for raw payloads, the pseudonym of
-  the payload's ``$.user_id``) in a read, then deleted with a MERGE on the rows' keys: the
-  values stay in the data of the merge source, the Delta log only records the condition on
-  column names (a ``DELETE ... WHERE user_id = '...'`` would write the literal into it);
+  the payload's subject field, e.g. ``$.user_id``) in a read, then deleted with a MERGE on
+  the rows' keys: the values stay in the data of the merge source, the Delta log only
+  records the condition on column names (a ``DELETE ... WHERE user_id = '...'`` would
+  write the literal into it);
 - personal columns have no min/max statistics in the log (``delta.dataSkippingStatsColumns``);
 - REORG PURGE and VACUUM then remove the files that still held the rows.
 """
@@ -26,10 +27,11 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TABLES, TableDef
+from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TableDef
 from lakehouse.errors import ErasureError
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import latest_version
+from lakehouse.platform import load_platform
 from lakehouse.privacy.pseudonymize import hmac_sha256, subject_hash, subject_hash_column
 from lakehouse.retention.purge import purge, with_retries
 
@@ -53,9 +55,11 @@ class ErasureRequest:
     subject_hash: str
 
 
-def erasable_tables() -> list[TableDef]:
-    """Tables whose policy says where a subject is."""
-    return [t for t in TABLES.values() if t.policy.subject is not None]
+def erasable_tables(config: LakehouseConfig) -> list[TableDef]:
+    """Tables whose policy says where a subject is: the bronze, silver and quarantine tables
+    of every dataset whose contract names a subject field."""
+    tables = load_platform(config).tables.values()
+    return [t for t in tables if t.policy.subject is not None]
 
 
 def requests_for(
@@ -105,7 +109,7 @@ def _subject_pseudonym(table: TableDef, key: bytes) -> Column:
     assert subject is not None
     if subject.kind == "pseudonym":
         return F.col(subject.column)
-    raw = F.get_json_object(F.col(subject.column).cast("string"), "$.user_id")
+    raw = F.get_json_object(F.col(subject.column).cast("string"), f"$.{subject.payload_field}")
     return hmac_sha256(key, F.trim(raw))
 
 
@@ -163,7 +167,7 @@ def erase(
     frame = _requests_frame(spark, requests)
     audit: list[dict[str, object]] = []
     touched: list[tuple[TableDef, str]] = []
-    for table in erasable_tables():
+    for table in erasable_tables(config):
         subject = table.policy.subject
         assert subject is not None
         path = table_path(config.lake, table)

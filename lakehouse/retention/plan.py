@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lakehouse.datasets import TABLES, TableDef, table
+from lakehouse.datasets import TableDef
+from lakehouse.platform import Platform
 
 __all__ = ["RetentionStep", "plan_retention", "select_tables"]
 
@@ -21,11 +22,11 @@ class RetentionStep:
     cutoff: datetime
 
 
-def select_tables(names: Sequence[str] = ()) -> list[TableDef]:
-    """The tables named (validated against the dataset definitions), or all of them."""
+def select_tables(platform: Platform, names: Sequence[str] = ()) -> list[TableDef]:
+    """The tables named (validated against the platform's tables), or all of them."""
     if not names:
-        return list(TABLES.values())
-    return [table(n) for n in dict.fromkeys(names)]
+        return list(platform.tables.values())
+    return [platform.table(n) for n in dict.fromkeys(names)]
 
 
 def plan_retention(tables: Sequence[TableDef], now: datetime) -> list[RetentionStep]:

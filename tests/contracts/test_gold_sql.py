@@ -16,14 +16,14 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import load_datasets
 from lakehouse.contracts.analyze import gold_frame, gold_tables
 from lakehouse.contracts.tables import silver_table
-from lakehouse.datasets import (
+from lakehouse.errors import ContractError
+from tests.contracts.declared_events import (
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_EVENTS_PER_MINUTE,
     GOLD_HOURLY_REVENUE,
     SILVER_EVENTS,
 )
-from lakehouse.errors import ContractError
-from lakehouse.layers.gold import AGGREGATES
+from tests.contracts.declared_gold import AGGREGATES
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = load_datasets(ROOT / "datasets", ROOT / "expectations")
@@ -57,7 +57,7 @@ def _silver(spark: SparkSession) -> DataFrame:
 def test_the_sql_files_compute_what_the_python_aggregates_did(
     spark: SparkSession, aggregate: object
 ) -> None:
-    from lakehouse.layers.gold import Aggregate
+    from tests.contracts.declared_gold import Aggregate
 
     assert isinstance(aggregate, Aggregate)
     silver = _silver(spark)

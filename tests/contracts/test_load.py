@@ -16,16 +16,16 @@ from pyspark.sql.types import ArrayType, DecimalType, IntegerType, StringType, S
 
 from lakehouse.contracts import load_dataset, load_datasets
 from lakehouse.contracts.tables import bronze_table, quarantine_table, silver_table
-from lakehouse.datasets import (
+from lakehouse.datasets import TableDef
+from lakehouse.errors import ContractError
+from tests.contracts.declared_events import (
     BRONZE_EVENTS,
     EVENT_FIELDS,
     KNOWN_EVENT_TYPES,
     QUARANTINE_SILVER_EVENTS,
     REQUIRED_FIELDS,
     SILVER_EVENTS,
-    TableDef,
 )
-from lakehouse.errors import ContractError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "datasets"

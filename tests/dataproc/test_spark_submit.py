@@ -29,6 +29,7 @@ from lakehouse.dataproc.launch import Submission, launch
 from lakehouse.dataproc.properties import cluster_runtime
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.quality.suites import find_suite, load_suite
+from tests.conftest import events_landing
 from tests.dataproc.conftest import write_job_config
 from tests.dataproc.fake_dataproc import FakeDataproc, serve
 
@@ -114,7 +115,7 @@ def test_staged_job_runs_with_spark_submit_as_dataproc_runs_it(tmp_path: Path) -
     config = load_config(path, env={})
     start = datetime.now(UTC) - timedelta(minutes=30)
     events = generate_events(GeneratorSpec(count=60, bad_share=0.2, seed=11, start=start))
-    write_landing(events, config.source.landing_path, events_per_file=30)
+    write_landing(events, events_landing(config), events_per_file=30)
 
     fake = FakeDataproc()
     with serve(fake) as channel:

@@ -10,13 +10,13 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
-from lakehouse.datasets import BRONZE_EVENTS
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
+from tests.events import BRONZE_EVENTS
 
 
 def test_offsets_are_summarized_per_source_partition_in_order() -> None:

@@ -14,7 +14,6 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.demo import run_layers, table_counts
 from lakehouse.generator import (
@@ -25,14 +24,17 @@ from lakehouse.generator import (
     write_landing,
 )
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
-from lakehouse.layers.gold import AGGREGATES
 from tests.conftest import (
     event_line,
+    events_landing,
     landing_batch,
     make_config,
+    register_lake,
     ungated_kinds,
     with_checkpoint,
 )
+from tests.contracts.declared_gold import AGGREGATES
+from tests.events import platform
 
 pytestmark = pytest.mark.slow
 
@@ -79,11 +81,11 @@ def pipeline(
     """One lake through which a generated stream ran bronze -> silver -> gold, in 2 parts."""
     root = tmp_path_factory.mktemp("pipeline")
     config = make_config(root, max_files_per_trigger=4)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     events = generate_events(_spec(seed=11))
     # two arrivals, each run through all layers: later batches see earlier silver rows
     for n, part in enumerate((events[:750], events[750:])):
-        write_landing(part, config.source.landing_path, events_per_file=100, prefix=f"p{n}")
+        write_landing(part, events_landing(config), events_per_file=100, prefix=f"p{n}")
         run_layers(spark, config)
     return config, events
 
@@ -92,7 +94,7 @@ def test_every_event_is_accounted_for(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
 ) -> None:
     config, events = pipeline
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     kinds = Counter(e.kind for e in events)
     assert all(kinds[k] > 0 for k in ("duplicate", "late", "unknown_field", "malformed_json"))
     _assert_accounted(spark, events)
@@ -102,7 +104,7 @@ def test_unknown_fields_are_rescued_in_silver(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
 ) -> None:
     config, events = pipeline
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     rescued_ids = {e.event_id for e in events if e.kind == "unknown_field"}
     rows = (
         spark.table("silver.events")
@@ -118,7 +120,7 @@ def test_gold_equals_batch_recomputation_from_silver(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
 ) -> None:
     config, _ = pipeline
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     _assert_gold_equals_recomputation(spark)
 
 
@@ -126,7 +128,7 @@ def test_batch_log_accounts_for_rows(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
 ) -> None:
     config, events = pipeline
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     log = spark.table("ops.batch_log")
     totals = {
         r["job"]: r
@@ -157,9 +159,9 @@ def test_lake_is_readable_by_name_after_reregistering(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]], tmp_path: Path
 ) -> None:
     config, events = pipeline
-    register_tables(spark, make_config(tmp_path).lake)  # another lake takes the names
+    register_lake(spark, make_config(tmp_path))  # another lake takes the names
     assert spark.table("bronze.events").count() == 0
-    register_tables(spark, config.lake)  # and back
+    register_lake(spark, config)  # and back
     assert spark.table("bronze.events").count() == len(events)
 
 
@@ -178,9 +180,9 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
 ) -> None:
     # the gates and monitoring have their own restart tests (tests/quality, tests/monitoring)
     config = make_config(tmp_path, max_files_per_trigger=1, gates=False, monitoring=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     events = generate_events(_spec(seed=23, count=500, gates=False))
-    write_landing(events, config.source.landing_path, events_per_file=100)
+    write_landing(events, events_landing(config), events_per_file=100)
     every = TriggerConfig(mode="processing-time", interval="1 second")
 
     bronze = start_job(spark, config, "bronze", every)
@@ -199,41 +201,44 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
     bronze.stop()
 
     run_layers(spark, config)  # start again from the checkpoints and drain
-    before = table_counts(spark)
+    before = table_counts(spark, platform(spark))
     _assert_accounted(spark, events)
     _assert_gold_equals_recomputation(spark)
 
     run_layers(spark, config)  # once more: nothing new, nothing written twice
-    assert table_counts(spark)["silver.events"] == before["silver.events"]
-    assert table_counts(spark)["quarantine.silver_events"] == before["quarantine.silver_events"]
+    assert table_counts(spark, platform(spark))["silver.events"] == before["silver.events"]
+    assert (
+        table_counts(spark, platform(spark))["quarantine.silver_events"]
+        == before["quarantine.silver_events"]
+    )
 
 
 def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Path) -> None:
     config = make_config(tmp_path, gates=False)  # the gates' own retry: tests/quality
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     events = generate_events(_spec(seed=5, count=300, gates=False))
-    write_landing(events, config.source.landing_path, events_per_file=100)
+    write_landing(events, events_landing(config), events_per_file=100)
     for job in ("bronze-landing", "silver", "gold"):
         with_checkpoint(config, job)
     lake = config.lake
 
-    bronze_job = BronzeJob(config)
-    landing = config.source.landing_path
+    bronze_job = BronzeJob(config, platform().dataset("events"))
+    landing = events_landing(config)
     bronze_job(landing_batch(spark, landing), 0)
     bronze_job(landing_batch(spark, landing), 0)  # the same batch again, as after a crash
     bronze = spark.read.format("delta").load(lake.table_path("bronze", "events"))
-    silver_job = SilverJob(config)
+    silver_job = SilverJob(config, platform().dataset("events"))
     silver_job(bronze, 0)
-    after_first = table_counts(spark)
+    after_first = table_counts(spark, platform(spark))
     silver_job(bronze, 0)
     silver_job(bronze, 1)  # even as a new batch id, the same deliveries are not promoted again
     silver = spark.read.format("delta").load(lake.table_path("silver", "events"))
-    gold_job = GoldJob(config)
+    gold_job = GoldJob(config, platform(spark).dataset("events"))
     gold_job(silver, 0)
     gold_job(silver, 0)
     gold_job(silver, 1)
 
-    counts = table_counts(spark)
+    counts = table_counts(spark, platform(spark))
     for name in ("bronze.events", "silver.events"):
         assert counts[name] == after_first[name], name
     _assert_accounted(spark, events)
@@ -269,9 +274,9 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
 
 def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_path: Path) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
-    landing = Path(config.source.landing_path)
+    landing = Path(events_landing(config))
     landing.mkdir(parents=True)
     (landing / "a.jsonl").write_bytes(
         event_line("e1", minute + timedelta(seconds=5), "u1")

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from lakehouse.datasets import BRONZE_EVENTS
 from lakehouse.layers.bronze import to_bronze
+from tests.events import BRONZE_EVENTS
 
 
 def test_to_bronze_adds_ingest_columns_in_table_order(spark: SparkSession) -> None:

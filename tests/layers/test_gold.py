@@ -1,15 +1,37 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from lakehouse.layers.gold import daily_active_users, events_per_minute, hourly_revenue
+from lakehouse.contracts.analyze import gold_frame
+from tests.events import EVENTS
 
 UPDATED = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 UPDATED_NAIVE = datetime(2026, 11, 23, 13, 0)
+
+
+def _gold(name: str) -> Callable[[datetime], Callable[[DataFrame], DataFrame]]:
+    """The gold SQL file ``name`` of the product events, stamped as the gold job does."""
+    gold = next(g for g in EVENTS.gold if g.name == name)
+
+    def compute(updated: datetime) -> Callable[[DataFrame], DataFrame]:
+        def transform(silver: DataFrame) -> DataFrame:
+            rows = gold_frame(silver.sparkSession, gold, silver)
+            return rows.withColumn("updated_ts", F.lit(updated).cast("timestamp"))
+
+        return transform
+
+    return compute
+
+
+events_per_minute = _gold("events_per_minute")
+daily_active_users = _gold("daily_active_users")
+hourly_revenue = _gold("hourly_revenue")
 
 
 def _silver(spark: SparkSession) -> DataFrame:

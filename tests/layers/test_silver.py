@@ -9,7 +9,6 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.layers.silver import (
     DEDUP_COL,
@@ -20,6 +19,7 @@ from lakehouse.layers.silver import (
     to_quarantine,
     to_silver,
 )
+from tests.events import EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 
 INGEST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = SilverRules(max_future_skew_seconds=300, max_lateness_seconds=48 * 3600)
@@ -59,7 +59,7 @@ def _line(event: dict[str, Any]) -> bytes:
 
 def test_parse_types_normalizes_and_rescues_unknown_fields(spark: SparkSession) -> None:
     payload = _line(_event(app_version="1.2.3", experiment={"arm": "b"}))
-    parsed = _bronze(spark, [payload]).transform(parse_events(RULES))
+    parsed = _bronze(spark, [payload]).transform(parse_events(EVENTS, RULES))
     actual = parsed.select(
         "event_id",
         "event_type",
@@ -133,7 +133,9 @@ def test_every_refusal_has_its_reason(spark: SparkSession) -> None:
             ["missing_field:user_id", "invalid_type:amount", "invalid_type:schema_version"],
         ),
     ]
-    parsed = _bronze(spark, [payload for payload, _ in cases]).transform(parse_events(RULES))
+    parsed = _bronze(spark, [payload for payload, _ in cases]).transform(
+        parse_events(EVENTS, RULES)
+    )
     actual = parsed.select("_offset", REASONS_COL).orderBy("_offset")
     expected = spark.createDataFrame(
         [(i, reasons) for i, (_, reasons) in enumerate(cases)],
@@ -148,7 +150,7 @@ def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
         _line(_event(event_ts="2026-11-23T11:00:00.123456Z")),
         _line(_event(event_ts="2026-11-23T11:00:00Z")),
     ]
-    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
+    parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
     actual = parsed.select("_offset", "event_ts").orderBy("_offset")
     expected = spark.createDataFrame(
         [
@@ -163,7 +165,7 @@ def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
 
 def _good_rows(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
     payloads = [_line(_event(event_id=event_id)) for event_id, _, _ in rows]
-    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
+    parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
     coords = spark.createDataFrame(
         [(i, part, off) for i, (_, part, off) in enumerate(rows)], "i long, p string, o long"
     )
@@ -191,7 +193,7 @@ def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession
         "event_id string, _source string, _partition string, _offset long",
     )
     actual = (
-        batch.transform(classify_duplicates(existing))
+        batch.transform(classify_duplicates(existing, "event_id"))
         .select("event_id", "_offset", DEDUP_COL, REASONS_COL)
         .orderBy("event_id", "_offset")
     )
@@ -210,9 +212,13 @@ def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession
 
 def test_silver_and_quarantine_rows_have_the_table_schemas(spark: SparkSession) -> None:
     payloads = [_line(_event()), b"nope"]
-    parsed = _bronze(spark, payloads).transform(parse_events(RULES))
-    good = parsed.where(F.size(REASONS_COL) == 0).transform(to_silver("silver:q1", 3, INGEST))
-    bad = parsed.where(F.size(REASONS_COL) > 0).transform(to_quarantine("silver:q1", 3, INGEST))
+    parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
+    good = parsed.where(F.size(REASONS_COL) == 0).transform(
+        to_silver(SILVER_EVENTS, "silver:q1", 3, INGEST)
+    )
+    bad = parsed.where(F.size(REASONS_COL) > 0).transform(
+        to_quarantine(EVENTS, QUARANTINE_SILVER_EVENTS, "silver:q1", 3, INGEST)
+    )
     assert good.schema.simpleString() == SILVER_EVENTS.schema.simpleString()
     assert bad.schema.fieldNames() == QUARANTINE_SILVER_EVENTS.schema.fieldNames()
     expected_bad = spark.createDataFrame(

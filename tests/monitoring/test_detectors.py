@@ -248,7 +248,7 @@ def test_thresholds_are_validated(changes: dict[str, Any], match: str) -> None:
 
 
 def test_monitoring_columns_are_checked_against_the_table() -> None:
-    from lakehouse.datasets import SILVER_EVENTS
+    from tests.events import SILVER_EVENTS
 
     with pytest.raises(PolicyError, match=r"column\(s\) \['nope'\] are not in the schema"):
         dataclasses.replace(SILVER_EVENTS, monitoring=Monitoring(null_columns=("nope",)))

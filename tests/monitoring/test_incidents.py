@@ -17,14 +17,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StructField, StructType
 
-from lakehouse.catalog import register_tables
-from lakehouse.datasets import EVENT_FIELDS, SILVER_EVENTS
 from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.monitoring.detectors import detect_stall
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation
 from lakehouse.monitoring.thresholds import Monitoring
-from tests.conftest import make_config
+from tests.conftest import make_config, register_lake
+from tests.events import EVENT_FIELDS, SILVER_EVENTS
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +103,7 @@ def stream(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """Two days of hourly batches of about 300 events, through Monitor as a job uses it
     (the events of the two days are one cached frame; each batch is one hour of it)."""
     config = make_config(tmp_path_factory.mktemp("monitoring"))
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     monitor = Monitor(config)
     steady = Stream(spark, monitor, [])
     days = [_events(hour, _count(hour), seed=hour) for hour in range(HOURS)]

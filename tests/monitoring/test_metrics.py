@@ -9,10 +9,11 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import SILVER_EVENTS, TABLE_METRICS
+from lakehouse.datasets import TABLE_METRICS
 from lakehouse.monitoring.history import metrics_frame, metrics_from_row
 from lakehouse.monitoring.metrics import measure, metrics_from_values
 from lakehouse.monitoring.thresholds import Monitoring
+from tests.events import SILVER_EVENTS
 
 M = Monitoring(
     null_columns=("device",),

@@ -17,19 +17,20 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import table_path
 from lakehouse.cli import main
 from lakehouse.config import LakehouseConfig, TriggerConfig
-from lakehouse.datasets import BATCH_LOG, SILVER_EVENTS, TABLE_METRICS
+from lakehouse.datasets import BATCH_LOG, TABLE_METRICS
 from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.io import silver_job
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
-from lakehouse.layers.gold import AGGREGATES
 from lakehouse.monitoring.history import metrics_frame
 from lakehouse.monitoring.model import BatchMetrics
-from tests.conftest import TEST_KEY, make_config
+from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
+from tests.contracts.declared_gold import AGGREGATES
+from tests.events import SILVER_EVENTS
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def _lines(seed: int, change: dict[str, object], drop: str | None = None) -> lis
 
 
 def _write(config: LakehouseConfig, lines: list[bytes], prefix: str) -> None:
-    landing = Path(config.source.landing_path)
+    landing = Path(events_landing(config))
     landing.mkdir(parents=True, exist_ok=True)
     (landing / f"{prefix}.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
 
@@ -89,7 +90,7 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Itera
     critical finding), the second brings a new field (a warning; promoted)."""
     root = tmp_path_factory.mktemp("monitored")
     config = make_config(root, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     _seed_history(spark, config)
     monitoring = SILVER_EVENTS.monitoring
     assert monitoring is not None
@@ -110,7 +111,7 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Itera
         f'[privacy]\npseudonym_key = "{TEST_KEY}"\n'
     )
     yield root
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
 
 
 def _config(root: Path) -> LakehouseConfig:
@@ -120,7 +121,7 @@ def _config(root: Path) -> LakehouseConfig:
 def test_a_blocking_critical_finding_quarantines_the_whole_batch(
     spark: SparkSession, lake: Path
 ) -> None:
-    register_tables(spark, _config(lake).lake)
+    register_lake(spark, _config(lake))
     log = {r["batch_id"]: r for r in spark.table("ops.batch_log").where("job = 'silver'").collect()}
     assert log[0]["status"] == "blocked"
     assert log[0]["rows_out"] == 0
@@ -137,7 +138,7 @@ def test_a_blocking_critical_finding_quarantines_the_whole_batch(
 
 
 def test_metrics_and_findings_land_in_the_ops_tables(spark: SparkSession, lake: Path) -> None:
-    register_tables(spark, _config(lake).lake)
+    register_lake(spark, _config(lake))
     metrics = {
         (r["job"], r["batch_id"]): r
         for r in spark.table("ops.table_metrics").where("_writer_id != 'seed'").collect()
@@ -167,7 +168,7 @@ def test_anomalies_detect_finds_a_stalled_source_and_resolves_old_findings(
     spark: SparkSession, lake: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _config(lake)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     # a Kafka bronze stream whose last batch with rows finished three hours ago
     old = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=3)
     row = {
@@ -293,7 +294,7 @@ def test_gold_tables_are_measured_in_the_gold_stream(spark: SparkSession, tmp_pa
     """Each gold table gets a metrics row per gold batch: the windows the batch recomputed,
     their numeric means and category counts; volume is not judged (Monitoring.volume)."""
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     _write(config, _lines(3, {}), "a")
     trigger = TriggerConfig(mode="available-now")
     for layer in ("bronze", "silver", "gold"):

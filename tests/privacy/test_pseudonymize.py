@@ -8,7 +8,6 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import SILVER_EVENTS
 from lakehouse.errors import ConfigError
 from lakehouse.privacy.pseudonymize import (
     hmac_sha256,
@@ -19,6 +18,7 @@ from lakehouse.privacy.pseudonymize import (
     truncate_ip,
 )
 from tests.conftest import TEST_KEY
+from tests.events import SILVER_EVENTS
 
 KEY = TEST_KEY.encode()
 LONG_KEY = b"k" * 100  # longer than a SHA-256 block: HMAC hashes it first

@@ -21,7 +21,8 @@ from lakehouse.io.streams import StreamFailed
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.quality.gate import GATE_REASONS, apply_gate, decide
 from lakehouse.quality.validate import Outcome
-from tests.conftest import SUITES, event_line, with_checkpoint
+from tests.conftest import SUITES, event_line, events_landing, with_checkpoint
+from tests.events import platform
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TS = NOW - timedelta(hours=1)
@@ -152,12 +153,12 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
     )
     lines.append(event_line("warn", TS, "u8", country="Germany"))
     bronze = _bronze(spark, lines)
-    job = SilverJob(lake)
+    job = SilverJob(lake, platform().dataset("events"))
     job(bronze, 0)
-    first = table_counts(spark)
+    first = table_counts(spark, platform(spark))
     job(bronze, 0)  # the same batch again, as after a crash before the checkpoint commit
 
-    assert table_counts(spark) == first
+    assert table_counts(spark, platform(spark)) == first
     assert first["ops.table_metrics"] == 1  # the batch's metrics, written once
     silver = {r["event_id"] for r in spark.table("silver.events").collect()}
     assert silver == {"e0", "e1", "e2", "e3", "warn"}
@@ -205,7 +206,7 @@ def test_silver_gate_blocks_a_batch_and_the_stream_goes_on(
     )
     config = _with_suites(lake, folder)
     with_checkpoint(config, "silver")
-    job = SilverJob(config)
+    job = SilverJob(config, platform().dataset("events"))
     job(_bronze(spark, [event_line(f"e{i}", TS, "u1") for i in range(5)]), 0)
     job(_bronze(spark, [event_line(f"n{i}", TS, "u1") for i in range(2)], "f2"), 1)
 
@@ -225,7 +226,7 @@ def test_strict_mode_stops_the_stream_with_a_clear_error(
     spark: SparkSession, lake: LakehouseConfig
 ) -> None:
     config = _with_suites(lake, SUITES, strict=True)
-    landing = Path(config.source.landing_path)
+    landing = Path(events_landing(config))
     landing.mkdir(parents=True)
     (landing / "a.jsonl").write_bytes(
         event_line("ok", TS, "u1") + b"\n" + event_line("x", TS, "u2", event_type="teleport")
@@ -240,7 +241,7 @@ def test_strict_mode_stops_the_stream_with_a_clear_error(
         "expect_column_values_to_be_in_set(event_type) (1 unexpected"
     )
     assert "\n" not in message
-    counts = table_counts(spark)
+    counts = table_counts(spark, platform(spark))
     assert counts["silver.events"] == counts["quarantine.silver_events"] == 0
     assert spark.table("ops.batch_log").where("job = 'silver'").count() == 0
 
@@ -266,8 +267,8 @@ def test_gold_gate_quarantines_rows_of_a_gold_table(
         event_line("b", minute + timedelta(seconds=30), "u2"),  # 2 events in this minute
         event_line("c", minute + timedelta(minutes=5), "u3"),
     ]
-    SilverJob(config)(_bronze(spark, lines), 0)
-    GoldJob(config)(spark.table("silver.events"), 0)
+    SilverJob(config, platform().dataset("events"))(_bronze(spark, lines), 0)
+    GoldJob(config, platform(spark).dataset("events"))(spark.table("silver.events"), 0)
 
     promoted = spark.table("gold.events_per_minute").select("window_start", "events").collect()
     assert [(r["window_start"], r["events"]) for r in promoted] == [

@@ -10,14 +10,14 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.cli import main
 from lakehouse.config import LakehouseConfig, SilverConfig
-from lakehouse.datasets import SILVER_EVENTS
 from lakehouse.quality.parameters import parse_parameter, suite_parameters
 from lakehouse.quality.suites import find_suite, load_suite
 from lakehouse.quality.validate import is_row_level, validate_dataframe
 from tests.conftest import SUITES
+from tests.events import SILVER_EVENTS
 
 NOW = datetime(2026, 11, 23, 12, 0)
-PARAMS = suite_parameters(SilverConfig(), NOW)
+PARAMS = suite_parameters(SilverConfig().max_future_skew_seconds, NOW)
 
 
 def _silver(spark: SparkSession, bad: bool) -> DataFrame:

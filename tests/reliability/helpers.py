@@ -17,8 +17,8 @@ from pathlib import Path
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from lakehouse.layers.gold import AGGREGATES
 from tests.conftest import SUITES, TEST_KEY
+from tests.contracts.declared_gold import AGGREGATES
 
 __all__ = [
     "Accounting",

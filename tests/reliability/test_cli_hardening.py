@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig
 from lakehouse.demo import run_layers
 from lakehouse.retention.erasure import erase, requests_for
-from tests.conftest import event_line, make_config
+from tests.conftest import event_line, events_landing, make_config, register_lake
 from tests.reliability.helpers import Finished, run_cli, write_config
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -121,11 +120,11 @@ def test_lake_without_permission(tmp_path: Path, args: list[str]) -> None:
 
 def _lake_with_users(spark: SparkSession, root: Path) -> LakehouseConfig:
     config = make_config(root, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     ts = datetime.now(UTC) - timedelta(minutes=10)
     users = ["u-1", "u-2", "u-1' OR '1'='1", "x"]
     lines = [event_line(f"e-{i}", ts, users[i % len(users)]) for i in range(12)]
-    landing = Path(config.source.landing_path)
+    landing = Path(events_landing(config))
     landing.mkdir(parents=True)
     (landing / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     run_layers(spark, config, ("bronze", "silver"))

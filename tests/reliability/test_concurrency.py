@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig, TriggerConfig
-from lakehouse.datasets import BATCH_LOG, BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
+from lakehouse.datasets import BATCH_LOG
 from lakehouse.demo import run_layers
 from lakehouse.io.delta import upsert
 from lakehouse.io.jobs import start_job
@@ -24,6 +24,7 @@ from lakehouse.retention.erasure import erase, requests_for
 from lakehouse.retention.plan import plan_retention
 from lakehouse.retention.run import run_retention
 from tests.conftest import event_line, landing_lake, make_config
+from tests.events import BRONZE_EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 from tests.reliability.helpers import account
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]

@@ -22,9 +22,8 @@ from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables
 from lakehouse.demo import run_layers
-from tests.conftest import make_config
+from tests.conftest import make_config, register_lake
 from tests.reliability.helpers import account, assert_gold_equals_recomputation
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -247,7 +246,7 @@ def test_hostile_lines_are_quarantined_with_a_reason_and_never_promoted(
     with tempfile.TemporaryDirectory(prefix="hostile-") as folder:
         root = Path(folder)
         config = make_config(root)
-        register_tables(spark, config.lake)
+        register_lake(spark, config)
         landing = root / "landing"
         landing.mkdir()
         # two files, so a batch holds several; lines are written byte for byte

@@ -10,13 +10,20 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables
 from lakehouse.cli import main
-from lakehouse.datasets import BRONZE_EVENTS, TABLES
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.privacy.pseudonymize import pseudonym
-from tests.conftest import TEST_KEY, event_line, landing_lake, make_config, ungated_kinds
+from tests.conftest import (
+    TEST_KEY,
+    event_line,
+    events_landing,
+    landing_lake,
+    make_config,
+    register_lake,
+    ungated_kinds,
+)
+from tests.events import BRONZE_EVENTS, lake_tables
 from tests.retention.files import decoded_text, files_containing, log_checkpoint_text
 from tests.test_cli import _toml
 
@@ -31,7 +38,7 @@ def test_silver_and_gold_hold_no_raw_id_email_or_full_ip(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     start = datetime.now(UTC) - timedelta(hours=1)
     spec = GeneratorSpec(
         count=120,
@@ -43,14 +50,14 @@ def test_silver_and_gold_hold_no_raw_id_email_or_full_ip(
         bad_kinds=ungated_kinds(),
     )
     events = generate_events(spec)
-    write_landing(events, config.source.landing_path, events_per_file=60)
+    write_landing(events, events_landing(config), events_per_file=60)
     run_layers(spark, config)
     raw = "\n".join(e.line.decode("utf-8", "replace") for e in events)
     assert "usr_" in raw and "@example.com" in raw and "query" in raw  # there was some
     lake = Path(config.lake.root)
     silver_ips = {r["ip"] for r in spark.table("silver.events").collect()} - {None}
     assert silver_ips and all(ip.endswith((".0", "::")) for ip in silver_ips)
-    for name in [n for n in TABLES if n.startswith(("silver.", "gold."))]:
+    for name in [n for n in lake_tables(spark) if n.startswith(("silver.", "gold."))]:
         folder = lake / name.replace(".", "/", 1)
         text = decoded_text(spark, folder) + log_checkpoint_text(spark, folder)
         for needle in ("usr_", "ses_", "@example.com", "running shoes", "headphones"):
@@ -141,7 +148,7 @@ def test_erasure_leaves_no_trace_of_the_subject_in_any_file(
     for root in (Path(config.lake.root), Path(config.lake.checkpoint_root)):
         assert files_containing(root, [n.encode() for n in needles]) == []
         assert not any(n in log_checkpoint_text(spark, root) for n in needles)
-    for name in TABLES:
+    for name in lake_tables(spark):
         text = decoded_text(spark, Path(config.lake.root) / name.replace(".", "/", 1))
         assert not any(n in text for n in needles), name
 

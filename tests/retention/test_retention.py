@@ -11,16 +11,23 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import table_path
 from lakehouse.cli import main
 from lakehouse.config import LakehouseConfig, TriggerConfig
-from lakehouse.datasets import BRONZE_EVENTS, SILVER_EVENTS, TABLES
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.retention.plan import RetentionStep, plan_retention, select_tables
 from lakehouse.retention.run import run_retention
-from tests.conftest import event_line, landing_lake, make_config, ungated_kinds
+from tests.conftest import (
+    event_line,
+    events_landing,
+    landing_lake,
+    make_config,
+    register_lake,
+    ungated_kinds,
+)
+from tests.events import BRONZE_EVENTS, SILVER_EVENTS, lake_tables, platform
 from tests.retention.files import read_files
 from tests.test_cli import _toml
 
@@ -40,9 +47,9 @@ def test_unknown_table_is_refused_before_spark_starts(
     assert "unknown table 'silver.evnts'; known tables are" in capsys.readouterr().err
 
 
-def test_plan_skips_tables_kept_for_a_reason() -> None:
+def test_plan_skips_tables_kept_for_a_reason(spark: SparkSession) -> None:
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    steps = {s.table.name: s for s in plan_retention(select_tables(), now)}
+    steps = {s.table.name: s for s in plan_retention(select_tables(platform(spark)), now)}
     assert steps["bronze.events"] == RetentionStep(
         BRONZE_EVENTS, "ingest_ts", 7, datetime(2026, 11, 16, tzinfo=UTC)
     )
@@ -72,15 +79,15 @@ def test_after_retention_no_data_file_holds_an_expired_row(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = make_config(tmp_path, gates=False)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     start = datetime.now(UTC) - timedelta(hours=1)
     spec = GeneratorSpec(
         count=24, bad_share=0.3, seed=3, rate=0.1, start=start, bad_kinds=ungated_kinds()
     )
-    write_landing(generate_events(spec), config.source.landing_path, events_per_file=24)
+    write_landing(generate_events(spec), events_landing(config), events_per_file=24)
     run_layers(spark, config)
     now = datetime.now(UTC)
-    steps = plan_retention(select_tables(), now)
+    steps = plan_retention(select_tables(platform(spark)), now)
     kept = {s.table.name: spark.table(s.table.name).count() for s in steps}
     expired = {s.table.name: _backdate(spark, config, s) for s in steps}
     assert all(expired[n] > 0 for n in ("bronze.events", "silver.events", "ops.batch_log"))
@@ -151,4 +158,5 @@ def test_a_running_silver_stream_survives_retention_on_bronze(
     assert silver.exception() is None
     run_layers(spark, config, ("silver", "gold"))  # restarts from its checkpoint
     assert spark.table("gold.daily_active_users").count() >= 1
-    assert set(TABLES)  # every table registered stays readable
+    for name in lake_tables(spark):  # every table registered stays readable
+        spark.table(name).limit(1).collect()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_kafka, publish_pubsublite
+from tests.conftest import register_lake
 from tests.sources.fake_pubsublite import FakePubSubLite
 from tests.sources.kafka_broker import KafkaBroker
 from tests.sources.test_kafka import kafka_config
@@ -30,7 +30,7 @@ def test_cutover_without_loss_or_duplicates_in_silver(
     _, subscription = new_topic(pubsublite, partitions=2)
     before = pubsublite_config(tmp_path, pubsublite, subscription)
     after = kafka_config(tmp_path, kafka_broker, "cutover")
-    register_tables(spark, before.lake)
+    register_lake(spark, before)
 
     publish_pubsublite(before.source, events[:30])  # the old pipeline
     run_layers(spark, before, ("bronze",))

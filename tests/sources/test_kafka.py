@@ -14,7 +14,6 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, SourceConfig, SparkConfig, TriggerConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError
@@ -30,7 +29,7 @@ from lakehouse.sources.kafka import (
     managed_kafka_bootstrap,
 )
 from lakehouse.sources.registry import source_for
-from tests.conftest import make_config
+from tests.conftest import make_config, register_lake
 from tests.sources.kafka_broker import KafkaBroker
 
 _topics = itertools.count()
@@ -166,7 +165,7 @@ def test_every_record_lands_in_bronze_once_across_a_restart(
 ) -> None:
     topic = f"events-{next(_topics)}"
     config = kafka_config(tmp_path, kafka_broker, topic, max_offsets=12)
-    register_tables(spark, config.lake)
+    register_lake(spark, config)
     start = datetime.now(UTC) - timedelta(hours=1)
     events = generate_events(GeneratorSpec(count=60, bad_share=0.2, seed=5, start=start))
     assert publish_kafka(spark, config.source, events[:40], topic) == 40

@@ -14,7 +14,6 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, SourceConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError, SourceError
@@ -27,7 +26,7 @@ from lakehouse.sources.pubsublite.client import (
 )
 from lakehouse.sources.pubsublite.source import PubSubLiteSource, pubsublite_to_envelope
 from lakehouse.sources.registry import source_for
-from tests.conftest import make_config
+from tests.conftest import make_config, register_lake
 from tests.sources.fake_pubsublite import FakePubSubLite
 
 PROJECT = "projects/demo/locations/europe-west1-b"
@@ -164,7 +163,7 @@ def test_every_message_lands_in_bronze_once_with_exact_offsets_across_restarts(
     start = datetime.now(UTC) - timedelta(hours=1)
     events = generate_events(GeneratorSpec(count=60, bad_share=0.2, seed=3, start=start))
     capped = pubsublite_config(tmp_path, pubsublite, subscription, max_per_partition=8)
-    register_tables(spark, capped.lake)
+    register_lake(spark, capped)
     published = publish_pubsublite(capped.source, events)
     assert sum(len(o) for o in published.values()) == 60
     assert all(len(o) > 8 for o in published.values())  # every partition needs 2+ batches

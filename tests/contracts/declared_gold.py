@@ -1,4 +1,5 @@
-"""Gold: aggregates of silver events.
+"""Gold aggregates of the product events as the package computed them in Python before the
+gold SQL files (datasets/events/gold/): the reference of the SQL equivalence tests.
 
 Each aggregate is a pure function of silver rows. The gold job recomputes, for every
 window a micro-batch touches, the whole window from silver and upserts it: late events
@@ -14,12 +15,12 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import (
+from lakehouse.datasets import TableDef
+from tests.contracts.declared_events import (
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_EVENTS_PER_MINUTE,
     GOLD_HOURLY_REVENUE,
     REVENUE_TYPE,
-    TableDef,
 )
 
 __all__ = [
