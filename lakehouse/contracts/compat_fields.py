@@ -50,6 +50,8 @@ def type_change(old: DataType, new: DataType) -> tuple[bool, str] | None:
         return (False, f"widened type {what}") if widened else (True, f"narrowed type {what}")
     if isinstance(old, FloatType) and isinstance(new, DoubleType):
         return False, f"widened type {what}"
+    if isinstance(old, DoubleType) and isinstance(new, FloatType):
+        return True, f"narrowed type {what}"
     if isinstance(old, DecimalType) and isinstance(new, DecimalType):
         widened = new.precision - new.scale >= old.precision - old.scale and new.scale >= old.scale
         return (False, f"widened type {what}") if widened else (True, f"narrowed type {what}")

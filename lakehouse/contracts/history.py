@@ -19,6 +19,7 @@ import yaml
 
 from lakehouse.contracts.load import CONTRACT_FILE, load_dataset, load_datasets
 from lakehouse.contracts.model import Dataset
+from lakehouse.contracts.types import struct_of
 from lakehouse.errors import ContractError
 
 __all__ = ["Baseline", "read_baseline", "read_file", "read_folder", "read_revision"]
@@ -55,9 +56,10 @@ def read_baseline(against: str, datasets_dir: Path) -> Baseline:
 def read_folder(folder: Path) -> Baseline:
     """A dataset folder (with a contract.yaml) or a datasets folder."""
     if (folder / CONTRACT_FILE).is_file():
-        dataset = load_dataset(folder)
+        dataset = _load(folder)
         return Baseline(str(folder), {dataset.name: dataset}, frozenset((dataset.name,)))
-    return Baseline(str(folder), load_datasets(folder))
+    datasets = {name: _typed(d) for name, d in load_datasets(folder).items()}
+    return Baseline(str(folder), datasets)
 
 
 def read_file(file: Path) -> Baseline:
@@ -89,10 +91,22 @@ def _name_in(file: Path) -> str:
     return name if isinstance(name, str) and name.isidentifier() else "_"
 
 
+def _typed(dataset: Dataset) -> Dataset:
+    """``dataset`` once its field types are checked (the comparison reads them)."""
+    for version in dataset.versions:
+        where = f"{dataset.folder / CONTRACT_FILE}: schema v{version.version}"
+        struct_of(version.fields, where)
+    return dataset
+
+
+def _load(folder: Path) -> Dataset:
+    return _typed(load_dataset(folder))
+
+
 def _load_as(folder: Path, names: dict[str, str]) -> Dataset:
     """The dataset of a temporary ``folder``; an error names the original files."""
     try:
-        return load_dataset(folder)
+        return _load(folder)
     except ContractError as exc:
         message = str(exc)
         for tmp, real in sorted(names.items(), key=lambda item: -len(item[0])):
