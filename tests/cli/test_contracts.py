@@ -9,24 +9,19 @@ from pathlib import Path
 import pytest
 
 from lakehouse.cli import main
-from tests.contracts.edits import DATASETS, Edit, edit_file, prop
+from tests.contracts.edits import DATASETS, Edit, add_field, edit_file, prop, top
 
 REPO = DATASETS.parent
 
 
 def version(value: str) -> Edit:
-    return lambda data: data.update(version=value)
+    return top(version=value)
 
 
 narrow_channel = prop("channel", enum=[{"value": "web"}, {"value": "app"}])
 
 
-def add_coupon(data: dict[str, object]) -> None:
-    schema = data["schema"]
-    assert isinstance(schema, list)
-    schema[0]["properties"].append(
-        {"name": "coupon", "logicalType": "string", "classification": "none"}
-    )
+add_coupon = add_field("coupon")
 
 
 @pytest.fixture

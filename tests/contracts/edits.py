@@ -9,7 +9,19 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DATASETS", "Edit", "edit_file", "field", "prop", "set_custom"]
+__all__ = [
+    "DATASETS",
+    "Edit",
+    "add_field",
+    "edit_file",
+    "field",
+    "prop",
+    "remove_field",
+    "schema_v2",
+    "set_custom",
+    "sla_retention",
+    "top",
+]
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -51,6 +63,44 @@ def set_custom(name: str, value: Any) -> Edit:
         if value is not None:
             items.append({"property": name, "value": value})
         data["customProperties"] = items
+
+    return edit
+
+
+def add_field(name: str, *, required: bool = False, under: str | None = None, **extra: Any) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        raw = {"name": name, "logicalType": "string", "classification": "none", **extra}
+        if required:
+            raw["required"] = True
+        target = field(data, under)["properties"] if under else data["schema"][0]["properties"]
+        target.append(raw)
+
+    return edit
+
+
+def remove_field(name: str) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        props = data["schema"][0]["properties"]
+        data["schema"][0]["properties"] = [p for p in props if p["name"] != name]
+
+    return edit
+
+
+def schema_v2(data: dict[str, Any]) -> None:
+    v2 = copy.deepcopy(data["schema"][0])
+    v2["customProperties"] = [{"property": "schemaVersion", "value": 2}]
+    data["schema"].append(v2)
+
+
+def top(**values: Any) -> Edit:
+    return lambda data: data.update(copy.deepcopy(values))
+
+
+def sla_retention(element: str, days: int) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        for item in data["slaProperties"]:
+            if item.get("element") == element:
+                item["value"] = days
 
     return edit
 

@@ -13,23 +13,21 @@ from typing import Any
 
 import pytest
 import yaml
-from pyspark.sql.types import (
-    DataType,
-    DecimalType,
-    DoubleType,
-    FloatType,
-    IntegerType,
-    LongType,
-    MapType,
-    ShortType,
-    StringType,
-)
 
 from lakehouse.contracts.compat import BREAKING, COMPATIBLE, compare, judge
-from lakehouse.contracts.compat_fields import type_change
 from lakehouse.contracts.load import parse_contract
 from lakehouse.contracts.model import Dataset
-from tests.contracts.edits import DATASETS, Edit, field, prop, set_custom
+from tests.contracts.edits import (
+    DATASETS,
+    Edit,
+    add_field,
+    prop,
+    remove_field,
+    schema_v2,
+    set_custom,
+    sla_retention,
+    top,
+)
 
 B, C = BREAKING, COMPATIBLE
 FILE = DATASETS / "orders" / "contract.yaml"
@@ -59,49 +57,16 @@ def no_gold(d: Dataset) -> Dataset:
     return dataclasses.replace(d, gold=())
 
 
-def add_field(name: str, *, required: bool = False, under: str | None = None, **extra: Any) -> Edit:
-    def edit(data: dict[str, Any]) -> None:
-        raw = {"name": name, "logicalType": "string", "classification": "none", **extra}
-        if required:
-            raw["required"] = True
-        target = field(data, under)["properties"] if under else data["schema"][0]["properties"]
-        target.append(raw)
-
-    return edit
-
-
-def remove_field(name: str) -> Edit:
-    def edit(data: dict[str, Any]) -> None:
-        props = data["schema"][0]["properties"]
-        data["schema"][0]["properties"] = [p for p in props if p["name"] != name]
-
-    return edit
-
-
-def schema_v2(data: dict[str, Any]) -> None:
-    v2 = copy.deepcopy(data["schema"][0])
-    v2["customProperties"] = [{"property": "schemaVersion", "value": 2}]
-    data["schema"].append(v2)
-
-
-def top(**values: Any) -> Edit:
-    return lambda data: data.update(copy.deepcopy(values))
-
-
-def sla_retention(element: str, days: int) -> Edit:
-    def edit(data: dict[str, Any]) -> None:
-        for item in data["slaProperties"]:
-            if item.get("element") == element:
-                item["value"] = days
-
-    return edit
-
-
 @pytest.fixture(autouse=True)
 def _no_standard_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """The standard's JSON schema costs 0.3 s a contract and is tested by test_load; these
     tests compare contracts the platform's own checks accept."""
     monkeypatch.setattr("lakehouse.contracts.load._check_standard", lambda data, file: None)
+
+
+def map_of(value_type: str) -> dict[str, Any]:
+    value = {"name": "value", "logicalType": "integer", "physicalType": value_type}
+    return {"key": {"name": "key", "logicalType": "string"}, "value": value}
 
 
 Expected = list[tuple[str, str, str]]  # kind, path, a part of the message
@@ -150,6 +115,13 @@ CASES = [
         [prop("items[].quantity", physicalType="bigint")],
         [(C, V1 + "items[].quantity", "widened type int -> bigint")],
         [(B, V1 + "items[].quantity", "narrowed type bigint -> int")],
+    ),
+    Case(
+        "map values int -> bigint",
+        [prop("attrs", map=map_of("bigint"))],
+        [(C, V1 + "attrs", "map values widened type int -> bigint")],
+        [(B, V1 + "attrs", "map values narrowed type bigint -> int")],
+        before=[add_field("attrs", logicalType="map", map=map_of("int"))],
     ),
     Case(
         "float -> double",
@@ -418,39 +390,6 @@ def test_new_and_removed_datasets(status: str, kind: str) -> None:
     )
     [removed] = compare(dataset, None)
     assert (removed.kind, removed.path) == (kind, "dataset")
-
-
-TYPES: list[tuple[DataType, DataType, bool | None, str]] = [
-    (IntegerType(), IntegerType(), None, ""),
-    (ShortType(), LongType(), False, "widened type smallint -> bigint"),
-    (LongType(), IntegerType(), True, "narrowed type bigint -> int"),
-    (FloatType(), DoubleType(), False, "widened type float -> double"),
-    (DoubleType(), FloatType(), True, "narrowed type double -> float"),
-    (DecimalType(10, 2), DecimalType(12, 4), False, "widened type decimal(10,2) -> decimal(12,4)"),
-    (DecimalType(10, 2), DecimalType(11, 1), True, "narrowed type decimal(10,2) -> decimal(11,1)"),
-    (IntegerType(), DecimalType(38, 0), True, "retyped int -> decimal(38,0)"),
-    (
-        MapType(StringType(), IntegerType()),
-        MapType(StringType(), LongType()),
-        False,
-        "map values widened type int -> bigint",
-    ),
-    (
-        MapType(StringType(), StringType()),
-        MapType(StringType(), LongType()),
-        True,
-        "map values retyped string -> bigint",
-    ),
-]
-
-
-@pytest.mark.parametrize(("old", "new", "breaking", "message"), TYPES)
-def test_type_change(old: DataType, new: DataType, breaking: bool | None, message: str) -> None:
-    change = type_change(old, new)
-    if breaking is None:
-        assert change is None
-    else:
-        assert change == (breaking, message)
 
 
 VERSIONS: list[tuple[str, str, list[Edit], str | None]] = [
