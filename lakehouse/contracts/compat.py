@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from lakehouse.config import parse_duration
-from lakehouse.contracts.compat_fields import compare_fields
+from lakehouse.contracts.compat_fields import PERSONAL_RANK, compare_fields
 from lakehouse.contracts.model import Dataset, GoldTable, SchemaVersion
 from lakehouse.errors import ConfigError
 
@@ -230,8 +230,6 @@ def _compare_gold(
 
 
 def _compare_gold_columns(old: GoldTable, new: GoldTable, path: str, changes: _Changes) -> None:
-    from lakehouse.contracts.compat_fields import PERSONAL_RANK
-
     for column in sorted(set(old.classification) | set(new.classification)):
         before = old.classification.get(column, "none")
         after = new.classification.get(column, "none")
@@ -321,21 +319,15 @@ class Verdict:
     def ok(self) -> bool:
         return not self.problems
 
-    @property
-    def major_bumped(self) -> bool:
-        old = _semver(self.old_version or "")
-        new = _semver(self.new_version or "")
-        return old is not None and new is not None and new[0] > old[0]
-
     def lines(self) -> list[str]:
         """One line per change, then one per problem."""
+        breaking = BREAKING.upper()
+        old, new = _semver(self.old_version or ""), _semver(self.new_version or "")
+        if old is not None and new is not None and new[0] > old[0]:
+            breaking = f"{breaking} (major version bumped {old[0]} -> {new[0]})"
         out = []
         for change in self.changes:
-            kind = change.kind.upper()
-            if change.breaking and self.major_bumped:
-                old, new = (_semver(v or "") for v in (self.old_version, self.new_version))
-                assert old is not None and new is not None
-                kind = f"BREAKING (major version bumped {old[0]} -> {new[0]})"
+            kind = breaking if change.breaking else change.kind.upper()
             out.append(f"{kind} {change.dataset}: {change.path}: {change.message}")
         out.extend(f"REFUSED {self.dataset}: {problem}" for problem in self.problems)
         return out
