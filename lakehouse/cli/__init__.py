@@ -5,6 +5,7 @@
 - :mod:`lakehouse.cli.dataproc`: ``submit``
 - :mod:`lakehouse.cli.maintenance`: ``retention run``, ``erase``
 - :mod:`lakehouse.cli.monitoring`: ``anomalies detect``, ``status``, ``report``
+- :mod:`lakehouse.cli.contracts`: ``contracts check``
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lakehouse.cli import dataproc, maintenance, monitoring, pipeline, query
+from lakehouse.cli import contracts, dataproc, maintenance, monitoring, pipeline, query
 from lakehouse.cli.common import Command
 from lakehouse.config import load_config
 from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring)
+_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

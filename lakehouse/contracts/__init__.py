@@ -8,6 +8,8 @@
 - :mod:`lakehouse.contracts.types`: field types as Spark types
 - :mod:`lakehouse.contracts.tables`: a dataset's tables (schemas, policies, monitoring)
 - :mod:`lakehouse.contracts.suites`: the suites a dataset names exist and name its columns
+- :mod:`lakehouse.contracts.compat`: old vs new contract, each change compatible or breaking
+- :mod:`lakehouse.contracts.history`: the old contracts of a git revision, file or folder
 """
 
 from __future__ import annotations
