@@ -31,7 +31,11 @@ from lakehouse.policy import NONE
 
 __all__ = ["RESERVED", "Draft", "build_draft", "draft_suite", "suite_name"]
 
-RESERVED = ("event_date", "rescued_data", "_source", "_partition", "_offset")
+# columns silver adds to the event's fields
+RESERVED = (
+    *("event_date", "rescued_data", "_source", "_partition", "_offset"),
+    *("_ingest_ts", "_processed_ts", "_writer_id", "_batch_id"),
+)
 # keys silver never keeps among unknown fields, whatever the sample holds
 _ALWAYS_DROPPED = ("email", "name", "phone", "address", "ip")
 _TIME_NAMES = ("timestamp", "time", "ts", "datetime")
@@ -114,7 +118,12 @@ def _pick_id(draft: Draft) -> None:
         return
     f = min(
         candidates,
-        key=lambda c: (c.name not in preferred, not c.required, c.logical_type != "string"),
+        key=lambda c: (
+            c.name not in preferred,
+            not c.required,
+            c.logical_type != "string",
+            -c.unique_share,
+        ),
     )
     if f.logical_type == "integer":
         f.logical_type, f.physical_type = "string", None
@@ -172,7 +181,12 @@ def _pick_version(draft: Draft) -> None:
     if high is not None and 1 <= high < 2**31:
         draft.schema_version = int(high)
     f.notes.append(f"the schema version (versionField): schemaVersion {draft.schema_version}")
-    if low is not None and low != high:
+    if high is None or high < 1:
+        draft.checklist.append(
+            f"{f.name}: no value of 1 or more in the sample; schemaVersion 1 is declared: "
+            "silver refuses events of other versions"
+        )
+    elif low is not None and low != high:
         draft.checklist.append(
             f"{f.name}: values {low} to {high} in the sample; the draft declares schemaVersion "
             f"{draft.schema_version} only: silver refuses the others as unsupported"
@@ -206,13 +220,21 @@ def _pick_subject(draft: Draft) -> None:
 
 def _declare(draft: Draft) -> None:
     records = draft.sample.records
+    declared: set[str] = set()
     for name, node in draft.sample.root.children.items():
-        if not name.isidentifier() or name in RESERVED:
-            why = "not a field name" if not name.isidentifier() else "a column the platform adds"
+        why = None
+        if not name.isidentifier():
+            why = "not a field name"
+        elif name in RESERVED:
+            why = "a column the platform adds"
+        elif name.lower() in declared:
+            why = "Spark's column names ignore case: it clashes with another key"
+        if why is not None:
             draft.notes.append(
                 f"key {name!r} is not declared ({why}): silver keeps it in rescued_data"
             )
             continue
+        declared.add(name.lower())
         draft.fields.append(draft_field(name, node, records, name, None))
 
 

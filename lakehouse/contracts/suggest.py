@@ -211,6 +211,8 @@ def _string_type(f: DraftField, node: Node) -> None:
             f"{node.local_timestamps} date-time(s) without a UTC offset: kept a string; ask the "
             "producer for an offset (…Z) to make it a timestamp"
         )
+    elif filled and node.numeric_strings == filled:
+        f.notes.append("every value is numeric text: a number type would cast it")
     f.unique_share = node.distinct / node.values if node.values and not node.overflow else 0.0
     f.duplicates = 0 if node.overflow else node.kinds["string"] - node.distinct
 
@@ -242,7 +244,9 @@ def _type(f: DraftField, node: Node, path: str) -> None:
             f.items = DraftField(name="item")
             f.items.review("arrays always empty in the sample: element typed string")
         else:
-            f.items = draft_field("item", node.element, node.element.values, f"{path}[]", f.name)
+            element = node.element
+            count = element.values + element.nulls  # every element, null ones too
+            f.items = draft_field("item", element, count, f"{path}[]", f.name)
     elif kinds == {"boolean"}:
         f.logical_type = "boolean"
     elif kinds <= _NUMERIC:
@@ -259,8 +263,8 @@ def _type(f: DraftField, node: Node, path: str) -> None:
         _number_type(f, node, kinds - {"string"})
     else:
         f.review(
-            f"sometimes a string, sometimes a {'/'.join(sorted(kinds - {'string'}))}: typed string "
-            "(silver reads numbers and booleans as their text); check the producer"
+            f"sometimes {' and sometimes '.join(sorted(kinds))}: typed string (silver reads "
+            "numbers and booleans as their text); check the producer"
         )
         _string_type(f, node)
 

@@ -89,9 +89,21 @@ def test_nested_orders_draft_loads(tmp_path: Path) -> None:
             b'{"d": {"k": null}, "a": [], "o": null, "m": {"1": null}}',
         ],
         [b'{"yes": "no", "null": "true", "on": "a: b #c", "x-y": 1, "event_date": "d"}'],
+        [
+            b'{"grid": [[1, 2], [3]], "tags": ["a"], "kv": [{"k1": 1}, {"k2": 2}, {"k3": 3}]}',
+            b'{"grid": [], "tags": ["b", null], "kv": [{"k4": 4}], "userId": 1, "userid": 2}',
+        ],
         [b'{"e": "\\u00e9t\\u00e9 \\"q\\"\\n"}'] * 60,
     ],
-    ids=["empty", "all-bad", "string-or-number", "nested-nulls", "yaml-words", "escapes"],
+    ids=[
+        "empty",
+        "all-bad",
+        "string-or-number",
+        "nested-nulls",
+        "yaml-words",
+        "arrays-of-arrays-and-maps",
+        "escapes",
+    ],
 )
 def test_awkward_samples_still_give_a_draft_that_loads(tmp_path: Path, lines: list[bytes]) -> None:
     done, dataset = _new(tmp_path, "odd", write_lines(tmp_path / "odd.jsonl", lines))

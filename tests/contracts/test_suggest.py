@@ -51,7 +51,10 @@ def test_timestamps_need_an_offset_and_dates_are_dates() -> None:
 def test_a_field_that_is_sometimes_a_string_and_sometimes_a_number() -> None:
     mostly_text = _field(["a", "b", 3, "c"])
     assert mostly_text.logical_type == "string"
-    assert any("sometimes a string" in r for r in mostly_text.reviews)
+    assert any("sometimes integer and sometimes string" in r for r in mostly_text.reviews)
+    flags = _field([True, 1, False])
+    assert flags.logical_type == "string"
+    assert any("sometimes boolean and sometimes integer" in r for r in flags.reviews)
     mostly_numbers = _field([*([1.25] * 18), "12.50", "twelve"])
     assert (mostly_numbers.logical_type, mostly_numbers.physical_type) == (
         "number",
@@ -155,6 +158,8 @@ def test_a_map_with_personal_keys_keeps_the_others() -> None:
 def test_always_null_and_always_empty_fields_are_strings_to_review() -> None:
     never = _field([None, None])
     assert never.logical_type == "string" and never.reviews
+    tags = _field([["a", None], ["b"]])
+    assert tags.items is not None and "null rate 33.3% (1 null, 0 absent)" in tags.items.profile
     empty = _field([[], []])
     assert empty.logical_type == "array" and empty.items is not None
     assert empty.items.logical_type == "string" and empty.items.reviews
