@@ -7,8 +7,10 @@ The rules (README "Draft a contract from a sample"):
   least 2; precision: 4 more integer digits than seen, at least 10), ``double`` when an
   exponent appears or a value has more than 9 decimals. Strings that are all ISO 8601
   date-times with an offset are timestamps, all ``YYYY-MM-DD`` dates. A field that is
-  sometimes a string and sometimes a number or boolean is a string (silver reads numbers as
-  their text); objects or arrays mixed with other kinds take the most frequent kind.
+  sometimes a string and sometimes a number is a number when numbers and numeric text make
+  90% of its values (silver casts numeric text, refuses the rest), else a string, as with
+  booleans (silver reads numbers and booleans as their text); objects or arrays mixed with
+  other kinds take the most frequent kind, the others are refused.
 - **Maps.** An object is a map (``map<string,T>``) when a key is not a field name, it never
   has a key, it has more than 50 keys, or it has 4 keys or more and an object carries on
   average less than half of them.
@@ -66,7 +68,7 @@ class DraftField:
     children: list[DraftField] = field(default_factory=list)
     items: DraftField | None = None
     profile: str = ""  # the sample's figures, one comment line
-    notes: list[str] = field(default_factory=list)  # what to review, comment lines
+    notes: list[str] = field(default_factory=list)  # comment lines: why, what to check
     kind: str | None = None  # what the name or values say: person_id, ip, email...
     minimum: Decimal | None = None
     maximum: Decimal | None = None
@@ -75,7 +77,6 @@ class DraftField:
     values: int = 0
     missing: int = 0  # records (parent objects) without a value: absent, null or blank
     top_level: bool = False
-
     reviews: list[str] = field(default_factory=list)  # what a person must decide
 
     def rank(self) -> int:
@@ -189,7 +190,10 @@ def _number_type(f: DraftField, node: Node, kinds: set[str]) -> None:
         return
     if node.scale > 9 or node.int_digits > 24:
         f.physical_type = "double"
-        f.notes.append(f"{node.scale} decimals: a measurement, double")
+        f.notes.append(
+            f"{node.int_digits} integer digit(s) and {node.scale} decimal(s): too many for a "
+            "decimal of 38 digits with headroom, or a measurement: double"
+        )
         return
     scale = max(node.scale, 2)
     precision = min(38, scale + max(node.int_digits + 4, 10))
