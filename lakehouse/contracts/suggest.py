@@ -292,9 +292,14 @@ def _classify(f: DraftField, node: Node, parent: str | None) -> None:
         f.notes.append(f"direct identifier ({kind}) inside {parent}")
     elif kind in ("email", "phone", "name", "address"):
         f.classification = PII_DIRECT
+        keep = (
+            " or pseudonymize it (minimize: pseudonymize, classification pii_pseudonymous)"
+            if f.logical_type == "string"
+            else ""
+        )
         f.review(
-            f"direct identifier ({kind}): drop it from the contract (it is in rescuedDropKeys) or "
-            "minimize it (pseudonymize) unless the purpose needs it"
+            f"direct identifier ({kind}): drop it from the contract (it is in rescuedDropKeys)"
+            f"{keep} unless the purpose needs it"
         )
     elif kind in ("person_id", "ip") and not f.top_level:
         f.classification = PII_DIRECT

@@ -76,6 +76,14 @@ def test_nested_orders_draft_loads(tmp_path: Path) -> None:
     text = done.contract.read_text()
     assert "# REVIEW: direct identifier (email): drop it" in text
     assert any(item.startswith("email: direct identifier") for item in done.checklist)
+    assert any(
+        "email: direct identifier (email): drop" in i and "or pseudonymize" in i
+        for i in done.checklist
+    )
+    assert any(
+        i.startswith("shipping_address: direct identifier") and "pseudonymize" not in i
+        for i in done.checklist
+    )
 
 
 @pytest.mark.parametrize(
