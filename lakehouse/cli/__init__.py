@@ -15,14 +15,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lakehouse.cli import contracts, dataproc, maintenance, monitoring, pipeline, query
+from lakehouse.cli import contracts, dataproc, datasets, maintenance, monitoring, pipeline, query
 from lakehouse.cli.common import Command
 from lakehouse.config import load_config
 from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts)
+_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
