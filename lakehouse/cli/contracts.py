@@ -30,9 +30,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     )
     check.add_argument(
         "--datasets",
-        default="datasets",
+        default=None,
         metavar="DIR",
-        help="the datasets folder, one folder per dataset (default: ./datasets)",
+        help="the datasets folder, one folder per dataset (default: [datasets] dir)",
     )
     return {"contracts": cmd_contracts}
 
@@ -42,7 +42,7 @@ def cmd_contracts(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.contracts.compat import judge
     from lakehouse.contracts.history import read_baseline
 
-    root = Path(args.datasets)
+    root = Path(args.datasets or config.datasets.dir)
     datasets = load_datasets(root, Path(config.quality.suite_dir))
     for dataset in datasets.values():
         versions = ", ".join(

@@ -34,9 +34,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     )
     new.add_argument(
         "--datasets",
-        default="datasets",
+        default=None,
         metavar="DIR",
-        help="the datasets folder (default: datasets); writes DIR/NAME/contract.yaml",
+        help="the datasets folder (default: [datasets] dir); writes DIR/NAME/contract.yaml",
     )
     new.add_argument(
         "--suites",
@@ -55,7 +55,11 @@ def cmd_datasets(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
     suites = Path(args.suites or config.quality.suite_dir)
     done = new_dataset(
-        args.name, Path(args.from_sample), Path(args.datasets), suites, force=args.force
+        args.name,
+        Path(args.from_sample),
+        Path(args.datasets or config.datasets.dir),
+        suites,
+        force=args.force,
     )
     draft, sample = done.draft, done.draft.sample
     print(f"profiled {sample.records} record(s) of {sample.lines} line(s) in {sample.source}")

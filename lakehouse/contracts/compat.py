@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from lakehouse.config import parse_duration
+from lakehouse.config import SilverConfig, parse_duration
 from lakehouse.contracts.compat_fields import PERSONAL_RANK, compare_fields
 from lakehouse.contracts.model import Dataset, GoldTable, SchemaVersion
 from lakehouse.errors import ConfigError
@@ -156,10 +156,23 @@ def _compare_keys(old: Dataset, new: Dataset, changes: _Changes) -> None:
 def _compare_windows(old: Dataset, new: Dataset, changes: _Changes) -> None:
     """Dedup window, lateness and future skew: narrowed is breaking (duplicates or events
     accepted before are now let through or quarantined), widened compatible."""
+    defaults = SilverConfig()  # what a contract that declares no window gets
     for key, before, after in (
-        ("dedupWindow", old.dedup_window, new.dedup_window),
-        ("maxLateness", old.max_lateness, new.max_lateness),
-        ("maxFutureSkew", old.max_future_skew, new.max_future_skew),
+        (
+            "dedupWindow",
+            old.dedup_window or defaults.dedup_window,
+            new.dedup_window or defaults.dedup_window,
+        ),
+        (
+            "maxLateness",
+            old.max_lateness or defaults.max_lateness,
+            new.max_lateness or defaults.max_lateness,
+        ),
+        (
+            "maxFutureSkew",
+            old.max_future_skew or defaults.max_future_skew,
+            new.max_future_skew or defaults.max_future_skew,
+        ),
     ):
         try:
             seconds = parse_duration(before, key), parse_duration(after, key)
