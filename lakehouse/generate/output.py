@@ -1,0 +1,34 @@
+"""What a run of generated events owes the lake, and the events as landing files."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lakehouse.generate.spec import SILVER, GeneratedEvent
+from lakehouse.generator import write_landing
+
+__all__ = ["expected_summary", "write_dataset_events"]
+
+
+def expected_summary(events: Sequence[GeneratedEvent]) -> dict[str, int]:
+    """Events per expected outcome: ``silver`` first, then each quarantine reason (sorted)."""
+    counts = Counter(e.outcome for e in events)
+    ordered = sorted(counts, key=lambda outcome: (outcome != SILVER, outcome))
+    return {outcome: counts[outcome] for outcome in ordered}
+
+
+def write_dataset_events(
+    events: Sequence[GeneratedEvent],
+    folder: str | Path,
+    dataset: str,
+    events_per_file: int = 1000,
+    files_per_second: float = 0.0,
+) -> list[Path]:
+    """Write the events as JSON-lines files named after the dataset into ``folder``, each
+    file under a temporary name and then renamed (a running stream never reads half a file),
+    ``events_per_file`` lines each, optionally paced."""
+    prefix = f"{dataset}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
+    return write_landing(events, folder, events_per_file, files_per_second, prefix)
