@@ -171,14 +171,16 @@ class _Generator:
         ds = self.dataset
         event_id = event.get(ds.id_field)
         subject = event.get(ds.subject_field) if ds.subject_field else None
-        readable = isinstance(event.get(ds.event_time_field), str)
+        event_time = ts.replace(microsecond=ts.microsecond // 1000 * 1000) if ts else None
+        if event_time is not None and event.get(ds.event_time_field) != iso_timestamp(event_time):
+            event_time = None  # missing, or not a timestamp
         return GeneratedEvent(
             line=line,
             kind=kind,
             event_id=event_id if isinstance(event_id, str) else None,
             expected=SILVER if reason == SILVER else "quarantine",
             reason=None if reason == SILVER else reason,
-            event_time=ts if readable else None,
+            event_time=event_time,
             subject=subject if isinstance(subject, str) else None,
         )
 

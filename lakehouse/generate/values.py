@@ -55,7 +55,12 @@ _LANGUAGES = ("en", "de", "fr", "es", "pl", "ja", "pt")
 _WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
 _MONEY = ("price", "amount", "total", "cost", "revenue", "subtotal", "tax", "fee")
 _COUNTS = ("quantity", "qty", "count", "units", "items")
-_INT_MAX: dict[type[DataType] | type[None], int] = {ByteType: 127, ShortType: 32767, IntegerType: 2**31 - 1, LongType: 2**63 - 1}
+_INT_MAX: dict[type[DataType] | type[None], int] = {
+    ByteType: 127,
+    ShortType: 32767,
+    IntegerType: 2**31 - 1,
+    LongType: 2**63 - 1,
+}
 _ATTEMPTS = 30
 _IP_OCTETS = ((1, 223), (0, 256), (0, 256), (1, 255))
 # a value of another JSON type, per logical type, that no parser reads as the declared one

@@ -1,0 +1,325 @@
+"""Events made from a contract: good lines meet the contract and the suite, every bad kind
+has exactly its one defect and the reason silver owes it, at the requested share; the same
+seed gives the same events; ids are unique; duplicates repeat earlier good events."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.config import parse_duration
+from lakehouse.contracts import Dataset, load_dataset
+from lakehouse.generate import (
+    BAD_KINDS,
+    GeneratedEvent,
+    GeneratorSpec,
+    applicable_kinds,
+    generate_dataset_events,
+)
+from lakehouse.generate.suite import read_rules
+from lakehouse.generate.values import normalized
+from tests.generate.checks import latest_problems, unclassified_strings
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+RATE = 50.0
+COUNT = 3000
+SHARE = 0.3
+SPEC = GeneratorSpec(count=COUNT, bad_share=SHARE, seed=11, rate=RATE, users=40, start=START)
+SILVER_KINDS = ("good", "late", "unknown_field")
+
+Generated = tuple[Dataset, Path, list[GeneratedEvent]]
+
+
+@pytest.fixture(scope="module")
+def generated(dataset: tuple[Dataset, Path]) -> Generated:
+    ds, suites = dataset
+    return ds, suites, generate_dataset_events(ds, SPEC, suites)
+
+
+def _at(index: int) -> datetime:
+    return START + timedelta(seconds=index / RATE)
+
+
+def _parsed(event: GeneratedEvent) -> dict[str, Any]:
+    value = json.loads(event.line)
+    assert isinstance(value, dict)
+    return value
+
+
+def test_good_lines_meet_the_contract_and_the_suite(generated: Generated) -> None:
+    ds, suites, events = generated
+    rules = read_rules(suites / f"{ds.silver_suite}.json")
+    fields = {f.name: f for f in ds.latest.fields}
+    lateness = timedelta(seconds=parse_duration(ds.max_lateness, "lateness"))
+    good = [(i, e) for i, e in enumerate(events) if e.kind in SILVER_KINDS]
+    assert len(good) > COUNT * (1 - SHARE) * 0.95
+    for index, event in good:
+        obj = _parsed(event)
+        assert latest_problems(ds, obj) == [], event.line
+        assert obj[ds.version_field] == ds.latest.version
+        assert (event.expected, event.reason, event.outcome) == ("silver", None, "silver")
+        assert event.event_id == obj[ds.id_field]
+        assert event.subject == (obj[ds.subject_field] if ds.subject_field else None)
+        assert event.event_time == datetime.fromisoformat(obj[ds.event_time_field])
+        assert _at(index) - lateness / 2 <= event.event_time <= _at(index)
+        for column, rule in rules.items():
+            if column not in obj:
+                assert not rule.not_null, (column, event.line)
+                continue
+            value = obj[column]
+            if fields[column].minimize is None:
+                value = normalized(fields[column], value) if isinstance(value, str) else value
+                assert rule.accepts(value), (column, rule.labels, event.line)
+
+
+def test_optional_fields_are_sometimes_absent_unless_the_suite_wants_them(
+    generated: Generated,
+) -> None:
+    ds, suites, events = generated
+    rules = read_rules(suites / f"{ds.silver_suite}.json")
+    good = [_parsed(e) for e in events if e.kind == "good"]
+    for f in ds.latest.fields:
+        sent = sum(f.name in obj for obj in good)
+        if f.required or (f.name in rules and rules[f.name].not_null):
+            assert sent == len(good), f.name
+        else:
+            assert 0 < sent < len(good), f.name
+
+
+def test_every_kind_the_contract_allows_appears_at_the_requested_share(
+    generated: Generated,
+) -> None:
+    ds, suites, events = generated
+    kinds = applicable_kinds(ds, suites)
+    counts = Counter(e.kind for e in events)
+    bad = round(COUNT * SHARE)
+    assert set(counts) == {"good", *kinds}
+    for kind in kinds:
+        share = bad // len(kinds)
+        if kind == "duplicate":  # one with no earlier good event to repeat is a good one
+            assert share - 3 <= counts[kind] <= share + 1
+        else:
+            assert share <= counts[kind] <= share + 1, kind
+    assert sum(counts[k] for k in kinds) >= bad - 3
+
+
+def test_nested_kinds_follow_the_shape_of_the_contract(dataset: tuple[Dataset, Path]) -> None:
+    ds, suites = dataset
+    nested = any(f.logical_type in ("object", "array") for f in ds.latest.fields)
+    kinds = applicable_kinds(ds, suites)
+    assert ("missing_nested_field" in kinds) == nested
+    assert ("wrong_nested_type" in kinds) == nested
+    assert "invalid_value" in kinds  # each of the three has a field with allowed values
+
+
+def _one_defect(ds: Dataset, event: GeneratedEvent) -> None:
+    assert latest_problems(ds, _parsed(event)) == [event.reason], event.line
+
+
+def _no_defect(ds: Dataset, event: GeneratedEvent) -> dict[str, Any]:
+    obj = _parsed(event)
+    assert latest_problems(ds, obj) == [], event.line
+    return obj
+
+
+def _repeated_key(line: bytes) -> bool:
+    repeated: list[bool] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        repeated.append(len(keys) != len(set(keys)))
+        return dict(pairs)
+
+    json.loads(line, object_pairs_hook=hook)
+    return any(repeated)
+
+
+def _seconds(value: str) -> timedelta:
+    return timedelta(seconds=parse_duration(value, "duration"))
+
+
+def _malformed(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert events[i].reason == "malformed_json" and events[i].line.startswith(b"{")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(events[i].line)
+
+
+def _empty(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert (events[i].reason, events[i].line, events[i].event_id) == ("empty_payload", b"", None)
+
+
+def _invalid_utf8(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert events[i].reason == "invalid_utf8"
+    with pytest.raises(UnicodeDecodeError):
+        events[i].line.decode("utf-8")
+    assert latest_problems(ds, json.loads(events[i].line.decode("latin-1"))) == []
+
+
+def _missing(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    reason = str(events[i].reason)
+    assert reason.startswith("missing_field:")
+    assert ("." in reason) == (events[i].kind == "missing_nested_field")
+    _one_defect(ds, events[i])
+
+
+def _wrong_type(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    reason = str(events[i].reason)
+    assert reason.startswith("invalid_type:")
+    assert ("." in reason or "[]" in reason) == (events[i].kind == "wrong_nested_type")
+    _one_defect(ds, events[i])
+
+
+def _invalid_value(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert str(events[i].reason).startswith("invalid_value:")
+    _one_defect(ds, events[i])
+
+
+def _unsupported(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    version = _no_defect(ds, events[i])[ds.version_field]
+    assert events[i].reason == f"unsupported_schema_version:{version}"
+    assert version not in {v.version for v in ds.versions}
+
+
+def _future(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    ts = datetime.fromisoformat(_no_defect(ds, events[i])[ds.event_time_field])
+    assert events[i].reason == "event_ts_in_future" and events[i].event_time == ts
+    assert ts > _at(i) + _seconds(ds.max_future_skew) + timedelta(hours=23)
+
+
+def _too_old(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    ts = datetime.fromisoformat(_no_defect(ds, events[i])[ds.event_time_field])
+    assert events[i].reason == "event_ts_too_old" and events[i].event_time == ts
+    assert ts < _at(i) - _seconds(ds.max_lateness) - timedelta(hours=23)
+
+
+def _duplicate_key(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert events[i].reason == "duplicate_key" and _repeated_key(events[i].line)
+    _no_defect(ds, events[i])
+
+
+def _duplicate(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    event = events[i]
+    assert event.reason == "duplicate_event_id"
+    original = next(e for e in events[:i] if e.line == event.line)
+    assert original.kind == "good"
+    assert (event.event_id, event.subject) == (original.event_id, original.subject)
+    assert original.event_time is not None and original.event_time == event.event_time
+    window = min(_seconds(ds.dedup_window), _seconds(ds.max_lateness)) / 2
+    assert _at(i) - original.event_time <= window
+
+
+def _late(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    late = events[i].event_time
+    assert late is not None and _at(i) - _seconds(ds.max_lateness) / 2 <= late < _at(i)
+    assert (events[i].expected, events[i].reason) == ("silver", None)
+    _no_defect(ds, events[i])
+
+
+def _unknown_field(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+    assert set(_no_defect(ds, events[i])) - {f.name for f in ds.latest.fields}
+    assert (events[i].expected, events[i].reason) == ("silver", None)
+
+
+CHECKS: dict[str, Callable[[Dataset, list[GeneratedEvent], int], None]] = {
+    "malformed_json": _malformed,
+    "empty_payload": _empty,
+    "invalid_utf8": _invalid_utf8,
+    "missing_field": _missing,
+    "missing_nested_field": _missing,
+    "wrong_type": _wrong_type,
+    "wrong_nested_type": _wrong_type,
+    "invalid_value": _invalid_value,
+    "unsupported_schema_version": _unsupported,
+    "future": _future,
+    "too_old": _too_old,
+    "duplicate_key": _duplicate_key,
+    "duplicate": _duplicate,
+    "late": _late,
+    "unknown_field": _unknown_field,
+}
+
+
+def test_every_kind_has_its_check() -> None:
+    assert set(CHECKS) == set(BAD_KINDS)
+
+
+@pytest.mark.parametrize("kind", list(BAD_KINDS))
+def test_each_bad_kind_has_exactly_its_defect_and_its_reason(
+    generated: Generated, kind: str
+) -> None:
+    ds, suites, events = generated
+    if kind not in applicable_kinds(ds, suites):
+        assert not any(e.kind == kind for e in events)
+        return
+    indexes = [i for i, e in enumerate(events) if e.kind == kind]
+    assert indexes
+    for i in indexes:
+        expected = "silver" if BAD_KINDS[kind] == "silver" else "quarantine"
+        assert events[i].expected == expected
+        assert events[i].outcome == (events[i].reason or "silver")
+        CHECKS[kind](ds, events, i)
+        assert events[i].event_time == _carried_time(ds, events[i].line)
+
+
+def _carried_time(ds: Dataset, line: bytes) -> datetime | None:
+    """The event time the line carries, when it is readable as one."""
+    try:
+        value = json.loads(line.decode("utf-8", "replace")).get(ds.event_time_field)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def test_the_same_seed_gives_the_same_events(dataset: tuple[Dataset, Path]) -> None:
+    ds, suites = dataset
+    spec = GeneratorSpec(count=400, bad_share=0.5, seed=3, start=START)
+    first = generate_dataset_events(ds, spec, suites)
+    assert generate_dataset_events(ds, spec, suites) == first
+    other = generate_dataset_events(ds, GeneratorSpec(400, 0.5, seed=4, start=START), suites)
+    assert [e.line for e in other] != [e.line for e in first]
+
+
+def test_ids_are_unique_and_duplicates_repeat_earlier_good_events(generated: Generated) -> None:
+    _, _, events = generated
+    ids = [e.event_id for e in events if e.kind != "duplicate" and e.event_id is not None]
+    assert len(ids) == len(set(ids))
+    good_lines: set[bytes] = set()
+    duplicates = 0
+    for event in events:
+        if event.kind == "duplicate":
+            assert event.line in good_lines
+            duplicates += 1
+        elif event.kind == "good":
+            good_lines.add(event.line)
+    assert duplicates > 0
+
+
+def test_events_spread_over_time_at_the_rate(generated: Generated) -> None:
+    _, _, events = generated
+    times = [e.event_time for e in events if e.kind == "good" and e.event_time is not None]
+    assert times == sorted(times) and len(times) == sum(e.kind == "good" for e in events)
+    first, last = times[0], times[-1]
+    assert first >= START and last <= _at(COUNT - 1)
+    assert (last - first).total_seconds() > (COUNT - 50) / RATE
+
+
+def test_personal_looking_values_only_in_classified_fields(generated: Generated) -> None:
+    ds, _, events = generated
+    for event in events:
+        if event.kind == "good":
+            for value in unclassified_strings(ds.latest.fields, _parsed(event)):
+                assert "@" not in value, (value, event.line)
+
+
+def test_default_start_ends_now() -> None:
+    ds = load_dataset(Path(__file__).resolve().parents[2] / "datasets" / "orders")
+    before = datetime.now(UTC)
+    events = generate_dataset_events(ds, GeneratorSpec(count=100, bad_share=0.0, rate=10))
+    times = [e.event_time for e in events if e.event_time is not None]
+    assert before - timedelta(seconds=11) <= min(times) and max(times) <= datetime.now(UTC)
