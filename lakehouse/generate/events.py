@@ -24,8 +24,9 @@ from lakehouse.contracts.model import Dataset
 from lakehouse.errors import ConfigError
 from lakehouse.generate.paths import Slot, parent_of, slots
 from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, GeneratorSpec
-from lakehouse.generate.suite import ColumnRule, read_rules
+from lakehouse.generate.suite import SuiteCheck, read_checks, rules_of
 from lakehouse.generate.values import LOCALES, Locale, ValueMaker, iso_timestamp
+from lakehouse.generate.violations import ABSENT, violations
 
 __all__ = ["applicable_kinds", "generate_dataset_events"]
 
@@ -50,7 +51,7 @@ def _suite_path(dataset: Dataset, suite_dir: Path | None) -> Path:
 class _Plan:
     """What the dataset allows: the fields a defect may hit, by kind."""
 
-    def __init__(self, dataset: Dataset, rules: dict[str, ColumnRule]) -> None:
+    def __init__(self, dataset: Dataset, checks: list[SuiteCheck]) -> None:
         version = dataset.latest
         keys = {dataset.id_field, dataset.version_field}
         every = slots(version.fields)
@@ -71,20 +72,24 @@ class _Plan:
         ]
         declared = {f.name for v in dataset.versions for f in v.fields}
         self.extra_keys = [k for k in _EXTRA_KEYS if k not in declared]
-        self.rescued_checked = "rescued_data" in rules
+        self.rescued_checked = any(c.column == "rescued_data" for c in checks)
+        plain = [s.field for s in top if s.key != dataset.event_time_field]
+        self.violations = violations(plain, checks)
 
     def applicable(self, kind: str) -> bool:
         if kind in self.targets:
             return bool(self.targets[kind])
         if kind == "unknown_field":
             return bool(self.extra_keys) and not self.rescued_checked
+        if kind == "expectation_failed":
+            return bool(self.violations)
         return True
 
 
 def applicable_kinds(dataset: Dataset, suite_dir: Path | None = None) -> tuple[str, ...]:
     """The bad kinds the dataset's contract allows (no nested kinds without nested fields,
     no invalid_value without allowed values)."""
-    plan = _Plan(dataset, read_rules(_suite_path(dataset, suite_dir)))
+    plan = _Plan(dataset, read_checks(_suite_path(dataset, suite_dir)))
     return tuple(k for k in BAD_KINDS if plan.applicable(k))
 
 
@@ -93,13 +98,14 @@ def _dump(event: dict[str, Any]) -> bytes:
 
 
 class _Generator:
-    def __init__(self, dataset: Dataset, spec: GeneratorSpec, rules: dict[str, ColumnRule]):
+    def __init__(self, dataset: Dataset, spec: GeneratorSpec, checks: list[SuiteCheck]):
+        rules = rules_of(checks)
         self.dataset, self.spec = dataset, spec
         self.version = dataset.latest
         self.rng = random.Random(spec.seed)
         self.maker = ValueMaker(self.rng, rules, dataset.name)
         self.rules = rules
-        self.plan = _Plan(dataset, rules)
+        self.plan = _Plan(dataset, checks)
         self.lateness = parse_duration(dataset.max_lateness, f"{dataset.name}: maxLateness")
         self.skew = parse_duration(dataset.max_future_skew, f"{dataset.name}: maxFutureSkew")
         dedup = parse_duration(dataset.dedup_window, f"{dataset.name}: dedupWindow")
@@ -242,6 +248,14 @@ class _Generator:
             again = json.dumps({key: event[key]}, separators=(",", ":"), ensure_ascii=False)
             line = _dump(event)[:-1] + b"," + again[1:-1].encode("utf-8") + b"}"
             return self._made(kind, event, line, ts, reason)
+        elif kind == "expectation_failed":
+            violation = rng.choice(self.plan.violations)
+            value = violation.value(rng)
+            if value is ABSENT:
+                event.pop(violation.field.name, None)
+            else:
+                event[violation.field.name] = value
+            reason = violation.reason
         elif kind == "unknown_field":
             event[rng.choice(self.plan.extra_keys)] = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}"
         return self._made(kind, event, _dump(event), ts, reason)
@@ -287,7 +301,7 @@ def generate_dataset_events(
     good event to repeat is a good event instead. ``suite_dir`` holds the silver suite
     (default: the repository's ``expectations/``).
     """
-    generator = _Generator(dataset, spec, read_rules(_suite_path(dataset, suite_dir)))
+    generator = _Generator(dataset, spec, read_checks(_suite_path(dataset, suite_dir)))
     kinds = _kinds(dataset, spec, generator.plan)
     rng = generator.rng
     step = timedelta(seconds=1 / spec.rate)

@@ -19,7 +19,8 @@ __all__ = ["BAD_KINDS", "SILVER", "GeneratedEvent", "GeneratorSpec"]
 
 SILVER = "silver"
 # every kind of bad event, with the quarantine reason silver must give it (``<field>`` is a
-# dotted path such as ``items[].sku``); late and unknown_field are odd but valid: silver
+# dotted path such as ``items[].sku``; expectation_failed breaks one critical expectation of
+# the silver suite and is refused by the gate); late and unknown_field are odd but valid
 BAD_KINDS: dict[str, str] = {
     "malformed_json": "malformed_json",
     "empty_payload": "empty_payload",
@@ -29,6 +30,7 @@ BAD_KINDS: dict[str, str] = {
     "wrong_type": "invalid_type:<field>",
     "wrong_nested_type": "invalid_type:<object>.<field>",
     "invalid_value": "invalid_value:<field>",
+    "expectation_failed": "expectation_failed:<expectation>(<column>)",
     "unsupported_schema_version": "unsupported_schema_version:<version>",
     "future": "event_ts_in_future",
     "too_old": "event_ts_too_old",

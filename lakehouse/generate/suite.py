@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 from lakehouse.errors import ConfigError
 
-__all__ = ["ColumnRule", "read_rules"]
+__all__ = ["ColumnRule", "SuiteCheck", "read_checks", "read_rules", "rules_of"]
 
 
 def _number(value: Any) -> Decimal | None:
@@ -74,48 +74,55 @@ class ColumnRule:
         return True
 
 
-def _merge(rule: ColumnRule, kind: str, kwargs: Mapping[str, Any]) -> ColumnRule:
-    label = f"{kind}({kwargs.get('column')})"
-    values: dict[str, Any] = {"labels": (*rule.labels, label)}
+def _rule(kind: str, kwargs: Mapping[str, Any]) -> ColumnRule | None:
+    """The rule of one expectation; ``None`` for a type the generator does not know."""
+    label = (f"{kind}({kwargs.get('column')})",)
     if kind == "expect_column_values_to_not_be_null":
-        values["not_null"] = True
-    elif kind == "expect_column_values_to_be_in_set" and isinstance(kwargs.get("value_set"), list):
-        allowed = tuple(kwargs["value_set"])
-        if rule.value_set is not None:
-            allowed = tuple(v for v in allowed if v in rule.value_set)
-        values["value_set"] = allowed
-    elif kind == "expect_column_values_to_not_be_in_set":
-        values["not_in"] = (*rule.not_in, *(kwargs.get("value_set") or ()))
-    elif kind == "expect_column_values_to_be_between":
+        return ColumnRule(not_null=True, labels=label)
+    if kind == "expect_column_values_to_be_in_set" and isinstance(kwargs.get("value_set"), list):
+        return ColumnRule(value_set=tuple(kwargs["value_set"]), labels=label)
+    if kind == "expect_column_values_to_not_be_in_set":
+        return ColumnRule(not_in=tuple(kwargs.get("value_set") or ()), labels=label)
+    if kind == "expect_column_values_to_be_between":
+        return ColumnRule(
+            low=_number(kwargs.get("min_value")),
+            high=_number(kwargs.get("max_value")),
+            strict_low=bool(kwargs.get("strict_min")),
+            strict_high=bool(kwargs.get("strict_max")),
+            labels=label,
+        )
+    if kind == "expect_column_values_to_match_regex" and "regex" in kwargs:
+        return ColumnRule(regexes=(str(kwargs["regex"]),), labels=label)
+    if kind == "expect_column_values_to_not_match_regex" and "regex" in kwargs:
+        return ColumnRule(not_regexes=(str(kwargs["regex"]),), labels=label)
+    if kind == "expect_column_value_lengths_to_be_between":
         low, high = _number(kwargs.get("min_value")), _number(kwargs.get("max_value"))
-        if low is not None and (rule.low is None or low > rule.low):
-            values.update(low=low, strict_low=bool(kwargs.get("strict_min")))
-        if high is not None and (rule.high is None or high < rule.high):
-            values.update(high=high, strict_high=bool(kwargs.get("strict_max")))
-    elif kind == "expect_column_values_to_match_regex" and "regex" in kwargs:
-        values["regexes"] = (*rule.regexes, str(kwargs["regex"]))
-    elif kind == "expect_column_values_to_not_match_regex" and "regex" in kwargs:
-        values["not_regexes"] = (*rule.not_regexes, str(kwargs["regex"]))
-    elif kind == "expect_column_value_lengths_to_be_between":
-        low, high = _number(kwargs.get("min_value")), _number(kwargs.get("max_value"))
-        if low is not None:
-            values["min_length"] = int(low)
-        if high is not None:
-            values["max_length"] = int(high)
-    else:
-        return rule
-    from dataclasses import replace
-
-    return replace(rule, **values)
+        return ColumnRule(
+            min_length=int(low) if low is not None else None,
+            max_length=int(high) if high is not None else None,
+            labels=label,
+        )
+    return None
 
 
-def read_rules(path: Path) -> dict[str, ColumnRule]:
-    """The critical row-level rules of the suite at ``path``, per column."""
+@dataclass(frozen=True)
+class SuiteCheck:
+    """One critical row-level expectation: its column, its label as a quarantine reason
+    names it (``type(column)``) and what it demands."""
+
+    column: str
+    label: str
+    rule: ColumnRule
+
+
+def read_checks(path: Path) -> list[SuiteCheck]:
+    """The critical row-level expectations of the suite at ``path`` that the generator
+    knows (not null, in set, not in set, between, regex, lengths), in suite order."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not a readable GE suite ({exc})") from exc
-    rules: dict[str, ColumnRule] = {}
+    checks: list[SuiteCheck] = []
     for expectation in data.get("expectations", []) if isinstance(data, dict) else []:
         if not isinstance(expectation, dict) or expectation.get("severity") != "critical":
             continue
@@ -123,5 +130,47 @@ def read_rules(path: Path) -> dict[str, ColumnRule]:
         column = kwargs.get("column") if isinstance(kwargs, dict) else None
         if not isinstance(column, str):
             continue  # table-level: not about one event
-        rules[column] = _merge(rules.get(column, ColumnRule()), str(expectation["type"]), kwargs)
+        rule = _rule(str(expectation.get("type")), kwargs)
+        if rule is not None:
+            checks.append(SuiteCheck(column, rule.labels[0], rule))
+    return checks
+
+
+def read_rules(path: Path) -> dict[str, ColumnRule]:
+    """The critical row-level rules of the suite at ``path``, merged per column."""
+    return rules_of(read_checks(path))
+
+
+def rules_of(checks: Iterable[SuiteCheck]) -> dict[str, ColumnRule]:
+    """Checks merged per column: a value meets the merged rule when it meets every check."""
+    rules: dict[str, ColumnRule] = {}
+    for check in checks:
+        merged = rules.get(check.column, ColumnRule())
+        rules[check.column] = _combine(merged, check.rule)
     return rules
+
+
+def _combine(a: ColumnRule, b: ColumnRule) -> ColumnRule:
+    value_set = a.value_set if b.value_set is None else b.value_set
+    if a.value_set is not None and b.value_set is not None:
+        value_set = tuple(v for v in b.value_set if v in a.value_set)
+    low, strict_low = a.low, a.strict_low
+    if b.low is not None and (low is None or b.low > low):
+        low, strict_low = b.low, b.strict_low
+    high, strict_high = a.high, a.strict_high
+    if b.high is not None and (high is None or b.high < high):
+        high, strict_high = b.high, b.strict_high
+    return ColumnRule(
+        not_null=a.not_null or b.not_null,
+        value_set=value_set,
+        not_in=(*a.not_in, *b.not_in),
+        low=low,
+        high=high,
+        strict_low=strict_low,
+        strict_high=strict_high,
+        regexes=(*a.regexes, *b.regexes),
+        not_regexes=(*a.not_regexes, *b.not_regexes),
+        min_length=max((n for n in (a.min_length, b.min_length) if n is not None), default=None),
+        max_length=min((n for n in (a.max_length, b.max_length) if n is not None), default=None),
+        labels=(*a.labels, *b.labels),
+    )

@@ -32,7 +32,7 @@ from lakehouse.errors import ConfigError
 from lakehouse.generate.regex import matching_string
 from lakehouse.generate.suite import ColumnRule
 
-__all__ = ["LOCALES", "Locale", "Maker", "ValueMaker", "iso_timestamp", "normalized"]
+__all__ = ["INT_MAX", "LOCALES", "Locale", "Maker", "ValueMaker", "iso_timestamp", "normalized"]
 
 # (country, currency, weight)
 LOCALES: tuple[tuple[str, str, int], ...] = (
@@ -55,7 +55,7 @@ _LANGUAGES = ("en", "de", "fr", "es", "pl", "ja", "pt")
 _WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
 _MONEY = ("price", "amount", "total", "cost", "revenue", "subtotal", "tax", "fee")
 _COUNTS = ("quantity", "qty", "count", "units", "items")
-_INT_MAX: dict[type[DataType] | type[None], int] = {
+INT_MAX: dict[type[DataType] | type[None], int] = {
     ByteType: 127,
     ShortType: 32767,
     IntegerType: 2**31 - 1,
@@ -252,7 +252,7 @@ class ValueMaker:
         parsed: DataType | None = parse_type(f.physical_type, f.name) if f.physical_type else None
         if f.logical_type == "integer":
             low, high = (1, 5) if tokens & set(_COUNTS) else (0, 1000)
-            top = _INT_MAX.get(type(parsed), 2**63 - 1)
+            top = INT_MAX.get(type(parsed), 2**63 - 1)
             low_d, high_d = _within(
                 Decimal(low), Decimal(high), rule, Decimal(-top - 1), Decimal(top)
             )

@@ -22,7 +22,7 @@ from lakehouse.generate import (
     applicable_kinds,
     generate_dataset_events,
 )
-from lakehouse.generate.suite import read_rules
+from lakehouse.generate.suite import read_checks, read_rules
 from lakehouse.generate.values import normalized
 from tests.generate.checks import latest_problems, unclassified_strings
 
@@ -62,6 +62,7 @@ def test_good_lines_meet_the_contract_and_the_suite(generated: Generated) -> Non
     for index, event in good:
         obj = _parsed(event)
         assert latest_problems(ds, obj) == [], event.line
+        assert failed_checks(ds, suites, obj) == [], event.line
         assert obj[ds.version_field] == ds.latest.version
         assert (event.expected, event.reason, event.outcome) == ("silver", None, "silver")
         assert event.event_id == obj[ds.id_field]
@@ -116,15 +117,18 @@ def test_nested_kinds_follow_the_shape_of_the_contract(dataset: tuple[Dataset, P
     assert ("missing_nested_field" in kinds) == nested
     assert ("wrong_nested_type" in kinds) == nested
     assert "invalid_value" in kinds  # each of the three has a field with allowed values
+    assert "expectation_failed" in kinds  # and a suite that checks values beyond the contract
 
 
 def _one_defect(ds: Dataset, event: GeneratedEvent) -> None:
     assert latest_problems(ds, _parsed(event)) == [event.reason], event.line
 
 
-def _no_defect(ds: Dataset, event: GeneratedEvent) -> dict[str, Any]:
-    obj = _parsed(event)
-    assert latest_problems(ds, obj) == [], event.line
+def _no_defect(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> dict[str, Any]:
+    obj = _parsed(events[i])
+    assert latest_problems(ds, obj) == [], events[i].line
+    if events[i].kind != "expectation_failed":
+        assert failed_checks(ds, suites, obj) == [], events[i].line
     return obj
 
 
@@ -144,66 +148,88 @@ def _seconds(value: str) -> timedelta:
     return timedelta(seconds=parse_duration(value, "duration"))
 
 
-def _malformed(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _malformed(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     assert events[i].reason == "malformed_json" and events[i].line.startswith(b"{")
     with pytest.raises(json.JSONDecodeError):
         json.loads(events[i].line)
 
 
-def _empty(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _empty(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     assert (events[i].reason, events[i].line, events[i].event_id) == ("empty_payload", b"", None)
 
 
-def _invalid_utf8(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _invalid_utf8(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     assert events[i].reason == "invalid_utf8"
     with pytest.raises(UnicodeDecodeError):
         events[i].line.decode("utf-8")
     assert latest_problems(ds, json.loads(events[i].line.decode("latin-1"))) == []
 
 
-def _missing(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _missing(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     reason = str(events[i].reason)
     assert reason.startswith("missing_field:")
     assert ("." in reason) == (events[i].kind == "missing_nested_field")
     _one_defect(ds, events[i])
 
 
-def _wrong_type(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _wrong_type(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     reason = str(events[i].reason)
     assert reason.startswith("invalid_type:")
     assert ("." in reason or "[]" in reason) == (events[i].kind == "wrong_nested_type")
     _one_defect(ds, events[i])
 
 
-def _invalid_value(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _invalid_value(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     assert str(events[i].reason).startswith("invalid_value:")
     _one_defect(ds, events[i])
 
 
-def _unsupported(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
-    version = _no_defect(ds, events[i])[ds.version_field]
+def failed_checks(ds: Dataset, suites: Path, obj: dict[str, Any]) -> list[str]:
+    """The labels of the critical row-level expectations the event's silver row fails."""
+    fields = {f.name: f for f in ds.latest.fields}
+    failed = []
+    for check in read_checks(suites / f"{ds.silver_suite}.json"):
+        value = obj.get(check.column)
+        if value is None:
+            if check.rule.not_null:
+                failed.append(check.label)
+        elif fields[check.column].minimize is None:
+            seen = normalized(fields[check.column], value) if isinstance(value, str) else value
+            if not check.rule.accepts(seen):
+                failed.append(check.label)
+    return failed
+
+
+def _expectation_failed(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
+    obj = _no_defect(ds, suites, events, i)
+    label = str(events[i].reason).removeprefix("expectation_failed:")
+    assert failed_checks(ds, suites, obj) == [label] != [events[i].reason]
+
+
+def _unsupported(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
+    version = _no_defect(ds, suites, events, i)[ds.version_field]
     assert events[i].reason == f"unsupported_schema_version:{version}"
     assert version not in {v.version for v in ds.versions}
 
 
-def _future(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
-    ts = datetime.fromisoformat(_no_defect(ds, events[i])[ds.event_time_field])
+def _future(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
+    ts = datetime.fromisoformat(_no_defect(ds, suites, events, i)[ds.event_time_field])
     assert events[i].reason == "event_ts_in_future" and events[i].event_time == ts
     assert ts > _at(i) + _seconds(ds.max_future_skew) + timedelta(hours=23)
 
 
-def _too_old(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
-    ts = datetime.fromisoformat(_no_defect(ds, events[i])[ds.event_time_field])
+def _too_old(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
+    ts = datetime.fromisoformat(_no_defect(ds, suites, events, i)[ds.event_time_field])
     assert events[i].reason == "event_ts_too_old" and events[i].event_time == ts
     assert ts < _at(i) - _seconds(ds.max_lateness) - timedelta(hours=23)
 
 
-def _duplicate_key(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _duplicate_key(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     assert events[i].reason == "duplicate_key" and _repeated_key(events[i].line)
-    _no_defect(ds, events[i])
+    _no_defect(ds, suites, events, i)
 
 
-def _duplicate(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _duplicate(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     event = events[i]
     assert event.reason == "duplicate_event_id"
     original = next(e for e in events[:i] if e.line == event.line)
@@ -214,19 +240,19 @@ def _duplicate(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
     assert _at(i) - original.event_time <= window
 
 
-def _late(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
+def _late(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     late = events[i].event_time
     assert late is not None and _at(i) - _seconds(ds.max_lateness) / 2 <= late < _at(i)
     assert (events[i].expected, events[i].reason) == ("silver", None)
-    _no_defect(ds, events[i])
+    _no_defect(ds, suites, events, i)
 
 
-def _unknown_field(ds: Dataset, events: list[GeneratedEvent], i: int) -> None:
-    assert set(_no_defect(ds, events[i])) - {f.name for f in ds.latest.fields}
+def _unknown_field(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
+    assert set(_no_defect(ds, suites, events, i)) - {f.name for f in ds.latest.fields}
     assert (events[i].expected, events[i].reason) == ("silver", None)
 
 
-CHECKS: dict[str, Callable[[Dataset, list[GeneratedEvent], int], None]] = {
+CHECKS: dict[str, Callable[[Dataset, Path, list[GeneratedEvent], int], None]] = {
     "malformed_json": _malformed,
     "empty_payload": _empty,
     "invalid_utf8": _invalid_utf8,
@@ -235,6 +261,7 @@ CHECKS: dict[str, Callable[[Dataset, list[GeneratedEvent], int], None]] = {
     "wrong_type": _wrong_type,
     "wrong_nested_type": _wrong_type,
     "invalid_value": _invalid_value,
+    "expectation_failed": _expectation_failed,
     "unsupported_schema_version": _unsupported,
     "future": _future,
     "too_old": _too_old,
@@ -263,7 +290,7 @@ def test_each_bad_kind_has_exactly_its_defect_and_its_reason(
         expected = "silver" if BAD_KINDS[kind] == "silver" else "quarantine"
         assert events[i].expected == expected
         assert events[i].outcome == (events[i].reason or "silver")
-        CHECKS[kind](ds, events, i)
+        CHECKS[kind](ds, suites, events, i)
         assert events[i].event_time == _carried_time(ds, events[i].line)
 
 
