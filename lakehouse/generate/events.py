@@ -15,16 +15,17 @@ import json
 import random
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from lakehouse.config import parse_duration
-from lakehouse.contracts.model import Dataset
+from lakehouse.contracts.model import Dataset, Field, SchemaVersion
 from lakehouse.errors import ConfigError
 from lakehouse.generate.paths import Slot, parent_of, slots
 from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, GeneratorSpec
-from lakehouse.generate.suite import SuiteCheck, read_checks, rules_of
+from lakehouse.generate.suite import ColumnRule, SuiteCheck, read_checks, rules_of
 from lakehouse.generate.values import LOCALES, Locale, ValueMaker, iso_timestamp
 from lakehouse.generate.violations import ABSENT, violations
 
@@ -97,6 +98,38 @@ def _dump(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def _meets_not_null(version: SchemaVersion, rules: dict[str, ColumnRule]) -> bool:
+    """Whether events of ``version`` can have every column the suite wants not null."""
+    names = {f.name for f in version.fields}
+    return all(column in names for column, rule in rules.items() if rule.not_null)
+
+
+class _Shape:
+    """The fields of one schema version as the generator fills them: their order, and the
+    fields other than the id, event time, version and subject with whether they are always
+    sent and their maker."""
+
+    def __init__(
+        self,
+        version: SchemaVersion,
+        dataset: Dataset,
+        maker: ValueMaker,
+        rules: dict[str, ColumnRule],
+    ) -> None:
+        self.version = version
+        self.order = [f.name for f in version.fields]
+        keys = (dataset.id_field, dataset.event_time_field, dataset.version_field)
+        self.others = [
+            (
+                f.name,
+                f.required or (f.name in rules and rules[f.name].not_null),
+                maker.maker(f, top_level=True),
+            )
+            for f in version.fields
+            if f.name not in (*keys, dataset.subject_field)
+        ]
+
+
 class _Generator:
     def __init__(self, dataset: Dataset, spec: GeneratorSpec, checks: list[SuiteCheck]):
         rules = rules_of(checks)
@@ -123,18 +156,12 @@ class _Generator:
             else [None] * spec.users
         )
         self.recent: deque[tuple[datetime, GeneratedEvent]] = deque(maxlen=_DUPLICATE_OF_LAST)
-        self.order = [f.name for f in self.version.fields]
         self.id_field = next(f for f in self.version.fields if f.name == dataset.id_field)
-        keys = (dataset.id_field, dataset.event_time_field, dataset.version_field)
-        # the other fields: name, always sent, maker
-        self.others = [
-            (
-                f.name,
-                f.required or (f.name in rules and rules[f.name].not_null),
-                self.maker.maker(f, top_level=True),
-            )
-            for f in self.version.fields
-            if f.name not in (*keys, dataset.subject_field)
+        self.latest = _Shape(self.version, dataset, self.maker, rules)
+        self.older = [
+            _Shape(v, dataset, self.maker, rules)
+            for v in sorted(dataset.versions, key=lambda v: v.version)
+            if v is not self.version and _meets_not_null(v, rules)
         ]
 
     # good ----------------------------------------------------------------------------------
@@ -154,7 +181,12 @@ class _Generator:
             "rules for it leave too few values"
         )
 
-    def good(self, ts: datetime) -> tuple[dict[str, Any], Locale]:
+    def good(self, ts: datetime, any_version: bool = False) -> tuple[dict[str, Any], Locale]:
+        """A good event of the latest version (or, with ``any_version``, of an older one for
+        ``spec.older_share`` of the events)."""
+        shape = self.latest
+        if any_version and self.older and self.rng.random() < self.spec.older_share:
+            shape = self.rng.choice(self.older)
         who = self.rng.randrange(self.spec.users)
         country, currency, _ = self.homes[who]
         locale = Locale(country, currency, ts)
@@ -165,11 +197,11 @@ class _Generator:
         }
         if ds.subject_field:
             event[ds.subject_field] = self.subjects[who]
-        for name, always, make in self.others:
+        for name, always, make in shape.others:
             if always or rng.random() < _OPTIONAL_SENT:
                 event[name] = make(locale)
-        event[ds.version_field] = self.version.version
-        return {name: event[name] for name in self.order if name in event}, locale
+        event[ds.version_field] = shape.version.version
+        return {name: event[name] for name in shape.order if name in event}, locale
 
     def _made(
         self, kind: str, event: dict[str, Any], line: bytes, ts: datetime | None, reason: str
@@ -268,11 +300,11 @@ class _Generator:
             return ts - timedelta(seconds=self.lateness + rng.uniform(_DAY, 365 * _DAY))
         return ts - timedelta(seconds=rng.uniform(min(60, self.lateness / 4), self.lateness / 2))
 
-    def _make(self, locale: Locale) -> Any:
+    def _make(self, locale: Locale) -> Callable[[Field, bool], Any]:
         return lambda f, top: self.maker.good(f, locale, top_level=top)
 
     def good_event(self, ts: datetime) -> GeneratedEvent:
-        event, _ = self.good(ts)
+        event, _ = self.good(ts, any_version=True)
         made = self._made("good", event, _dump(event), ts, SILVER)
         self.recent.append((ts, made))
         return made
@@ -298,7 +330,9 @@ def generate_dataset_events(
 
     ``round(count * bad_share)`` of them are bad, spread evenly over the kinds (all those the
     contract allows, or ``spec.bad_kinds``) at random positions; a duplicate with no earlier
-    good event to repeat is a good event instead. ``suite_dir`` holds the silver suite
+    good event to repeat is a good event instead. Good events follow the latest schema
+    version, or for ``spec.older_share`` of them an older one (among those whose fields
+    include every column the suite wants not null). ``suite_dir`` holds the silver suite
     (default: the repository's ``expectations/``).
     """
     generator = _Generator(dataset, spec, read_checks(_suite_path(dataset, suite_dir)))

@@ -44,7 +44,8 @@ BAD_KINDS: dict[str, str] = {
 @dataclass(frozen=True)
 class GeneratorSpec:
     """How many events, how fast (events per second of event time), how many bad ones and of
-    which kinds (``None``: every kind the dataset's contract allows)."""
+    which kinds (``None``: every kind the dataset's contract allows), and how many of the
+    good ones follow an older schema version of the contract."""
 
     count: int
     bad_share: float = 0.05
@@ -53,12 +54,15 @@ class GeneratorSpec:
     users: int = 500  # distinct subjects
     start: datetime | None = None  # event time of the first event; default: the last is "now"
     bad_kinds: Sequence[str] | None = None
+    older_share: float = 0.0  # of good events, the share that follow an older schema version
 
     def __post_init__(self) -> None:
         if self.count < 0:
             raise ConfigError(f"count: {self.count} must be zero or more")
         if not 0.0 <= self.bad_share <= 1.0:
             raise ConfigError(f"bad share: {self.bad_share} must be between 0 and 1")
+        if not 0.0 <= self.older_share <= 1.0:
+            raise ConfigError(f"older share: {self.older_share} must be between 0 and 1")
         if self.rate <= 0:
             raise ConfigError(f"rate: {self.rate} must be more than 0 events per second")
         if self.users < 1:

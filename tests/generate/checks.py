@@ -125,4 +125,8 @@ def unclassified_strings(fields: tuple[Field, ...], obj: Any) -> list[str]:
 
 
 def latest_problems(dataset: Dataset, obj: dict[str, Any]) -> list[str]:
-    return problems(dataset.latest.fields, obj)
+    """The problems of an event read with the schema version it names (the latest when it
+    names none the contract declares)."""
+    number = obj.get(dataset.version_field)
+    version = next((v for v in dataset.versions if v.version == number), dataset.latest)
+    return problems(version.fields, obj)

@@ -1,6 +1,6 @@
 """Datasets to generate from: the two declared in the repository and a third one declared
-only in a temporary folder (a map, an optional object with an enum, an array of strings, a
-suite that constrains fields beyond the contract)."""
+only in a temporary folder (two schema versions; a map, an optional object with an enum, an
+array of strings; a suite that constrains fields beyond the contract)."""
 
 from __future__ import annotations
 
@@ -120,6 +120,48 @@ schema:
         classification: none
         items:
           logicalType: string
+      - name: v
+        logicalType: integer
+        required: true
+        classification: none
+  - name: sessions_v1
+    physicalType: topic
+    customProperties:
+      - property: schemaVersion
+        value: 1
+    properties:
+      - name: session_key
+        logicalType: string
+        primaryKey: true
+        required: true
+        classification: none
+      - name: started_at
+        logicalType: timestamp
+        required: true
+        classification: none
+      - name: member_id
+        logicalType: string
+        required: true
+        classification: pii_pseudonymous
+        customProperties:
+          - property: minimize
+            value: pseudonymize
+      - name: plan
+        logicalType: string
+        required: true
+        classification: none
+      - name: duration_s
+        logicalType: integer
+        physicalType: int
+        required: true
+        classification: none
+      - name: day
+        logicalType: date
+        required: true
+        classification: none
+      - name: platform
+        logicalType: string
+        classification: none
       - name: v
         logicalType: integer
         required: true

@@ -4,6 +4,7 @@ seed gives the same events; ids are unique; duplicates repeat earlier good event
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +31,9 @@ START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RATE = 50.0
 COUNT = 3000
 SHARE = 0.3
-SPEC = GeneratorSpec(count=COUNT, bad_share=SHARE, seed=11, rate=RATE, users=40, start=START)
+SPEC = GeneratorSpec(
+    count=COUNT, bad_share=SHARE, seed=11, rate=RATE, users=40, start=START, older_share=0.3
+)
 SILVER_KINDS = ("good", "late", "unknown_field")
 
 Generated = tuple[Dataset, Path, list[GeneratedEvent]]
@@ -63,7 +66,7 @@ def test_good_lines_meet_the_contract_and_the_suite(generated: Generated) -> Non
         obj = _parsed(event)
         assert latest_problems(ds, obj) == [], event.line
         assert failed_checks(ds, suites, obj) == [], event.line
-        assert obj[ds.version_field] == ds.latest.version
+        assert obj[ds.version_field] in {v.version for v in ds.versions}
         assert (event.expected, event.reason, event.outcome) == ("silver", None, "silver")
         assert event.event_id == obj[ds.id_field]
         assert event.subject == (obj[ds.subject_field] if ds.subject_field else None)
@@ -85,6 +88,7 @@ def test_optional_fields_are_sometimes_absent_unless_the_suite_wants_them(
     ds, suites, events = generated
     rules = read_rules(suites / f"{ds.silver_suite}.json")
     good = [_parsed(e) for e in events if e.kind == "good"]
+    good = [obj for obj in good if obj[ds.version_field] == ds.latest.version]
     for f in ds.latest.fields:
         sent = sum(f.name in obj for obj in good)
         if f.required or (f.name in rules and rules[f.name].not_null):
@@ -186,7 +190,7 @@ def _invalid_value(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: i
 
 def failed_checks(ds: Dataset, suites: Path, obj: dict[str, Any]) -> list[str]:
     """The labels of the critical row-level expectations the event's silver row fails."""
-    fields = {f.name: f for f in ds.latest.fields}
+    fields = {f.name: f for f in ds.silver_fields()}
     failed = []
     for check in read_checks(suites / f"{ds.silver_suite}.json"):
         value = obj.get(check.column)
@@ -301,6 +305,32 @@ def _carried_time(ds: Dataset, line: bytes) -> datetime | None:
         return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def test_older_versions_make_the_share_of_good_events_asked_for(generated: Generated) -> None:
+    ds, _, events = generated
+    good = [_parsed(e) for e in events if e.kind == "good"]
+    versions = Counter(obj[ds.version_field] for obj in good)
+    older = sum(n for v, n in versions.items() if v != ds.latest.version)
+    if len(ds.versions) == 1:
+        assert older == 0
+    else:
+        assert set(versions) == {v.version for v in ds.versions}
+        assert 0.25 < older / len(good) < 0.35
+    bad = [_parsed(e) for e in events if e.kind in ("missing_field", "wrong_type", "future")]
+    assert {obj[ds.version_field] for obj in bad} == {ds.latest.version}
+
+
+def test_no_older_version_that_would_leave_a_not_null_column_empty(
+    sessions: tuple[Dataset, Path],
+) -> None:
+    ds, suites = sessions
+    v1 = next(v for v in ds.versions if v.version == 1)
+    without_day = dataclasses.replace(v1, fields=tuple(f for f in v1.fields if f.name != "day"))
+    lacking = dataclasses.replace(ds, versions=(ds.latest, without_day))
+    spec = GeneratorSpec(count=200, bad_share=0.0, older_share=1.0, start=START)
+    events = generate_dataset_events(lacking, spec, suites)
+    assert {_parsed(e)[ds.version_field] for e in events} == {ds.latest.version}
 
 
 def test_the_same_seed_gives_the_same_events(dataset: tuple[Dataset, Path]) -> None:

@@ -20,6 +20,7 @@ from tests.generate.conftest import ROOT, SUITES
         ({"count": -1}, "count: -1 must be zero or more"),
         ({"count": 1, "bad_share": 1.5}, "bad share: 1.5 must be between 0 and 1"),
         ({"count": 1, "rate": 0}, "rate: 0 must be more than 0"),
+        ({"count": 1, "older_share": -0.1}, "older share: -0.1 must be between 0 and 1"),
         ({"count": 1, "users": 0}, "users: 0 must be at least 1"),
         ({"count": 1, "bad_kinds": ["teleport"]}, "['teleport'] not valid; choose from"),
         ({"count": 1, "bad_kinds": []}, "(none) not valid; choose from malformed_json"),
