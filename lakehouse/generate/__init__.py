@@ -6,13 +6,13 @@
 - :mod:`lakehouse.generate.paths`: nested fields as dotted reason paths (``items[].sku``)
 - :mod:`lakehouse.generate.suite`: the silver suite's critical rules a good event meets
 - :mod:`lakehouse.generate.regex`: a string a suite's regex matches
-- :mod:`lakehouse.generate.output`: the expected summary and the landing files
+- :mod:`lakehouse.generate.output`: the expected summary, landing files, messages
 """
 
 from __future__ import annotations
 
 from lakehouse.generate.events import applicable_kinds, generate_dataset_events
-from lakehouse.generate.output import expected_summary, write_dataset_events
+from lakehouse.generate.output import expected_summary, outgoing_message, write_dataset_events
 from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, GeneratorSpec
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "applicable_kinds",
     "expected_summary",
     "generate_dataset_events",
+    "outgoing_message",
     "write_dataset_events",
 ]

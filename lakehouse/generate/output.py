@@ -1,4 +1,5 @@
-"""What a run of generated events owes the lake, and the events as landing files."""
+"""What a run of generated events owes the lake, the events as landing files, and as
+messages to publish."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.generate.spec import SILVER, GeneratedEvent
+from lakehouse.generate.values import iso_timestamp
 from lakehouse.generator import write_landing
+from lakehouse.publish import OutgoingMessage
 
-__all__ = ["expected_summary", "write_dataset_events"]
+__all__ = ["expected_summary", "outgoing_message", "write_dataset_events"]
 
 
 def expected_summary(events: Sequence[GeneratedEvent]) -> dict[str, int]:
@@ -32,3 +35,19 @@ def write_dataset_events(
     ``events_per_file`` lines each, optionally paced."""
     prefix = f"{dataset}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
     return write_landing(events, folder, events_per_file, files_per_second, prefix)
+
+
+def outgoing_message(event: GeneratedEvent) -> OutgoingMessage:
+    """The message that publishes one event of any dataset (the line byte for byte): keyed
+    by its subject (all events of a subject in one partition, in order; no key when the line
+    carries none), its event time as the ``event_ts`` attribute and message event time.
+    :func:`lakehouse.publish.outgoing` reads the product events' ``user_id`` instead."""
+    attributes = {"producer": "lakehouse-publish"}
+    if event.event_time is not None:
+        attributes["event_ts"] = iso_timestamp(event.event_time)
+    return OutgoingMessage(
+        key=event.subject.encode() if event.subject else None,
+        value=event.line,
+        attributes=attributes,
+        event_ts=event.event_time,
+    )

@@ -12,6 +12,7 @@ from lakehouse.generate import (
     GeneratorSpec,
     expected_summary,
     generate_dataset_events,
+    outgoing_message,
     write_dataset_events,
 )
 
@@ -60,3 +61,24 @@ def test_events_are_written_as_json_lines_files(
     assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == [f.name for f in files]
     lines = b"".join(f.read_bytes() for f in files).split(b"\n")[:-1]
     assert lines == [e.line for e in events]
+
+
+def test_a_message_is_keyed_by_the_subject_and_carries_the_event_time(
+    dataset: tuple[Dataset, Path],
+) -> None:
+    ds, suites = dataset
+    spec = GeneratorSpec(count=300, bad_share=0.5, start=datetime(2026, 1, 1, tzinfo=UTC))
+    events = generate_dataset_events(ds, spec, suites)
+    for event in events:
+        message = outgoing_message(event)
+        assert message.value == event.line
+        assert message.key == (event.subject.encode() if event.subject else None)
+        assert message.event_ts == event.event_time
+    good = next(e for e in events if e.kind == "good")
+    message = outgoing_message(good)
+    assert good.event_time is not None and good.subject is not None
+    assert message.attributes["event_ts"].encode() in good.line
+    assert message.key is not None and message.key in good.line
+    malformed = outgoing_message(next(e for e in events if e.kind == "malformed_json"))
+    assert (malformed.key, malformed.event_ts) == (None, None)
+    assert "event_ts" not in malformed.attributes
