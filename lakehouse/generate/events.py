@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lakehouse.config import parse_duration
+from lakehouse.config import SilverConfig, parse_duration
 from lakehouse.contracts.model import Dataset, Field, SchemaVersion
 from lakehouse.errors import ConfigError
 from lakehouse.generate.paths import Slot, parent_of, slots
@@ -28,6 +28,7 @@ from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, Generator
 from lakehouse.generate.suite import ColumnRule, SuiteCheck, read_checks, rules_of
 from lakehouse.generate.values import LOCALES, Locale, ValueMaker, iso_timestamp
 from lakehouse.generate.violations import ABSENT, violations
+from lakehouse.generator import GeneratorSpec as ProductSpec
 
 __all__ = ["applicable_kinds", "generate_dataset_events"]
 
@@ -131,30 +132,42 @@ class _Shape:
 
 
 class _Generator:
-    def __init__(self, dataset: Dataset, spec: GeneratorSpec, checks: list[SuiteCheck]):
+    def __init__(
+        self,
+        dataset: Dataset,
+        spec: GeneratorSpec,
+        checks: list[SuiteCheck],
+        defaults: SilverConfig,
+    ) -> None:
         rules = rules_of(checks)
         self.dataset, self.spec = dataset, spec
         self.version = dataset.latest
-        self.rng = random.Random(spec.seed)
+        # the people are the same in every dataset for a seed (a subject erased from all of
+        # them is found in each); the events differ per dataset
+        people = random.Random(spec.seed)
+        self.rng = random.Random(f"{dataset.name}:{spec.seed}")
         self.maker = ValueMaker(self.rng, rules, dataset.name)
         self.rules = rules
         self.plan = _Plan(dataset, checks)
-        self.lateness = parse_duration(dataset.max_lateness, f"{dataset.name}: maxLateness")
-        self.skew = parse_duration(dataset.max_future_skew, f"{dataset.name}: maxFutureSkew")
-        dedup = parse_duration(dataset.dedup_window, f"{dataset.name}: dedupWindow")
+        where = f"dataset {dataset.name}"
+        self.lateness = parse_duration(
+            dataset.max_lateness or defaults.max_lateness, f"{where}: maxLateness"
+        )
+        self.skew = parse_duration(
+            dataset.max_future_skew or defaults.max_future_skew, f"{where}: maxFutureSkew"
+        )
+        dedup = parse_duration(dataset.dedup_window or defaults.dedup_window, f"{where}: dedup")
         self.duplicate_within = timedelta(seconds=min(dedup, self.lateness) / 2)
         self.ids: set[str] = set()
         self.homes = [
-            self.rng.choices(LOCALES, weights=[w for *_, w in LOCALES])[0]
-            for _ in range(spec.users)
+            people.choices(LOCALES, weights=[w for *_, w in LOCALES])[0] for _ in range(spec.users)
         ]
+        self.subjects = [f"usr_{people.getrandbits(40):010x}" for _ in range(spec.users)]
         subject = self.version.field(dataset.subject_field or "")
-        anywhere = Locale("US", "USD", datetime(2000, 1, 1, tzinfo=UTC))
-        self.subjects: list[Any] = (
-            [self.maker.good(subject, anywhere, top_level=True) for _ in range(spec.users)]
-            if subject is not None
-            else [None] * spec.users
-        )
+        rule = rules.get(subject.name) if subject is not None and not subject.minimize else None
+        if subject is not None and rule is not None and not all(map(rule.accepts, self.subjects)):
+            anywhere = Locale("US", "USD", datetime(2000, 1, 1, tzinfo=UTC))
+            self.subjects = [self.maker.good(subject, anywhere, True) for _ in self.subjects]
         self.recent: deque[tuple[datetime, GeneratedEvent]] = deque(maxlen=_DUPLICATE_OF_LAST)
         self.id_field = next(f for f in self.version.fields if f.name == dataset.id_field)
         self.latest = _Shape(self.version, dataset, self.maker, rules)
@@ -324,7 +337,10 @@ def _kinds(dataset: Dataset, spec: GeneratorSpec, plan: _Plan) -> list[str]:
 
 
 def generate_dataset_events(
-    dataset: Dataset, spec: GeneratorSpec, suite_dir: Path | None = None
+    dataset: Dataset,
+    spec: GeneratorSpec | ProductSpec,
+    suite_dir: Path | None = None,
+    defaults: SilverConfig | None = None,
 ) -> list[GeneratedEvent]:
     """``spec.count`` events of ``dataset``, deterministic for a seed and ``spec.start``.
 
@@ -332,10 +348,22 @@ def generate_dataset_events(
     contract allows, or ``spec.bad_kinds``) at random positions; a duplicate with no earlier
     good event to repeat is a good event instead. Good events follow the latest schema
     version, or for ``spec.older_share`` of them an older one (among those whose fields
-    include every column the suite wants not null). ``suite_dir`` holds the silver suite
-    (default: the repository's ``expectations/``).
+    include every column the suite wants not null). A product-events spec
+    (:class:`lakehouse.generator.GeneratorSpec`) is taken with every kind the contract
+    allows. Time windows the contract leaves out are those of ``defaults`` (``[silver]``).
+    ``suite_dir`` holds the silver suite (default: the repository's ``expectations/``).
     """
-    generator = _Generator(dataset, spec, read_checks(_suite_path(dataset, suite_dir)))
+    if isinstance(spec, ProductSpec):
+        spec = GeneratorSpec(
+            count=spec.count,
+            bad_share=spec.bad_share,
+            seed=spec.seed,
+            rate=spec.rate,
+            users=spec.users,
+            start=spec.start,
+        )
+    checks = read_checks(_suite_path(dataset, suite_dir))
+    generator = _Generator(dataset, spec, checks, defaults or SilverConfig())
     kinds = _kinds(dataset, spec, generator.plan)
     rng = generator.rng
     step = timedelta(seconds=1 / spec.rate)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.config import parse_duration
+from lakehouse.config import SilverConfig, parse_duration
 from lakehouse.contracts import Dataset, load_dataset
 from lakehouse.generate import (
     BAD_KINDS,
@@ -25,6 +25,7 @@ from lakehouse.generate import (
 )
 from lakehouse.generate.suite import read_checks, read_rules
 from lakehouse.generate.values import normalized
+from lakehouse.generator import GeneratorSpec as ProductSpec
 from tests.generate.checks import latest_problems, unclassified_strings
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_good_lines_meet_the_contract_and_the_suite(generated: Generated) -> Non
     ds, suites, events = generated
     rules = read_rules(suites / f"{ds.silver_suite}.json")
     fields = {f.name: f for f in ds.latest.fields}
-    lateness = timedelta(seconds=parse_duration(ds.max_lateness, "lateness"))
+    lateness = _window(ds, "max_lateness")
     good = [(i, e) for i, e in enumerate(events) if e.kind in SILVER_KINDS]
     assert len(good) > COUNT * (1 - SHARE) * 0.95
     for index, event in good:
@@ -148,8 +149,10 @@ def _repeated_key(line: bytes) -> bool:
     return any(repeated)
 
 
-def _seconds(value: str) -> timedelta:
-    return timedelta(seconds=parse_duration(value, "duration"))
+def _window(ds: Dataset, name: str) -> timedelta:
+    """A time window of the contract, else the ``[silver]`` default."""
+    value = getattr(ds, name) or getattr(SilverConfig(), name)
+    return timedelta(seconds=parse_duration(value, name))
 
 
 def _malformed(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
@@ -219,13 +222,13 @@ def _unsupported(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int
 def _future(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     ts = datetime.fromisoformat(_no_defect(ds, suites, events, i)[ds.event_time_field])
     assert events[i].reason == "event_ts_in_future" and events[i].event_time == ts
-    assert ts > _at(i) + _seconds(ds.max_future_skew) + timedelta(hours=23)
+    assert ts > _at(i) + _window(ds, "max_future_skew") + timedelta(hours=23)
 
 
 def _too_old(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     ts = datetime.fromisoformat(_no_defect(ds, suites, events, i)[ds.event_time_field])
     assert events[i].reason == "event_ts_too_old" and events[i].event_time == ts
-    assert ts < _at(i) - _seconds(ds.max_lateness) - timedelta(hours=23)
+    assert ts < _at(i) - _window(ds, "max_lateness") - timedelta(hours=23)
 
 
 def _duplicate_key(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
@@ -240,13 +243,13 @@ def _duplicate(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) 
     assert original.kind == "good"
     assert (event.event_id, event.subject) == (original.event_id, original.subject)
     assert original.event_time is not None and original.event_time == event.event_time
-    window = min(_seconds(ds.dedup_window), _seconds(ds.max_lateness)) / 2
+    window = min(_window(ds, "dedup_window"), _window(ds, "max_lateness")) / 2
     assert _at(i) - original.event_time <= window
 
 
 def _late(ds: Dataset, suites: Path, events: list[GeneratedEvent], i: int) -> None:
     late = events[i].event_time
-    assert late is not None and _at(i) - _seconds(ds.max_lateness) / 2 <= late < _at(i)
+    assert late is not None and _at(i) - _window(ds, "max_lateness") / 2 <= late < _at(i)
     assert (events[i].expected, events[i].reason) == ("silver", None)
     _no_defect(ds, suites, events, i)
 
@@ -380,3 +383,39 @@ def test_default_start_ends_now() -> None:
     events = generate_dataset_events(ds, GeneratorSpec(count=100, bad_share=0.0, rate=10))
     times = [e.event_time for e in events if e.event_time is not None]
     assert before - timedelta(seconds=11) <= min(times) and max(times) <= datetime.now(UTC)
+
+
+def test_windows_the_contract_leaves_out_are_the_silver_defaults(
+    sessions: tuple[Dataset, Path],
+) -> None:
+    ds, suites = sessions
+    bare = dataclasses.replace(ds, max_lateness=None, max_future_skew=None, dedup_window=None)
+    defaults = SilverConfig(max_lateness="3 days", max_future_skew="1 hours")
+    spec = GeneratorSpec(count=600, bad_share=0.5, bad_kinds=["too_old", "late"], start=START)
+    events = generate_dataset_events(bare, spec, suites, defaults)
+    for i, event in enumerate(events):
+        assert event.event_time is not None
+        if event.kind == "too_old":
+            assert event.event_time < _at(i) - timedelta(days=4)
+        if event.kind == "late":
+            assert event.event_time >= _at(i) - timedelta(days=1.5)
+    assert min(e.event_time for e in events if e.kind == "late" and e.event_time) < START - (
+        _window(ds, "max_lateness") / 2  # later than the contract's own 6 hours allow
+    )
+
+
+def test_a_product_events_spec_makes_every_kind_the_contract_allows() -> None:
+    orders = load_dataset(Path(__file__).resolve().parents[2] / "datasets" / "orders")
+    product = ProductSpec(count=300, bad_share=0.5, seed=5, start=START)
+    same = GeneratorSpec(count=300, bad_share=0.5, seed=5, start=START)
+    assert generate_dataset_events(orders, product) == generate_dataset_events(orders, same)
+
+
+def test_two_datasets_share_their_people_but_not_their_ids() -> None:
+    root = Path(__file__).resolve().parents[2] / "datasets"
+    spec = GeneratorSpec(count=1000, bad_share=0.0, users=50, start=START)
+    events = generate_dataset_events(load_dataset(root / "events"), spec)
+    orders = generate_dataset_events(load_dataset(root / "orders"), spec)
+    assert {e.subject for e in events} == {e.subject for e in orders}
+    assert len({e.subject for e in events}) == 50
+    assert not {e.event_id for e in events} & {e.event_id for e in orders}
