@@ -419,3 +419,14 @@ def test_two_datasets_share_their_people_but_not_their_ids() -> None:
     assert {e.subject for e in events} == {e.subject for e in orders}
     assert len({e.subject for e in events}) == 50
     assert not {e.event_id for e in events} & {e.event_id for e in orders}
+
+
+def test_a_dataset_without_a_subject_has_events_without_one() -> None:
+    orders = load_dataset(Path(__file__).resolve().parents[2] / "datasets" / "orders")
+    anonymous = dataclasses.replace(orders, subject_field=None)
+    spec = GeneratorSpec(count=200, bad_share=0.2, start=START)
+    events = generate_dataset_events(anonymous, spec)
+    assert {e.subject for e in events} == {None}
+    good = [_parsed(e) for e in events if e.kind == "good"]
+    assert all(latest_problems(anonymous, obj) == [] for obj in good)
+    assert len({obj["customer_id"] for obj in good}) > 50  # an ordinary field now
