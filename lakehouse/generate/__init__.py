@@ -5,6 +5,7 @@
 - :mod:`lakehouse.generate.values`: a value for a field (type, allowed values, scale, nesting)
 - :mod:`lakehouse.generate.paths`: nested fields as dotted reason paths (``items[].sku``)
 - :mod:`lakehouse.generate.suite`: the silver suite's critical rules a good event meets
+- :mod:`lakehouse.generate.violations`: values that break one critical expectation alone
 - :mod:`lakehouse.generate.regex`: a string a suite's regex matches
 - :mod:`lakehouse.generate.output`: the expected summary, landing files, messages
 """

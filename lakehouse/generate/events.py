@@ -4,7 +4,8 @@ one, each with the outcome silver owes it.
 A good event has every required field (and most optional ones) with a value of its type,
 inside the allowed values and the silver suite's critical expectations; its event time
 follows ``spec.rate``. A bad event has exactly one defect, so its expected reason is the
-first (and only) reason silver gives. The expected outcomes assume the events are ingested
+first (and only) reason silver's parse, its dedup or its gate gives (see
+:data:`lakehouse.generate.spec.BAD_KINDS`). The expected outcomes assume the events are ingested
 soon after their event time (well within the contract's ``maxLateness``), as when they are
 generated ending "now" and published at once.
 """
