@@ -17,6 +17,7 @@ from pyspark.sql.types import (
     DataType,
     DateType,
     DoubleType,
+    IntegerType,
     LongType,
     MapType,
     StringType,
@@ -39,6 +40,7 @@ from lakehouse.policy import (
 __all__ = [
     "ANOMALIES",
     "BATCH_LOG",
+    "CONTRACTS",
     "ERASURE_AUDIT",
     "ERASURE_REQUESTS",
     "OPS_TABLES",
@@ -172,6 +174,7 @@ BATCH_LOG = TableDef(
         ("source_offsets", StringType(), True),
         ("versions_written", MapType(StringType(), LongType()), True),
         ("step_ms", MapType(StringType(), LongType()), True),
+        ("contract_hash", StringType(), True),  # the dataset contract the batch ran with
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -192,6 +195,7 @@ BATCH_LOG = TableDef(
             "source_offsets",
             "versions_written",
             "step_ms",
+            "contract_hash",
         ),
         retention=Retention.window("finished_ts", 400),
     ),
@@ -397,6 +401,39 @@ ERASURE_AUDIT = TableDef(
 )
 
 
+CONTRACTS = TableDef(
+    name="ops.contracts",
+    schema=_struct(
+        ("dataset", StringType(), False),
+        ("version", StringType(), False),
+        ("content_hash", StringType(), False),
+        ("owner", StringType(), False),
+        ("status", StringType(), False),
+        ("schema_versions", ArrayType(IntegerType(), False), False),
+        ("gold_tables", ArrayType(StringType(), False), False),
+        ("recorded_ts", TimestampType(), False),
+    ),
+    partition_by=(),
+    description=(
+        "One row per dataset contract a job ran with (its batches name it in "
+        "ops.batch_log.contract_hash: the first and last batch that used it)."
+    ),
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "dataset",
+            "version",
+            "content_hash",
+            "owner",
+            "status",
+            "schema_versions",
+            "gold_tables",
+            "recorded_ts",
+        ),
+        retention=Retention.keep("record of the contracts the data was processed with"),
+    ),
+)
+
 OPS_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (
@@ -406,5 +443,6 @@ OPS_TABLES: dict[str, TableDef] = {
         ANOMALIES,
         ERASURE_REQUESTS,
         ERASURE_AUDIT,
+        CONTRACTS,
     )
 }

@@ -7,13 +7,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.display import format_table
-from lakehouse.generator import GeneratedEvent, GeneratorSpec, generate_events, write_landing
+from lakehouse.generate import GeneratedEvent, generate_dataset_events, write_dataset_events
+from lakehouse.generator import GeneratorSpec
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.platform import DatasetTables, Platform, load_platform, source_config
@@ -95,8 +97,12 @@ def run_layers(
             timings[layer] = time.monotonic() - started
 
 
-def _generate(tables: DatasetTables, spec: GeneratorSpec) -> list[GeneratedEvent]:
-    return generate_events(spec)
+def _generate(
+    config: LakehouseConfig, tables: DatasetTables, spec: GeneratorSpec
+) -> list[GeneratedEvent]:
+    """Events of the dataset made from its contract and silver suite, bad ones included."""
+    suites = Path(config.quality.suite_dir)
+    return generate_dataset_events(tables.dataset, spec, suites, defaults=config.silver)
 
 
 def _reasons(spark: SparkSession, tables: DatasetTables, since: datetime) -> dict[str, int]:
@@ -127,8 +133,8 @@ def run_demo(
     for name, tables in platform.datasets.items():
         landing = source_config(config, tables.dataset).landing_path
         say(f"generating {spec.count} {name} events ({spec.bad_share:.0%} bad) into {landing}")
-        sent[name] = _generate(tables, spec)
-        write_landing(sent[name], landing, events_per_file=events_per_file)
+        sent[name] = _generate(config, tables, spec)
+        write_dataset_events(sent[name], landing, name, events_per_file=events_per_file)
     timings = {"generate": time.monotonic() - started}
     for layer in LAYERS:
         say(f"running {layer} ...")

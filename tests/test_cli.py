@@ -27,6 +27,7 @@ def _toml(root: Path, gates: bool = True, key_file: bool = False) -> Path:
     )
     config.write_text(
         '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
+        f'[datasets]\ndir = "{REPO / "datasets"}"\nnames = ["events"]\n'
         '[source]\nlanding_path = "landing"\n'
         '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
         f'[quality]\nenabled = {str(gates).lower()}\nsuite_dir = "{REPO / "expectations"}"\n'

@@ -16,7 +16,7 @@ from lakehouse.cli.common import (
 from lakehouse.cli.run import cmd_run
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
-from lakehouse.generator import generate_events, write_landing
+from lakehouse.generator import generate_events
 from lakehouse.publish import PUBLISH_TARGETS
 
 if TYPE_CHECKING:
@@ -35,6 +35,13 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
         "generate", parents=[common], help="write generated events into the landing folder"
     )
     generator_args(gen, default_count=1_000)
+    gen.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this dataset (repeat); default: every dataset of the configuration",
+    )
     gen.add_argument(
         "--files-per-second",
         type=float,
@@ -108,16 +115,26 @@ def cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pathlib import Path
+
+    from lakehouse.generate import generate_dataset_events, write_dataset_events
+    from lakehouse.platform import load_platform, source_config
+
     generator = spec(args)
-    events = generate_events(generator)
-    files = write_landing(
-        events, config.source.landing_path, args.events_per_file, args.files_per_second
-    )
-    bad = sum(1 for e in events if e.kind != "good")
-    print(
-        f"wrote {len(events)} events ({bad} bad) in {len(files)} files to "
-        f"{config.source.landing_path}"
-    )
+    for tables in load_platform(config).only(args.dataset):
+        dataset = tables.dataset
+        events = generate_dataset_events(
+            dataset, generator, Path(config.quality.suite_dir), defaults=config.silver
+        )
+        folder = source_config(config, dataset).landing_path
+        files = write_dataset_events(
+            events, folder, dataset.name, args.events_per_file, args.files_per_second
+        )
+        bad = sum(1 for e in events if e.kind != "good")
+        print(
+            f"{dataset.name}: wrote {len(events)} events ({bad} bad) in {len(files)} files "
+            f"to {folder}"
+        )
     return 0
 
 

@@ -43,6 +43,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     cat.add_argument(
         "--columns", action="store_true", help="one row per column with its classification"
     )
+    cat.add_argument(
+        "--contracts",
+        action="store_true",
+        help="the contract versions the lake was processed with, first and last batch of each",
+    )
     return {"sql": cmd_sql, "validate": cmd_validate, "catalog": cmd_catalog}
 
 
@@ -135,6 +140,12 @@ def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.platform import load_platform
 
     platform = load_platform(config)
+    if args.contracts:
+        from lakehouse.io.contracts import contracts_in_use
+
+        frame = contracts_in_use(session(config, "lakehouse-catalog", write=False), config)
+        print(format_table(frame.columns, [list(r) for r in frame.collect()]))
+        return 0
     if args.columns:  # gold columns come from Spark's analysis of the gold SQL
         platform = platform.with_gold(session(config, "lakehouse-catalog", write=False))
         rows: list[list[object]] = [

@@ -24,7 +24,7 @@ from pyspark.sql.types import (
 )
 
 from lakehouse.contracts.model import Dataset, Field, GoldTable
-from lakehouse.contracts.types import field_type
+from lakehouse.contracts.types import field_type, nullable
 from lakehouse.datasets import TableDef
 from lakehouse.errors import ContractError
 from lakehouse.monitoring.thresholds import Monitoring
@@ -117,7 +117,8 @@ def _silver_columns(dataset: Dataset) -> list[tuple[str, DataType, bool]]:
     columns: list[tuple[str, DataType, bool]] = []
     contract = dataset.folder / "contract.yaml"
     for f in dataset.silver_fields():
-        columns.append((f.name, field_type(f, f"{contract}: {f.name}"), not f.required))
+        data_type = nullable(field_type(f, f"{contract}: {f.name}"))
+        columns.append((f.name, data_type, not f.required))
         if f.name == dataset.event_time_field:
             columns.append(("event_date", DateType(), False))
     return columns

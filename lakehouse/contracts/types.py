@@ -31,7 +31,7 @@ from pyspark.sql.types import (
 from lakehouse.contracts.model import Field
 from lakehouse.errors import ContractError
 
-__all__ = ["field_type", "parse_type", "struct_of"]
+__all__ = ["field_type", "nullable", "parse_type", "struct_of"]
 
 _SIMPLE: dict[str, DataType] = {
     "string": StringType(),
@@ -140,3 +140,18 @@ def struct_of(fields: tuple[Field, ...], where: str) -> StructType:
     return StructType(
         [StructField(f.name, field_type(f, f"{where}.{f.name}"), not f.required) for f in fields]
     )
+
+
+def nullable(data_type: DataType) -> DataType:
+    """``data_type`` with every nested field, element and value nullable: silver stores
+    nested values as parsed; a missing required nested field is a quarantine reason
+    (``missing_field:items[].sku``), not a storage constraint."""
+    if isinstance(data_type, StructType):
+        return StructType(
+            [StructField(f.name, nullable(f.dataType), True) for f in data_type.fields]
+        )
+    if isinstance(data_type, ArrayType):
+        return ArrayType(nullable(data_type.elementType), True)
+    if isinstance(data_type, MapType):
+        return MapType(data_type.keyType, nullable(data_type.valueType), True)
+    return data_type

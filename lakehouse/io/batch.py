@@ -136,10 +136,17 @@ def observed(observation: SparkObservation, timeout: float = 60.0) -> dict[str, 
 class BatchWriter:
     """Shared bookkeeping of a job's micro-batches: identity, paths, batch log."""
 
-    def __init__(self, config: LakehouseConfig, job: str, dataset: str | None = None) -> None:
+    def __init__(
+        self,
+        config: LakehouseConfig,
+        job: str,
+        dataset: str | None = None,
+        contract_hash: str | None = None,
+    ) -> None:
         self.config = config
         self.job = job
         self.dataset_name = dataset
+        self.contract_hash = contract_hash
         self.checkpoint = config.lake.checkpoint(job, dataset)
         self.identity = StreamIdentity(
             job if dataset is None else f"{dataset}/{job}", self.checkpoint
@@ -337,6 +344,7 @@ class BatchWriter:
             "source_offsets": stats.source_offsets,
             "versions_written": stats.versions_written,
             "step_ms": stats.step_ms,
+            "contract_hash": self.contract_hash,
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)

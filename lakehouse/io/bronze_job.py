@@ -27,7 +27,12 @@ class BronzeJob(BatchWriter):
     def __init__(
         self, config: LakehouseConfig, tables: DatasetTables, source: EventSource | None = None
     ) -> None:
-        super().__init__(config, bronze_job_name(config.source.type), tables.dataset.name)
+        super().__init__(
+            config,
+            bronze_job_name(config.source.type),
+            tables.dataset.name,
+            tables.dataset.content_hash,
+        )
         self.tables = tables
         self._source = source
 

@@ -49,7 +49,7 @@ class GoldJob(BatchWriter):
     """silver.<dataset> -> its gold tables, recomputing every window a batch touches."""
 
     def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
-        super().__init__(config, "gold", tables.dataset.name)
+        super().__init__(config, "gold", tables.dataset.name, tables.dataset.content_hash)
         self.tables = tables
 
     def read(self, spark: SparkSession) -> DataFrame:

@@ -18,6 +18,7 @@ from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.errors import ConfigError
 from lakehouse.io.batch import BatchStats
 from lakehouse.io.bronze_job import BronzeJob
+from lakehouse.io.contracts import record_contract
 from lakehouse.io.faults import fault_point
 from lakehouse.io.gold_job import GoldJob
 from lakehouse.io.silver_job import SilverJob
@@ -66,6 +67,7 @@ def start_job(
     if trigger is not None:  # the whole job sees it: the batch size limits are read with it
         config = dataclasses.replace(config, trigger=trigger)
     job = job_for(spark, config, name, dataset)
+    record_contract(spark, config, job.tables.dataset)
     return start_stream(
         job.read(spark),
         _with_commit_fault_point(job, job.job),

@@ -46,7 +46,7 @@ class SilverJob(BatchWriter):
     """bronze.<dataset> -> silver.<dataset> and quarantine.silver_<dataset>."""
 
     def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
-        super().__init__(config, "silver", tables.dataset.name)
+        super().__init__(config, "silver", tables.dataset.name, tables.dataset.content_hash)
         self.tables = tables
         self.dataset = tables.dataset
         self.rules, window = silver_rules(config, tables)

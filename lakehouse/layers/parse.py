@@ -21,7 +21,7 @@ from pyspark.sql.types import (
 )
 
 from lakehouse.contracts.model import Field
-from lakehouse.contracts.types import field_type
+from lakehouse.contracts.types import field_type, nullable
 
 __all__ = ["TIMESTAMP_FORMAT", "field_reasons", "typed_value"]
 
@@ -62,7 +62,7 @@ def _scalar(data_type: DataType, raw: Column) -> Column:
 
 def typed_value(f: Field, raw: Column) -> Column:
     """The value of ``f`` typed from its JSON text ``raw`` (null when it does not parse)."""
-    data_type = field_type(f, f.name)
+    data_type = nullable(field_type(f, f.name))
     if f.logical_type == "object":
         fields = f.children
         parsed = F.from_json(raw, _STRING_MAP)

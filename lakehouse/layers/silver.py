@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse.contracts.model import Dataset, SchemaVersion
-from lakehouse.contracts.types import field_type
+from lakehouse.contracts.types import field_type, nullable
 from lakehouse.datasets import TableDef
 from lakehouse.layers.parse import field_reasons, typed_value
 
@@ -90,7 +90,7 @@ def _typed_columns(dataset: Dataset, version: Column) -> dict[str, Column]:
     versions = sorted(dataset.versions, key=lambda v: v.version)
     columns: dict[str, Column] = {}
     for silver_field in dataset.silver_fields():
-        target = field_type(silver_field, silver_field.name)
+        target = nullable(field_type(silver_field, silver_field.name))
         if len(versions) == 1:
             columns[silver_field.name] = typed_value(silver_field, raw[silver_field.name])
             continue

@@ -66,7 +66,7 @@ def test_the_write_measures_the_batch_and_a_retried_write_measures_nothing(
     landing = landing_lake(spark, config)
     job = "bronze-landing"
     with_checkpoint(config, job)
-    writer = BatchWriter(config, job)
+    writer = BatchWriter(config, job, "events")
     bronze = _bronze(spark, landing, [*_events(5), b"not json"])
     assert BRONZE_EVENTS.monitoring is not None
     expected = measure(bronze, BRONZE_EVENTS.monitoring)
@@ -87,7 +87,7 @@ def test_the_write_counts_the_rows_and_a_retried_write_counts_them_apart(
     landing = landing_lake(spark, config)
     job = "bronze-landing"
     with_checkpoint(config, job)
-    writer = BatchWriter(config, job)
+    writer = BatchWriter(config, job, "events")
     bronze = _bronze(spark, landing, _events(4))
     path = table_path(config.lake, BRONZE_EVENTS)
 

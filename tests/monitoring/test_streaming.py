@@ -105,6 +105,7 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Itera
     _run(spark, config)
     (root / "lakehouse.toml").write_text(
         '[lake]\nroot = "lake"\ncheckpoint_root = "checkpoints"\n'
+        f'[datasets]\ndir = "{REPO / "datasets"}"\nnames = ["events"]\n'
         '[source]\nlanding_path = "landing"\n'
         '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
         f'[quality]\nenabled = false\nsuite_dir = "{REPO / "expectations"}"\n'

@@ -26,7 +26,7 @@ from tests.events import platform
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TS = NOW - timedelta(hours=1)
-ROW_LEVEL_FAIL = "expectation_failed:expect_column_values_to_be_in_set(event_type)"
+ROW_LEVEL_FAIL = "expectation_failed:expect_column_values_to_match_regex(currency)"
 
 
 def _outcome(
@@ -166,12 +166,12 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
         r["event_id"]: list(r["reasons"]) for r in spark.table("quarantine.silver_events").collect()
     }
     assert quarantined == {
-        "bad-type": [ROW_LEVEL_FAIL],
-        "bad-cur": ["expectation_failed:expect_column_values_to_match_regex(currency)"],
+        "bad-type": ["invalid_value:event_type"],  # the contract's allowed values: the parser
+        "bad-cur": [ROW_LEVEL_FAIL],  # the suite's critical regex: the gate
     }
     results = _results(spark, "silver")
     assert len(results) == 11
-    assert results["expect_column_values_to_be_in_set(event_type)"] == (False, "quarantined_rows")
+    assert results["expect_column_values_to_be_in_set(event_type)"][0]  # refused before
     assert results["expect_column_values_to_match_regex(currency)"] == (False, "quarantined_rows")
     assert results["expect_column_values_to_match_regex(country)"] == (False, "recorded")
     assert results["expect_table_row_count_to_be_between(None)"] == (True, "passed")
@@ -229,16 +229,18 @@ def test_strict_mode_stops_the_stream_with_a_clear_error(
     landing = Path(events_landing(config))
     landing.mkdir(parents=True)
     (landing / "a.jsonl").write_bytes(
-        event_line("ok", TS, "u1") + b"\n" + event_line("x", TS, "u2", event_type="teleport")
+        event_line("ok", TS, "u1")
+        + b"\n"
+        + event_line("x", TS, "u2", event_type="purchase", amount=1.0, currency="EURO")
     )
     run_layers(spark, config, ("bronze",))
     with pytest.raises(StreamFailed) as failure:
         run_layers(spark, config, ("silver",))
     message = str(failure.value)
     assert message.startswith(
-        "stream 'lakehouse-silver' failed: GateFailed: strict quality gate: "
+        "stream 'lakehouse-events-silver' failed: GateFailed: strict quality gate: "
         "batch 0 of silver.events failed critical expectation(s) "
-        "expect_column_values_to_be_in_set(event_type) (1 unexpected"
+        "expect_column_values_to_match_regex(currency) (1 unexpected"
     )
     assert "\n" not in message
     counts = table_counts(spark, platform(spark))

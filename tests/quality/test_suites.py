@@ -5,18 +5,28 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.contracts import load_datasets
 from lakehouse.quality.suites import SuiteError, default_suite_dir, find_suite, load_suite
 
 SHIPPED = sorted(p.stem for p in default_suite_dir().glob("*.json"))
 
 
-def test_one_suite_per_promotion_is_shipped() -> None:
-    assert SHIPPED == [
-        "bronze_to_silver",
-        "silver_to_gold_daily_active_users",
-        "silver_to_gold_events_per_minute",
-        "silver_to_gold_hourly_revenue",
-    ]
+def test_one_suite_per_promotion_of_every_dataset_is_shipped() -> None:
+    datasets = load_datasets(default_suite_dir().parent / "datasets", default_suite_dir())
+    promotions = [d.silver_suite for d in datasets.values()]
+    promotions += [g.suite for d in datasets.values() for g in d.gold]
+    assert (
+        SHIPPED
+        == sorted(promotions)
+        == [
+            "bronze_to_silver",
+            "orders_bronze_to_silver",
+            "silver_to_gold_daily_active_users",
+            "silver_to_gold_events_per_minute",
+            "silver_to_gold_hourly_revenue",
+            "silver_to_gold_revenue_per_day",
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -80,6 +90,6 @@ def test_missing_suite_file_and_unknown_suite_name(tmp_path: Path) -> None:
     with pytest.raises(
         SuiteError,
         match=r"no suite named 'bronze_to_gold'.*known suites are "
-        r"bronze_to_silver, silver_to_gold_daily_active_users",
+        r"bronze_to_silver, orders_bronze_to_silver, silver_to_gold_daily_active_users",
     ):
         find_suite("bronze_to_gold")

@@ -114,6 +114,7 @@ def test_validate_command_on_a_good_and_a_bad_table(
     toml.write_text(
         f'[lake]\nroot = "{lake.lake.root}"\ncheckpoint_root = "{lake.lake.checkpoint_root}"\n'
         f'[quality]\nsuite_dir = "{SUITES}"\n'
+        f'[datasets]\ndir = "{SUITES.parent / "datasets"}"\nnames = ["events"]\n'
     )
     good_path = tmp_path / "good"
     _silver(spark, bad=False).write.format("delta").save(str(good_path))

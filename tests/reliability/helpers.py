@@ -56,6 +56,9 @@ suite_dir = "{SUITES}"
 enabled = {"true" if monitoring else "false"}
 [privacy]
 pseudonym_key = "{TEST_KEY}"
+[datasets]
+dir = "{SUITES.parent / "datasets"}"
+names = ["events"]
 """
     )
     return file

@@ -1,0 +1,89 @@
+"""Silver's parser against the contract generator: for every declared dataset and a third
+contract with two schema versions, maps, optional objects and arrays, every generated event
+gets exactly the reason it was generated to get (none for the good ones)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.config import SilverConfig, parse_duration
+from lakehouse.contracts import Dataset, load_dataset
+from lakehouse.generate import GeneratorSpec, generate_dataset_events
+from lakehouse.layers.bronze import to_bronze
+from lakehouse.layers.silver import REASONS_COL, SilverRules, parse_events
+from tests.generate.conftest import write_sessions
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "expectations"
+INGEST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# reasons silver finds after the parse: the dedup and the gate
+LATER = ("duplicate", "expectation_failed")
+
+
+def _datasets(tmp: Path) -> list[tuple[Dataset, Path]]:
+    folder, suites = write_sessions(tmp)
+    return [
+        (load_dataset(ROOT / "datasets" / "events", SUITES), SUITES),
+        (load_dataset(ROOT / "datasets" / "orders", SUITES), SUITES),
+        (load_dataset(folder, suites), suites),
+    ]
+
+
+def test_every_generated_event_gets_the_reason_it_was_made_for(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    mismatches: list[str] = []
+    checked = 0
+    for dataset, suites in _datasets(tmp_path):
+        count, rate = 300, 10.0
+        start = INGEST - timedelta(seconds=count / rate + 1)
+        older = 0.3 if len(dataset.versions) > 1 else 0.0
+        spec = GeneratorSpec(count=count, bad_share=0.6, rate=rate, start=start, older_share=older)
+        events = generate_dataset_events(dataset, spec, suites)
+        defaults = SilverConfig()
+        rules = SilverRules(
+            parse_duration(dataset.max_future_skew or defaults.max_future_skew, "skew"),
+            parse_duration(dataset.max_lateness or defaults.max_lateness, "lateness"),
+        )
+        envelopes = spark.createDataFrame(
+            [("landing", "f1", i, None, e.line, None, None, None) for i, e in enumerate(events)],
+            "source string, partition string, offset long, key binary, payload binary, "
+            "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+        )
+        parsed = envelopes.transform(to_bronze(0, INGEST)).transform(parse_events(dataset, rules))
+        got = {
+            r["_offset"]: list(r[REASONS_COL])
+            for r in parsed.select("_offset", REASONS_COL).collect()
+        }
+        for i, event in enumerate(events):
+            want = [] if event.expected == "silver" or event.kind in LATER else [event.reason]
+            if got[i] != want:
+                mismatches.append(f"{dataset.name} {event.kind}: want {want}, got {got[i]}")
+        checked += len(events)
+    assert checked == 900
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("name", ["events", "orders"])
+def test_good_events_are_typed_as_silver_declares(spark: SparkSession, name: str) -> None:
+    from lakehouse.contracts.tables import silver_table
+
+    dataset = load_dataset(ROOT / "datasets" / name, SUITES)
+    spec = GeneratorSpec(count=20, bad_share=0.0, rate=10.0, start=INGEST - timedelta(seconds=3))
+    events = generate_dataset_events(dataset, spec, SUITES)
+    envelopes = spark.createDataFrame(
+        [("landing", "f1", i, None, e.line, None, None, None) for i, e in enumerate(events)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    rules = SilverRules(300, 48 * 3600)
+    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(parse_events(dataset, rules))
+    columns = [f.name for f in dataset.silver_fields()]
+    declared = silver_table(dataset).schema
+    for column in columns:
+        assert parsed.schema[column].dataType == declared[column].dataType, column
+    assert parsed.where(f"size({REASONS_COL}) > 0").count() == 0
