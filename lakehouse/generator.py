@@ -29,7 +29,7 @@ __all__ = [
 
 # Kinds of bad events, each with the outcome the pipeline owes it.
 # late and unknown_field are valid events that must still reach silver; unknown_event_type
-# parses but fails a critical expectation of the bronze->silver suite.
+# is not one of the contract's allowed event types.
 BAD_KINDS: dict[str, tuple[str, str | None]] = {
     "malformed_json": ("quarantine", "malformed_json"),
     "missing_field": ("quarantine", "missing_field:user_id"),
@@ -40,10 +40,7 @@ BAD_KINDS: dict[str, tuple[str, str | None]] = {
     "future": ("quarantine", "event_ts_in_future"),
     "unknown_field": ("silver", None),
     "invalid_utf8": ("quarantine", "invalid_utf8"),
-    "unknown_event_type": (
-        "quarantine",
-        "expectation_failed:expect_column_values_to_be_in_set(event_type)",
-    ),
+    "unknown_event_type": ("quarantine", "invalid_value:event_type"),
 }
 
 _EVENT_TYPES = (

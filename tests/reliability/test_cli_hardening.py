@@ -87,7 +87,7 @@ def test_config_that_is_a_folder(tmp_path: Path) -> None:
 )
 def test_checkpoint_without_its_metadata(tmp_path: Path, damage: str, fragment: str) -> None:
     config = str(write_config(tmp_path))
-    checkpoint = tmp_path / "checkpoints" / "silver"
+    checkpoint = tmp_path / "checkpoints" / "events" / "silver"
     (checkpoint / "offsets").mkdir(parents=True)
     (checkpoint / "offsets" / "0").write_text('v1\n{"batchWatermarkMs":0}\n')
     if damage == "corrupt":

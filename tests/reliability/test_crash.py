@@ -86,7 +86,7 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
     crashed_at: list[str] = []
     for n in range(CRASHES):
         part = events[n * chunk : (n + 1) * chunk]
-        write_landing(part, tmp_path / "landing", EVENTS_PER_FILE, prefix=f"r{n:03d}")
+        write_landing(part, tmp_path / "landing" / "events", EVENTS_PER_FILE, prefix=f"r{n:03d}")
         point = CRASH_POINTS[n % len(CRASH_POINTS)]
         done = run_cli(["--config", str(config), *_run(point)], env={"LAKEHOUSE_CRASH_AT": point})
         if done.killed:
@@ -98,7 +98,9 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
             assert done.returncode == 0, done.stderr[-3000:]
             outcomes["clean"] += 1
     # the rest of the stream, then a run without faults drains what the crashes left
-    write_landing(events[CRASHES * chunk :], tmp_path / "landing", EVENTS_PER_FILE, prefix="z")
+    write_landing(
+        events[CRASHES * chunk :], tmp_path / "landing" / "events", EVENTS_PER_FILE, prefix="z"
+    )
     final = run_cli(["--config", str(config), *_run(None)])
     assert final.returncode == 0, final.stderr[-3000:]
 

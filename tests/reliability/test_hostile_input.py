@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("LAKEHOUSE_TEST_HOSTILE_EXAMPLES", "2"))
 LINES_PER_EXAMPLE = 200
 TRIED: list[int] = []  # lines tried per example, printed at the end
-GATE_EVENT_TYPE = "expectation_failed:expect_column_values_to_be_in_set(event_type)"
+UNKNOWN_EVENT_TYPE = "invalid_value:event_type"  # not one of the contract's allowed values
 REQUIRED = ("event_id", "event_type", "event_ts", "user_id", "schema_version")
 
 
@@ -167,9 +167,9 @@ def sql_or_control(draw: st.DrawFn) -> Case:
         raw = draw(_CONTROL).encode()
         line = _dump(_event(session_id="CTRL")).replace(b'"CTRL"', b'"a' + raw + b'b"')
         return line, _one("malformed_json")
-    # SQL-looking or escaped control characters as an event type: refused by the gate
+    # SQL-looking or escaped control characters as an event type: not an allowed value
     value = draw(_SQL | _CONTROL)
-    return _dump(_event(event_type=value)), _one(GATE_EVENT_TYPE)
+    return _dump(_event(event_type=value)), _one(UNKNOWN_EVENT_TYPE)
 
 
 @st.composite
@@ -247,8 +247,8 @@ def test_hostile_lines_are_quarantined_with_a_reason_and_never_promoted(
         root = Path(folder)
         config = make_config(root)
         register_lake(spark, config)
-        landing = root / "landing"
-        landing.mkdir()
+        landing = root / "landing" / "events"
+        landing.mkdir(parents=True)
         # two files, so a batch holds several; lines are written byte for byte
         half = len(cases) // 2
         files = []
