@@ -81,23 +81,27 @@ def session(
     source: EventSource | None = None,
     *,
     write: bool = True,
+    register: bool = True,
 ) -> SparkSession:
     """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
 
     The lake must be readable (and writable when ``write``) before Spark starts: a
-    permission problem is one line, not a JVM stack trace."""
+    permission problem is one line, not a JVM stack trace. ``register=False`` (a command on
+    files only, e.g. ``validate --path``) registers no table and needs no datasets."""
     from lakehouse.catalog import register_tables
     from lakehouse.platform import load_platform
     from lakehouse.preflight import check_storage
     from lakehouse.session import build_session
 
     check_storage(config.lake.root, "lake.root", write=write)
-    load_platform(config)  # a bad contract is one line before Spark starts
+    if register:
+        load_platform(config)  # a bad contract is one line before Spark starts
 
     packages = source.extra_packages() if source else ()
     spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
-    tables = load_platform(config, spark).tables.values()
-    register_tables(
-        spark, config.lake, tables, replace_mismatched=config.spark.catalog == "in-memory"
-    )
+    if register:  # every table of every dataset, addressable by name
+        tables = load_platform(config, spark).tables.values()
+        register_tables(
+            spark, config.lake, tables, replace_mismatched=config.spark.catalog == "in-memory"
+        )
     return spark

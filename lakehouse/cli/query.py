@@ -92,7 +92,7 @@ def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
         if "." in args.table and not args.table.startswith("gold."):
             load_platform(config).table(args.table)  # known, or an error naming the choices
-    spark = session(config, "lakehouse-validate", write=False)
+    spark = session(config, "lakehouse-validate", write=False, register=bool(args.table))
     if args.table:
         load_platform(config, spark).table(args.table)
     df = spark.table(args.table) if args.table else read_any(spark, args.path)
