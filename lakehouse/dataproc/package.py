@@ -6,6 +6,7 @@ A release is four kinds of files, staged together under ``<staging_uri>/<release
 - ``jobs/<name>.py``: the main Python files (``main_python_file_uri``);
 - ``expectations.zip``: the suites, extracted by Dataproc into ``./expectations``
   (``archive_uris`` with ``#expectations``);
+- ``datasets.zip``: the dataset folders (contracts, gold SQL), extracted into ``./datasets``;
 - the configuration file, placed in the driver's working directory (``file_uris``).
 
 The release id is the package version and a digest of every file, so staging the same code
@@ -44,6 +45,7 @@ JOB_FILES = {
     "gold": "gold_aggregate.py",
 }
 SUITE_FOLDER = "expectations"  # where the suites are in the job's working directory
+DATASETS_FOLDER = "datasets"  # where the dataset contracts and gold SQL are
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same code gives the same bytes
 
 
@@ -56,12 +58,14 @@ class Bundle:
     expectations_zip: Path
     jobs: Mapping[str, Path]  # job name -> main Python file
     config: Path
+    datasets_zip: Path
 
     def files(self) -> dict[str, Path]:
         """Object name under the release folder -> local file."""
         names = {
             self.package_zip.name: self.package_zip,
             self.expectations_zip.name: self.expectations_zip,
+            self.datasets_zip.name: self.datasets_zip,
             self.config.name: self.config,
         }
         names.update({f"jobs/{path.name}": path for path in self.jobs.values()})
@@ -76,6 +80,7 @@ class Release:
     package_uri: str
     expectations_uri: str
     config_uri: str
+    datasets_uri: str
     main_uris: Mapping[str, str]
 
     @property
@@ -87,7 +92,9 @@ class Release:
 def project_root() -> Path:
     """The checkout that holds the package, ``jobs/`` and ``expectations/``."""
     root = Path(__file__).resolve().parents[2]
-    missing = [d for d in ("lakehouse", "jobs", SUITE_FOLDER) if not (root / d).is_dir()]
+    missing = [
+        d for d in ("lakehouse", "jobs", SUITE_FOLDER, DATASETS_FOLDER) if not (root / d).is_dir()
+    ]
     if missing:
         raise SubmitError(
             f"cannot package a release from {str(root)!r}: no {', '.join(missing)} folder; "
@@ -109,6 +116,13 @@ def check_job_config(config: LakehouseConfig, config_file: Path) -> None:
             f"{config_file}: quality.suite_dir is {config.quality.suite_dir!r}; on Dataproc the "
             f"suites are in ./{SUITE_FOLDER} next to the configuration: set "
             f'suite_dir = "{SUITE_FOLDER}"'
+        )
+    datasets = (config_file.resolve().parent / DATASETS_FOLDER).resolve()
+    if Path(config.datasets.dir).resolve() != datasets:
+        raise SubmitError(
+            f"{config_file}: datasets.dir is {config.datasets.dir!r}; on Dataproc the dataset "
+            f"folders are in ./{DATASETS_FOLDER} next to the configuration: set "
+            f'dir = "{DATASETS_FOLDER}" in [datasets]'
         )
 
 
@@ -142,6 +156,12 @@ def build_bundle(root: Path, config_file: Path, out_dir: Path) -> Bundle:
         raise SubmitError(f"no expectation suites (*.json) in {str(root / SUITE_FOLDER)!r}")
     expectations_zip = out_dir / "expectations.zip"
     _write_zip(expectations_zip, [(p.name, p) for p in suites])
+    folder = root / DATASETS_FOLDER
+    contracts = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    if not any(p.name == "contract.yaml" for p in contracts):
+        raise SubmitError(f"no dataset contracts (*/contract.yaml) in {str(folder)!r}")
+    datasets_zip = out_dir / "datasets.zip"
+    _write_zip(datasets_zip, [(p.relative_to(folder).as_posix(), p) for p in contracts])
     (out_dir / "jobs").mkdir(exist_ok=True)
     jobs = {}
     for job, name in JOB_FILES.items():
@@ -150,10 +170,10 @@ def build_bundle(root: Path, config_file: Path, out_dir: Path) -> Bundle:
     config = out_dir / config_file.name
     shutil.copyfile(config_file, config)
     digest = hashlib.sha256()
-    for path in (package_zip, expectations_zip, *jobs.values(), config):
+    for path in (package_zip, expectations_zip, datasets_zip, *jobs.values(), config):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     release_id = f"lakehouse-{version('lakehouse')}-{digest.hexdigest()[:12]}"
-    return Bundle(release_id, package_zip, expectations_zip, jobs, config)
+    return Bundle(release_id, package_zip, expectations_zip, jobs, config, datasets_zip)
 
 
 def release_uris(bundle: Bundle, staging_uri: str) -> Release:
@@ -169,6 +189,7 @@ def release_uris(bundle: Bundle, staging_uri: str) -> Release:
         package_uri=f"{base}/{bundle.package_zip.name}",
         expectations_uri=f"{base}/{bundle.expectations_zip.name}",
         config_uri=f"{base}/{bundle.config.name}",
+        datasets_uri=f"{base}/{bundle.datasets_zip.name}",
         main_uris={job: f"{base}/jobs/{path.name}" for job, path in bundle.jobs.items()},
     )
 

@@ -134,7 +134,10 @@ def batch_request(
             args=list(args),
             python_file_uris=[release.package_uri],
             file_uris=[release.config_uri],
-            archive_uris=[f"{release.expectations_uri}#expectations"],
+            archive_uris=[
+                f"{release.expectations_uri}#expectations",
+                f"{release.datasets_uri}#datasets",
+            ],
         ),
         runtime_config=dataproc_v1.RuntimeConfig(
             version=runtime.version, properties=job_properties(runtime, serverless=True)
@@ -173,7 +176,10 @@ def cluster_request(
             args=list(args),
             python_file_uris=[release.package_uri],
             file_uris=[release.config_uri],
-            archive_uris=[f"{release.expectations_uri}#expectations"],
+            archive_uris=[
+                f"{release.expectations_uri}#expectations",
+                f"{release.datasets_uri}#datasets",
+            ],
             properties=job_properties(runtime, serverless=False),
         ),
         labels=_labels(job),

@@ -32,6 +32,9 @@ def test_the_same_code_gives_the_same_release(tmp_path: Path) -> None:
     assert names == expected
     with zipfile.ZipFile(first.expectations_zip) as suites:
         assert suites.namelist() == sorted(p.name for p in (REPO / "expectations").glob("*.json"))
+    with zipfile.ZipFile(first.datasets_zip) as datasets:
+        assert "events/contract.yaml" in datasets.namelist()
+        assert "orders/gold/revenue_per_day.sql" in datasets.namelist()
 
 
 def test_stage_to_gcs_uploads_every_file_under_the_release(tmp_path: Path) -> None:
@@ -59,6 +62,7 @@ def test_stage_to_gcs_uploads_every_file_under_the_release(tmp_path: Path) -> No
     release = stage(bundle, "gs://stage-bucket/releases/", Client())
     prefix = f"releases/{bundle.release_id}"
     assert sorted(uploads) == [
+        ("stage-bucket", f"{prefix}/datasets.zip", "datasets.zip"),
         ("stage-bucket", f"{prefix}/expectations.zip", "expectations.zip"),
         ("stage-bucket", f"{prefix}/job.toml", "job.toml"),
         ("stage-bucket", f"{prefix}/jobs/bronze_ingest.py", "bronze_ingest.py"),
@@ -76,6 +80,11 @@ def test_stage_to_gcs_uploads_every_file_under_the_release(tmp_path: Path) -> No
         (
             '[spark]\nmode = "dataproc"\n[quality]\nsuite_dir = "suites"\n',
             "on Dataproc the suites are in ./expectations",
+        ),
+        (
+            '[spark]\nmode = "dataproc"\n[quality]\nsuite_dir = "expectations"\n'
+            '[datasets]\ndir = "contracts"\n',
+            "on Dataproc the dataset folders are in ./datasets",
         ),
     ],
 )

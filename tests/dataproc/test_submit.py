@@ -63,7 +63,10 @@ def test_serverless_batch_request_reaches_the_server(job_config: JobConfig, boun
                 + (["--available-now"] if bounded else ["--trigger", "1 minute"]),
                 python_file_uris=[f"{base}/lakehouse.zip"],
                 file_uris=[f"{base}/job.toml"],
-                archive_uris=[f"{base}/expectations.zip#expectations"],
+                archive_uris=[
+                    f"{base}/expectations.zip#expectations",
+                    f"{base}/datasets.zip#datasets",
+                ],
             ),
             runtime_config=dataproc_v1.RuntimeConfig(
                 version="3.0",
@@ -118,7 +121,10 @@ def test_streaming_cluster_job_request_reaches_the_server(job_config: JobConfig)
                 args=["--config", "job.toml"],  # the file's trigger: processing-time
                 python_file_uris=[f"{base}/lakehouse.zip"],
                 file_uris=[f"{base}/job.toml"],
-                archive_uris=[f"{base}/expectations.zip#expectations"],
+                archive_uris=[
+                    f"{base}/expectations.zip#expectations",
+                    f"{base}/datasets.zip#datasets",
+                ],
                 # image 3.0 has the Delta component: no jars, the extension and catalog only
                 properties={**DELTA, "spark.submit.deployMode": "cluster"},
             ),
