@@ -20,7 +20,7 @@ and gold, project and bare alike, read at most ``trigger.max_bytes_per_batch`` (
 the layer below per micro-batch. Prints rows/s, seconds per million events and the ratios,
 and writes everything to ``--out`` (JSON).
 
-    .venv/bin/python bench/pipeline.py --volumes 100000,1000000
+    .venv/bin/python -m bench.pipeline --volumes 100000,1000000
 """
 
 from __future__ import annotations
@@ -28,171 +28,54 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
-from lakehouse.config import (
-    DatasetsConfig,
-    LakeConfig,
-    LakehouseConfig,
-    PrivacyConfig,
-    QualityConfig,
-    SourceConfig,
-    SparkConfig,
-    TriggerConfig,
-    parse_size,
+from bench.common import (
+    EVENTS_PER_FILE,
+    ROOT,
+    SUITES,
+    bare_bronze,
+    bare_gold,
+    bare_silver,
+    make_config,
+    register,
+    timed,
 )
+from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
-from lakehouse.platform import load_platform
 from lakehouse.quality.parameters import suite_parameters
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import find_suite, load_suite
 from lakehouse.session import build_session
 
-ROOT = Path(__file__).resolve().parents[1]
-SUITES = ROOT / "expectations"
-EVENTS_PER_FILE = 5_000
-MAX_BYTES_PER_BATCH = parse_size(TriggerConfig().max_bytes_per_batch, "max_bytes_per_batch")
-KEY = secrets.token_hex(32)  # the pseudonym key of this run's throwaway lakes
-PAYLOAD_SCHEMA = (
-    "event_id string, event_type string, event_ts timestamp, user_id string, "
-    "session_id string, device string, ip string, country string, "
-    "properties map<string,string>, amount decimal(18,2), currency string, schema_version int"
-)
-
-
-def _config(root: Path, landing: Path, files: int, gate: bool, engine: str) -> LakehouseConfig:
-    return LakehouseConfig(
-        lake=LakeConfig(root=str(root / "lake"), checkpoint_root=str(root / "checkpoints")),
-        source=SourceConfig(landing_path=str(landing.parent), max_files_per_trigger=files),
-        spark=SparkConfig(master="local[2]", shuffle_partitions=2),
-        quality=QualityConfig(enabled=gate, suite_dir=str(SUITES), engine=engine),
-        privacy=PrivacyConfig(pseudonym_key=KEY),
-        datasets=DatasetsConfig(dir=str(ROOT / "datasets"), names=("events",)),
-    )
-
-
-def _timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
-
 
 def _job(spark: SparkSession, config: LakehouseConfig, layer: str) -> float:
     trigger = TriggerConfig(mode="available-now")
-    return _timed(lambda: await_stream(start_job(spark, config, layer, trigger)))
+    return timed(lambda: await_stream(start_job(spark, config, layer, trigger)))
 
 
 def _bare_bronze(spark: SparkSession, landing: Path, files: int, table: str, out: Path) -> float:
-    """Delta's own streaming sink appending the landing lines with the columns of bronze to
-    ``table`` (a copy of the empty bronze table: same schema, partitioning, properties)."""
-    stream = (
-        spark.readStream.format("text")
-        .option("maxFilesPerTrigger", files)
-        .load(str(landing))
-        .select(
-            F.lit("landing").alias("source"),
-            F.col("_metadata.file_path").alias("partition"),
-            # bare Spark has no line numbers (and no row ids in a stream): a split's offset
-            F.col("_metadata.file_block_start").alias("offset"),
-            F.lit(None).cast("binary").alias("key"),
-            F.col("value").cast("binary").alias("payload"),
-            F.lit(None).cast("map<string,string>").alias("attributes"),
-            F.col("_metadata.file_modification_time").alias("publish_ts"),
-            F.lit(None).cast("timestamp").alias("source_event_ts"),
-            F.current_timestamp().alias("ingest_ts"),
-            F.to_date(F.current_timestamp()).alias("ingest_date"),
-            F.lit(-1).cast("long").alias("batch_id"),
-        )
-        .writeStream.format("delta")
-        .option("checkpointLocation", str(out / "_checkpoint"))
-        .trigger(availableNow=True)
-    )
-    return _timed(lambda: stream.start(table).awaitTermination())
+    stream = bare_bronze(spark, landing, files, out / "_checkpoint").trigger(availableNow=True)
+    return timed(lambda: stream.start(table).awaitTermination())
 
 
 def _bare_silver(spark: SparkSession, bronze: str, out: Path) -> float:
-    stream = (
-        spark.readStream.format("delta")
-        .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)  # the batches the jobs read
-        .load(bronze)
-        .select(F.from_json(F.col("payload").cast("string"), PAYLOAD_SCHEMA).alias("e"))
-        .select("e.*")
-        .withColumn("event_date", F.to_date("event_ts"))
-        .writeStream.format("delta")
-        .partitionBy("event_date")
-        .option("checkpointLocation", str(out / "_checkpoint"))
-        .trigger(availableNow=True)
-    )
-    return _timed(lambda: stream.start(str(out / "table")).awaitTermination())
+    stream = bare_silver(spark, bronze, out / "_checkpoint").trigger(availableNow=True)
+    return timed(lambda: stream.start(str(out / "table")).awaitTermination())
 
 
 def _bare_gold(spark: SparkSession, silver: str, out: Path) -> float:
-    """Aggregate each batch of silver and MERGE it into three tables (plain Delta API)."""
-    aggregates: dict[str, tuple[list[str], Callable[[DataFrame], DataFrame]]] = {
-        "per_minute": (
-            ["window_start", "event_type", "country"],
-            lambda df: df.groupBy(
-                F.date_trunc("minute", "event_ts").alias("window_start"),
-                "event_type",
-                F.coalesce("country", F.lit("unknown")).alias("country"),
-            ).agg(F.count("*").alias("events"), F.count_distinct("user_id").alias("users")),
-        ),
-        "dau": (
-            ["event_date"],
-            lambda df: df.groupBy("event_date").agg(
-                F.count_distinct("user_id").alias("active_users"), F.count("*").alias("events")
-            ),
-        ),
-        "revenue": (
-            ["hour_start", "currency"],
-            lambda df: (
-                df.where(F.col("event_type") == "purchase")
-                .groupBy(F.date_trunc("hour", "event_ts").alias("hour_start"), "currency")
-                .agg(F.sum("amount").alias("revenue"), F.count("*").alias("purchases"))
-            ),
-        ),
-    }
-
-    def write(batch: DataFrame, _batch_id: int) -> None:
-        for name, (keys, compute) in aggregates.items():
-            rows = compute(batch)
-            path = str(out / name)
-            if not DeltaTable.isDeltaTable(batch.sparkSession, path):
-                rows.write.format("delta").save(path)
-                continue
-            on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-            (
-                DeltaTable.forPath(batch.sparkSession, path)
-                .alias("t")
-                .merge(rows.alias("s"), on)
-                .whenMatchedUpdateAll()
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
-
-    stream = (
-        spark.readStream.format("delta")
-        .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)
-        .load(silver)
-        .writeStream.foreachBatch(write)
-        .option("checkpointLocation", str(out / "_checkpoint"))
-        .trigger(availableNow=True)
-    )
-    return _timed(lambda: stream.start().awaitTermination())
+    stream = bare_gold(spark, silver, out).trigger(availableNow=True)
+    return timed(lambda: stream.start().awaitTermination())
 
 
 def _gate_alone(
@@ -242,7 +125,7 @@ def bench_volume(
     files = max(1, batch_events // EVENTS_PER_FILE)
     start = datetime.now(UTC) - timedelta(hours=36)
     spec = GeneratorSpec(count=events, bad_share=0.05, seed=1, rate=events / 30 / 3600, start=start)
-    generated = _timed(
+    generated = timed(
         lambda: write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE)
     )
     print(f"{events} events generated in {generated:.0f}s", flush=True)
@@ -251,14 +134,13 @@ def bench_volume(
         name: str, gate: bool = True, engine: str = "fast", bronze: LakehouseConfig | None = None
     ) -> LakehouseConfig:
         """A new lake; with ``bronze``, starting from a copy of that lake's bronze table."""
-        config = _config(work / name, landing, files, gate, engine)
+        config = make_config(work / name, landing, files, gate=gate, engine=engine)
         if bronze is not None:
             shutil.copytree(
                 bronze.lake.table_path("bronze", "events"),
                 config.lake.table_path("bronze", "events"),
             )
-        tables = load_platform(config, spark).tables.values()
-        register_tables(spark, config.lake, tables)
+        register(spark, config)
         return config
 
     result: dict[str, Any] = {"events": events, "batch_events": batch_events}
