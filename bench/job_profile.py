@@ -4,8 +4,10 @@ a job runs, with their times.
 Spark names a job after the JVM call site, which for PySpark is always
 ``NativeMethodAccessorImpl.java:0``. While :func:`label_jobs` is active, every call from
 Python into the JVM first sets the call site to the nearest ``lakehouse/`` frame of the
-Python stack (file, line, function), so each job and SQL execution carries the line of the
-package that started it (profiling only: one more JVM call whenever the line changes).
+Python stack (file, line, function), and so does PySpark's own ``setCallSite`` (which would
+name the py4j callback thread), so each job carries the line of the package that started it
+(profiling only: one more JVM call whenever the line changes). Jobs that Delta starts in its
+own threads keep Delta's names (e.g. ``Delta: Compute snapshot for version: 3``).
 Jobs are read from Spark's status store (it is kept with the UI off too), commits from the
 ``_delta_log`` of every table of the lake.
 """
@@ -47,6 +49,10 @@ def label_jobs(spark: SparkSession) -> Iterator[None]:
     state = threading.local()
 
     def call(self: Any, *args: Any) -> Any:
+        if getattr(self, "name", None) == "setCallSite":
+            # PySpark's own (the py4j callback thread for every collect in foreachBatch)
+            state.site = _site() if args and args[0] is not None else None
+            return original(self, state.site) if state.site else original(self, *args)
         if not getattr(state, "busy", False):
             site = _site()
             if site != getattr(state, "site", None):

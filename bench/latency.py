@@ -368,12 +368,16 @@ def summary(report: dict[str, Any]) -> str:
             )
     if "freshness" in report:
         lines.append("")
-        lines.append("freshness | events/s | p50 s | p95 s | max s | trend s/min | never reflected")
+        lines.append(
+            "freshness | events/s | p50 s | p95 s | max s | trend s/min | never reflected"
+            " | p95 s, unreflected at their lower bound"
+        )
         for kind, r in report["freshness"].items():
             lines.append(
                 f"{kind:<9} | {r['rate_events_per_s']} | {r.get('lag_p50_s')} | "
                 f"{r.get('lag_p95_s')} | {r.get('lag_max_s')} | {r.get('lag_trend_s_per_min')}"
                 f" | {r['files_never_reflected']} of {r['files']} files"
+                f" | >= {r.get('all_files_lag_at_least_p95_s')}"
             )
         project, bare = report["freshness"]["project"], report["freshness"]["bare"]
         if "lag_p95_s" in project and "lag_p95_s" in bare:
