@@ -3,11 +3,11 @@ a job runs, with their times.
 
 Spark names a job after the JVM call site, which for PySpark is always
 ``NativeMethodAccessorImpl.java:0``. While :func:`label_jobs` is active, every call from
-Python into the JVM first sets the call site to the nearest ``lakehouse/`` frame of the
-Python stack (file, line, function), and so does PySpark's own ``setCallSite`` (which would
-name the py4j callback thread), so each job carries the line of the package that started it
-(profiling only: one more JVM call whenever the line changes). Jobs that Delta starts in its
-own threads keep Delta's names (e.g. ``Delta: Compute snapshot for version: 3``).
+Python into the JVM first sets the call site to the innermost three ``lakehouse/`` frames of
+the Python stack (file, line, function), and so does PySpark's own ``setCallSite`` (which
+would name the py4j callback thread), so each job carries the lines of the package that
+started it (profiling only: one more JVM call whenever the site changes). Jobs that Delta
+starts in its own threads keep Delta's names (``Delta: Compute snapshot for version: 3``).
 Jobs are read from Spark's status store (it is kept with the UI off too), commits from the
 ``_delta_log`` of every table of the lake.
 """
@@ -30,14 +30,16 @@ _PACKAGE = "/lakehouse/"
 
 
 def _site() -> str:
+    """The innermost three ``lakehouse/`` frames of the stack, innermost first."""
     frame = sys._getframe(2)
-    while frame is not None:
+    sites: list[str] = []
+    while frame is not None and len(sites) < 3:
         name = frame.f_code.co_filename
         if _PACKAGE in name and "/site-packages/" not in name:
-            short = name[name.rindex(_PACKAGE) + 1 :]
-            return f"{short}:{frame.f_lineno} {frame.f_code.co_name}"
+            short = name[name.rindex(_PACKAGE) + len(_PACKAGE) :]
+            sites.append(f"{short}:{frame.f_lineno} {frame.f_code.co_name}")
         frame = frame.f_back  # type: ignore[assignment]
-    return "(outside lakehouse)"
+    return " < ".join(sites) or "(outside lakehouse)"
 
 
 @contextmanager
