@@ -127,6 +127,8 @@ def lag_summary(
         out["all_files_lag_at_least_p50_s"] = round(_percentile(bounds, 0.5), 2)
         out["all_files_lag_at_least_p95_s"] = round(_percentile(bounds, 0.95), 2)
         out["all_files_lag_at_least_max_s"] = round(max(bounds), 2)
+    if len({r for r in reflected if r}) < 2:  # one gold version: no trend to fit
+        out["lag_trend_s_per_min"] = None
     if len(points) < 2:
         return out
     mean_t = statistics.fmean(t for t, _ in points)
@@ -139,7 +141,7 @@ def lag_summary(
             "lag_p95_s": round(_percentile(lags, 0.95), 2),
             "lag_max_s": round(max(lags), 2),
             "lag_mean_s": round(mean_l, 2),
-            "lag_trend_s_per_min": round(slope * 60, 2),
+            "lag_trend_s_per_min": out.get("lag_trend_s_per_min", round(slope * 60, 2)),
             "lag_first_minute_p50_s": round(
                 statistics.median([lag for t, lag in points if t < 60] or [0.0]), 2
             ),
