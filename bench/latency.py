@@ -23,7 +23,7 @@ the other).
 Writes every raw figure to ``--out`` (JSON) with the machine, date and load averages, and
 prints the ratios.
 
-    .venv/bin/python -m bench.latency                      # about 25 minutes on 2 cores
+    .venv/bin/python -m bench.latency          # about 50 minutes on the shared 2-core machine
     .venv/bin/python -m bench.latency --parts batch --sizes 1,1000
 """
 
