@@ -33,10 +33,14 @@ print(spark.read.format("delta").load(sys.argv[1]).count(), flush=True)
 _ROW = re.compile(r"^\|?\s*\d+\s*\|?$")  # a count: alone, or in a table's cell
 
 
-def write_sql_config(path: Path, lake_root: str, checkpoint_root: str, master: str) -> None:
-    """A configuration file for ``lakehouse --config`` pointing at an existing lake."""
+def write_sql_config(
+    path: Path, lake_root: str, checkpoint_root: str, master: str, datasets: str
+) -> None:
+    """A configuration file for ``lakehouse --config`` pointing at an existing lake of the
+    ``events`` dataset declared under ``datasets``."""
     path.write_text(
         f'[lake]\nroot = "{lake_root}"\ncheckpoint_root = "{checkpoint_root}"\n\n'
+        f'[datasets]\ndir = "{datasets}"\nnames = ["events"]\n\n'
         f'[spark]\nmaster = "{master}"\nshuffle_partitions = 2\n'
     )
 

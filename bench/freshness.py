@@ -31,8 +31,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
-from bench.common import bare_bronze, bare_gold, bare_parse, bare_silver, make_config
-from lakehouse.catalog import register_tables
+from bench.common import bare_bronze, bare_gold, bare_parse, bare_silver, make_config, register
 from lakehouse.config import TriggerConfig
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.delta import settle_prefetches
@@ -159,7 +158,7 @@ def _start_project(
 ) -> tuple[list[StreamingQuery], Path]:
     trigger = TriggerConfig(mode="processing-time", interval=interval)
     config = make_config(root, landing, files=1_000, trigger=trigger)
-    register_tables(spark, config.lake)
+    register(spark, config)
     queries = [start_job(spark, config, layer, trigger) for layer in ("bronze", "silver", "gold")]
     return queries, Path(config.lake.table_path("gold", "events_per_minute"))
 
@@ -202,7 +201,7 @@ def freshness_run(
     "project": the jobs; "bare": the bare streams, whose bronze table starts as a copy of
     ``bronze_template``), then up to ``drain_seconds`` more for gold to catch up, and
     return the lag of every file."""
-    landing = root / "landing"
+    landing = root / "landing" / "events"  # the events' folder under the landing root
     landing.mkdir(parents=True)
     load_before = os.getloadavg()
     if kind == "project":

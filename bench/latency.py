@@ -54,10 +54,10 @@ from bench.common import (
     bare_gold,
     bare_silver,
     make_config,
+    register,
 )
 from bench.freshness import freshness_run
 from bench.job_profile import commits_between, jobs_between, label_jobs
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
@@ -92,7 +92,7 @@ def _one_run(start: Callable[[], StreamingQuery]) -> dict[str, Any]:
 def _landing(work: Path, events: int) -> tuple[Path, int]:
     """``events`` generated events as landing files (as bench/pipeline.py makes them);
     the landing folder and its number of files."""
-    landing = work / "landing"
+    landing = work / "landing" / "events"  # the events' folder under the landing root
     start = datetime.now(UTC) - timedelta(hours=36)
     spec = GeneratorSpec(count=events, bad_share=0.05, seed=1, rate=events / 30 / 3600, start=start)
     write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE)
@@ -110,7 +110,7 @@ def bench_size(
     also the project lake's configuration (its silver table is the ``start`` part's)."""
     landing, files = _landing(work, events)
     config = make_config(work / "project", landing, files)
-    register_tables(spark, config.lake)
+    register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
     silver = config.lake.table_path("silver", "events")
     bare_table = work / "bare-bronze" / "table"
@@ -196,7 +196,7 @@ def profile(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     """One micro-batch per layer, job and bare, with its Spark jobs and Delta commits."""
     landing, files = _landing(work, events)
     config = make_config(work / "project", landing, files)
-    register_tables(spark, config.lake)
+    register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
     silver = config.lake.table_path("silver", "events")
     bare_table = work / "bare" / "bronze"
@@ -267,7 +267,9 @@ def _start_part(
     if lake is None:
         _, lake = bench_size(spark, work / "start-lake", 10_000)
     config_file = work / "sql.toml"
-    write_sql_config(config_file, lake.lake.root, lake.lake.checkpoint_root, MASTER)
+    write_sql_config(
+        config_file, lake.lake.root, lake.lake.checkpoint_root, MASTER, lake.datasets.dir
+    )
     silver = lake.lake.table_path("silver", "events")
     result = command_start(config_file, silver, MASTER, repeats, work)
     print(f"  start: {result['median_first_row_s']}", flush=True)
@@ -276,8 +278,8 @@ def _start_part(
 
 def _freshness_part(spark: SparkSession, work: Path, rate: int, minutes: float) -> dict[str, Any]:
     """The freshness of the jobs, then of the bare streams."""
-    empty = make_config(work / "empty", work / "landing", 1)
-    register_tables(spark, empty.lake)  # every table, empty
+    empty = make_config(work / "empty", work / "landing" / "events", 1)
+    register(spark, empty)  # every table, empty
     template = empty.lake.table_path("bronze", "events")
     runs = {}
     for kind in ("project", "bare"):
