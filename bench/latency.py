@@ -267,9 +267,7 @@ def _start_part(
     if lake is None:
         _, lake = bench_size(spark, work / "start-lake", 10_000)
     config_file = work / "sql.toml"
-    write_sql_config(
-        config_file, lake.lake.root, lake.lake.checkpoint_root, MASTER, lake.datasets.dir
-    )
+    write_sql_config(config_file, lake, MASTER)
     silver = lake.lake.table_path("silver", "events")
     result = command_start(config_file, silver, MASTER, repeats, work)
     print(f"  start: {result['median_first_row_s']}", flush=True)
