@@ -175,6 +175,7 @@ BATCH_LOG = TableDef(
         ("versions_written", MapType(StringType(), LongType()), True),
         ("step_ms", MapType(StringType(), LongType()), True),
         ("contract_hash", StringType(), True),  # the dataset contract the batch ran with
+        ("key_version", StringType(), True),  # the pseudonym key's version (silver batches)
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -196,6 +197,7 @@ BATCH_LOG = TableDef(
             "versions_written",
             "step_ms",
             "contract_hash",
+            "key_version",
         ),
         retention=Retention.window("finished_ts", 400),
     ),

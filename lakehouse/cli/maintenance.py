@@ -91,11 +91,12 @@ def cmd_retention(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 def cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.display import format_table
+    from lakehouse.privacy.keys import load_key
     from lakehouse.retention.erasure import add_requests, erase, pending_requests, requests_for
 
     if args.requests and (args.defer or args.request_id):
         raise ConfigError("--requests processes recorded requests: drop --defer / --request-id")
-    key = config.privacy.key()
+    key = load_key(config.privacy).value
     requests = [] if args.requests else requests_for(key, args.subject, args.request_id)
     spark = session(config, "lakehouse-erase")
     if args.defer:
