@@ -382,6 +382,7 @@ ERASURE_AUDIT = TableDef(
         ("request_id", StringType(), False),
         ("table_name", StringType(), False),
         ("rows_deleted", LongType(), False),
+        ("rows_found_by", MapType(StringType(), LongType()), True),  # way -> rows (matching.py)
         ("version_before", LongType(), False),
         ("version_after", LongType(), False),
         ("erased_ts", TimestampType(), False),
@@ -394,6 +395,7 @@ ERASURE_AUDIT = TableDef(
             "request_id",
             "table_name",
             "rows_deleted",
+            "rows_found_by",
             "version_before",
             "version_after",
             "erased_ts",

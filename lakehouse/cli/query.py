@@ -150,9 +150,7 @@ def _key_versions(config: LakehouseConfig) -> int:
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
     rows = [list(r) for r in key_versions(log).collect()]
     print(
-        format_table(
-            ["key version", "first batch", "last batch", "batches", "rows promoted"], rows
-        )
+        format_table(["key version", "first batch", "last batch", "batches", "rows promoted"], rows)
     )
     return 0
 

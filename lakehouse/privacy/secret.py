@@ -108,9 +108,7 @@ def access_secret(
         if channel is not None:
             channel.close()
     data = bytes(response.payload.data)
-    if response.payload.data_crc32c and (
-        google_crc32c.value(data) != response.payload.data_crc32c
-    ):
+    if response.payload.data_crc32c and (google_crc32c.value(data) != response.payload.data_crc32c):
         raise ConfigError(
             f"{_SETTING}: {name!r}: the payload's CRC32C does not match (corrupted on the way); "
             "retry the job"
