@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import google_crc32c
 import grpc
 from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
 from google.auth import exceptions as auth_exceptions
 from google.cloud import secretmanager_v1 as sm
 from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
@@ -40,6 +41,9 @@ class SecretValue:
 
 def _first_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
+    cause = getattr(exc, "cause", None)  # a RetryError's last error
+    if isinstance(exc, api_exceptions.RetryError) and cause is not None:
+        text = f"{text}; last error: {getattr(cause, 'message', None) or cause}"
     return " ".join(str(text).split())[:300]
 
 
@@ -101,8 +105,18 @@ def access_secret(
             )
         else:
             client = sm.SecretManagerServiceClient(client_options={"api_endpoint": endpoint})
-        response = client.access_secret_version(name=name, timeout=timeout)
-    except (api_exceptions.GoogleAPICallError, auth_exceptions.GoogleAuthError) as exc:
+        # the client's retry of an unavailable service, within ``timeout`` in all
+        retry = api_retry.Retry(
+            initial=1.0,
+            maximum=10.0,
+            multiplier=2.0,
+            predicate=api_retry.if_exception_type(
+                api_exceptions.ServiceUnavailable, api_exceptions.ResourceExhausted
+            ),
+            timeout=timeout,
+        )
+        response = client.access_secret_version(name=name, retry=retry, timeout=timeout)
+    except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError) as exc:
         raise _error(name, endpoint, exc) from None  # the cause may quote the request
     finally:
         if channel is not None:
