@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.datasets import BRONZE_EVENTS, SILVER_EVENTS
@@ -18,7 +18,9 @@ TS = datetime(2026, 11, 30, 12, tzinfo=UTC)
 SUBJECT, PREFIXED = "u1", "u10"
 
 
-def _bronze(offset: int, payload: bytes | None, key: bytes | None = None, **attrs: str) -> dict:
+def _bronze(
+    offset: int, payload: bytes | None, key: bytes | None = None, **attrs: str
+) -> dict[str, object]:
     return {
         "source": "kafka",
         "partition": "events/0",
@@ -34,7 +36,7 @@ def _bronze(offset: int, payload: bytes | None, key: bytes | None = None, **attr
     }
 
 
-def _requests(spark: SparkSession) -> object:
+def _requests(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(
         [("r1", subject_hash(KEY, SUBJECT))], "request_id string, subject_hash string"
     )
@@ -82,7 +84,7 @@ def test_bronze_rows_are_found_every_way_and_a_longer_id_is_not(spark: SparkSess
 
 
 def test_silver_rows_are_found_by_pseudonym_and_rescued_fields(spark: SparkSession) -> None:
-    def row(offset: int, user: str, rescued: dict[str, str] | None) -> dict:
+    def row(offset: int, user: str, rescued: dict[str, str] | None) -> dict[str, object]:
         return {
             "event_id": f"e{offset}",
             "event_type": "page_view",
