@@ -35,7 +35,8 @@ def describe_key_source(privacy: PrivacyConfig) -> str:
     """Where the key comes from and, when that is known without asking a service, its
     version; never the key."""
     if privacy.pseudonym_key:
-        return f"{KEY_ENV_VAR}, version {fingerprint(privacy.pseudonym_key.encode())}"
+        fp = fingerprint(privacy.pseudonym_key.encode())
+        return f"privacy.pseudonym_key ({KEY_ENV_VAR}), version {fp}"
     if privacy.pseudonym_key_secret:
         return f"Secret Manager {privacy.pseudonym_key_secret}"
     if privacy.pseudonym_key_file:
