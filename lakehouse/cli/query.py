@@ -150,7 +150,10 @@ def _key_versions(config: LakehouseConfig) -> int:
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
     rows = [list(r) for r in key_versions(log).collect()]
     print(
-        format_table(["key version", "first batch", "last batch", "batches", "rows promoted"], rows)
+        format_table(
+            ["dataset", "key version", "first batch", "last batch", "batches", "rows promoted"],
+            rows,
+        )
     )
     return 0
 
@@ -158,7 +161,6 @@ def _key_versions(config: LakehouseConfig) -> int:
 def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.display import format_table
     from lakehouse.platform import load_platform
-
     from lakehouse.privacy.versions import describe_key_source
 
     if args.key_versions:

@@ -15,19 +15,19 @@ __all__ = ["describe_key_source", "key_versions"]
 
 
 def key_versions(batch_log: DataFrame) -> DataFrame:
-    """One row per key version in ``ops.batch_log``: the batches that used it, when, and the
-    rows they promoted, oldest first (batches logged before versions were recorded are
-    ``unknown``)."""
+    """One row per dataset and key version in ``ops.batch_log``: the silver batches that
+    used it, when, and the rows they promoted, oldest first (batches logged before versions
+    were recorded are ``unknown``)."""
     return (
         batch_log.where(F.col("job") == "silver")
-        .groupBy(F.coalesce(F.col("key_version"), F.lit("unknown")).alias("key_version"))
+        .groupBy("dataset", F.coalesce(F.col("key_version"), F.lit("unknown")).alias("key_version"))
         .agg(
             F.min("started_ts").alias("first_batch_ts"),
             F.max("finished_ts").alias("last_batch_ts"),
             F.count(F.lit(1)).alias("batches"),
             F.sum("rows_out").alias("rows_out"),
         )
-        .orderBy("first_batch_ts", "key_version")
+        .orderBy("first_batch_ts", "dataset", "key_version")
     )
 
 

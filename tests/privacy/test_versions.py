@@ -13,9 +13,12 @@ from lakehouse.privacy.versions import key_versions
 V1, V2 = "projects/p/secrets/k/versions/1", "projects/p/secrets/k/versions/2"
 
 
-def _log(job: str, batch: int, hour: int, rows_out: int, version: str | None) -> tuple[object, ...]:
+def _log(job: str, batch: int, hour: int, rows_out: int, version: str | None) -> dict[str, object]:
     ts = datetime(2026, 12, 1, hour)
-    return (job, batch, ts, ts, 0, rows_out, rows_out, 0, "ok", None, None, None, None, version)
+    row: dict[str, object] = dict.fromkeys(BATCH_LOG.schema.fieldNames())
+    row.update(job=job, dataset="events", batch_id=batch, started_ts=ts, finished_ts=ts)
+    row.update(duration_ms=0, rows_in=rows_out, rows_out=rows_out, rows_quarantined=0)
+    return {**row, "status": "ok", "key_version": version}
 
 
 def test_key_versions_group_silver_batches_oldest_first(spark: SparkSession) -> None:
@@ -31,11 +34,11 @@ def test_key_versions_group_silver_batches_oldest_first(spark: SparkSession) -> 
     )
     expected = spark.createDataFrame(
         [
-            ("unknown", datetime(2026, 12, 1, 1), datetime(2026, 12, 1, 1), 1, 5),
-            (V1, datetime(2026, 12, 1, 2), datetime(2026, 12, 1, 3), 2, 30),
-            (V2, datetime(2026, 12, 1, 4), datetime(2026, 12, 1, 4), 1, 7),
+            ("events", "unknown", datetime(2026, 12, 1, 1), datetime(2026, 12, 1, 1), 1, 5),
+            ("events", V1, datetime(2026, 12, 1, 2), datetime(2026, 12, 1, 3), 2, 30),
+            ("events", V2, datetime(2026, 12, 1, 4), datetime(2026, 12, 1, 4), 1, 7),
         ],
-        "key_version string, first_batch_ts timestamp, last_batch_ts timestamp, "
+        "dataset string, key_version string, first_batch_ts timestamp, last_batch_ts timestamp, "
         "batches long, rows_out long",
     )
     assert_df_equality(key_versions(log), expected, ignore_nullable=True)

@@ -8,10 +8,10 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import BRONZE_EVENTS, SILVER_EVENTS
 from lakehouse.privacy.pseudonymize import pseudonym, subject_hash
 from lakehouse.retention.matching import find_subjects, ways_of
 from tests.conftest import TEST_KEY
+from tests.events import BRONZE_EVENTS, SILVER_EVENTS
 
 KEY = TEST_KEY.encode()
 TS = datetime(2026, 11, 30, 12, tzinfo=UTC)
