@@ -37,3 +37,8 @@ output "metastore" {
   description = "Dataproc Metastore service attached to the cluster."
   value       = google_dataproc_metastore_service.lakehouse.id
 }
+
+output "pseudonym_key_secret" {
+  description = "privacy.pseudonym_key_secret (append /versions/N; add versions by hand)"
+  value       = google_secret_manager_secret.pseudonym_key.id
+}

@@ -390,19 +390,27 @@ class DatasetsConfig:
 
 MIN_KEY_BYTES = 32
 KEY_ENV_VAR = "LAKEHOUSE_PRIVACY_PSEUDONYM_KEY"
+SECRET_VERSION = re.compile(r"projects/[^/\s]+/secrets/[^/\s]+/versions/[^/\s]+")
 
 
 @dataclass(frozen=True)
 class PrivacyConfig:
     """The secret key of the pseudonyms (HMAC-SHA256 of user and session ids).
 
-    Give it in the environment (``LAKEHOUSE_PRIVACY_PSEUDONYM_KEY``, e.g. from Secret
-    Manager) or as a local key file; never in the code or in a committed file. It is only
-    read by the jobs that need it (silver, erasure), so other commands run without it.
+    On Dataproc it comes from Secret Manager (``pseudonym_key_secret``, a secret version read
+    at job start with Application Default Credentials, see :mod:`lakehouse.privacy.keys`);
+    locally from the environment (``LAKEHOUSE_PRIVACY_PSEUDONYM_KEY``) or a local key file;
+    never in the code or in a committed file. The first of key, secret, file that is set
+    wins. It is only read by the jobs that need it (silver, erasure), so other commands run
+    without it. ``secret_manager_endpoint`` / ``secret_manager_insecure`` point the client at
+    a local fake (tests only; plaintext is refused for anything but this machine).
     """
 
     pseudonym_key: str = ""
     pseudonym_key_file: str = ""
+    pseudonym_key_secret: str = ""  # projects/P/secrets/S/versions/V (a number or latest)
+    secret_manager_endpoint: str = ""  # default secretmanager.googleapis.com:443
+    secret_manager_insecure: bool = False  # plaintext gRPC without credentials: local fakes only
 
     def __post_init__(self) -> None:
         if self.pseudonym_key and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
@@ -414,7 +422,21 @@ class PrivacyConfig:
         if _is_remote(self.pseudonym_key_file):
             raise ConfigError(
                 f"privacy.pseudonym_key_file: {self.pseudonym_key_file!r} is remote; give a "
-                f"local file, or pass the key in {KEY_ENV_VAR} (e.g. from Secret Manager)"
+                f"local file, or give a Secret Manager version in privacy.pseudonym_key_secret"
+            )
+        if self.pseudonym_key_secret and not SECRET_VERSION.fullmatch(self.pseudonym_key_secret):
+            raise ConfigError(
+                f"privacy.pseudonym_key_secret: {self.pseudonym_key_secret!r} is not a secret "
+                "version name; give projects/PROJECT/secrets/NAME/versions/VERSION (a version "
+                "number, or latest)"
+            )
+        if self.secret_manager_insecure and not self.secret_manager_endpoint.startswith(
+            ("127.0.0.1:", "localhost:", "[::1]:")
+        ):
+            raise ConfigError(
+                "privacy.secret_manager_insecure: true sends no credentials over plaintext, "
+                f"which only a local fake accepts; endpoint {self.secret_manager_endpoint!r} is "
+                "not on this machine. Set secret_manager_insecure = false"
             )
 
     def key(self) -> bytes:
@@ -424,8 +446,9 @@ class PrivacyConfig:
         if not self.pseudonym_key_file:
             raise ConfigError(
                 "privacy.pseudonym_key is not set: the pseudonyms of user and session ids need "
-                f"a secret key of at least {MIN_KEY_BYTES} bytes; set {KEY_ENV_VAR} or "
-                "privacy.pseudonym_key_file (a local file holding the key)"
+                f"a secret key of at least {MIN_KEY_BYTES} bytes; set "
+                "privacy.pseudonym_key_secret (Secret Manager), "
+                f"{KEY_ENV_VAR} or privacy.pseudonym_key_file (a local file holding the key)"
             )
         path = Path(self.pseudonym_key_file)
         try:

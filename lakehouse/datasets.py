@@ -175,6 +175,7 @@ BATCH_LOG = TableDef(
         ("versions_written", MapType(StringType(), LongType()), True),
         ("step_ms", MapType(StringType(), LongType()), True),
         ("contract_hash", StringType(), True),  # the dataset contract the batch ran with
+        ("key_version", StringType(), True),  # the pseudonym key's version (silver batches)
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -196,6 +197,7 @@ BATCH_LOG = TableDef(
             "versions_written",
             "step_ms",
             "contract_hash",
+            "key_version",
         ),
         retention=Retention.window("finished_ts", 400),
     ),
@@ -380,6 +382,7 @@ ERASURE_AUDIT = TableDef(
         ("request_id", StringType(), False),
         ("table_name", StringType(), False),
         ("rows_deleted", LongType(), False),
+        ("rows_found_by", MapType(StringType(), LongType()), True),  # way -> rows (matching.py)
         ("version_before", LongType(), False),
         ("version_after", LongType(), False),
         ("erased_ts", TimestampType(), False),
@@ -392,6 +395,7 @@ ERASURE_AUDIT = TableDef(
             "request_id",
             "table_name",
             "rows_deleted",
+            "rows_found_by",
             "version_before",
             "version_after",
             "erased_ts",

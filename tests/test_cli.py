@@ -9,8 +9,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.cli import main
+from lakehouse.config import KEY_ENV_VAR
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events, write_landing
+from lakehouse.privacy.keys import fingerprint
 from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +78,9 @@ def test_catalog_lists_owner_classification_and_retention(
     (silver,) = [line for line in lines if line.startswith("| silver.events ")]
     assert "product-analytics" in silver and "pseudonymous: user_id" in silver
     assert "400 days on event_ts" in silver
+    # where the key comes from and its version, never the key itself
+    version = fingerprint(TEST_KEY.encode())
+    assert lines[-1] == f"pseudonym key: privacy.pseudonym_key ({KEY_ENV_VAR}), version {version}"
     assert main(["--config", str(_toml(tmp_path)), "catalog", "--columns"]) == 0
     rows = [line.split("|") for line in capsys.readouterr().out.splitlines()]
     cells = {(r[1].strip(), r[2].strip()): r[4].strip() for r in rows if len(r) == 6}

@@ -89,13 +89,20 @@ def cmd_retention(args: argparse.Namespace, config: LakehouseConfig) -> int:
     return 0
 
 
+def _found_by(ways: object) -> str:
+    """``payload 3, key 1`` (the ways rows were found, a row counted once per way)."""
+    assert isinstance(ways, dict)
+    return ", ".join(f"{way} {n}" for way, n in ways.items()) or "-"
+
+
 def cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.display import format_table
+    from lakehouse.privacy.keys import load_key
     from lakehouse.retention.erasure import add_requests, erase, pending_requests, requests_for
 
     if args.requests and (args.defer or args.request_id):
         raise ConfigError("--requests processes recorded requests: drop --defer / --request-id")
-    key = config.privacy.key()
+    key = load_key(config.privacy).value
     requests = [] if args.requests else requests_for(key, args.subject, args.request_id)
     spark = session(config, "lakehouse-erase")
     if args.defer:
@@ -107,12 +114,13 @@ def cmd_erase(args: argparse.Namespace, config: LakehouseConfig) -> int:
     audit = erase(spark, config, requests, purge_now=args.purge_now)
     print(
         format_table(
-            ["request", "table", "rows deleted", "version before", "after"],
+            ["request", "table", "rows deleted", "found by", "version before", "after"],
             [
                 [
                     a["request_id"],
                     a["table_name"],
                     a["rows_deleted"],
+                    _found_by(a["rows_found_by"]),
                     a["version_before"],
                     a["version_after"],
                 ]

@@ -96,13 +96,13 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
 
 def cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.demo import render_summary, run_demo
-    from lakehouse.privacy.keys import ensure_demo_key
+    from lakehouse.privacy.keys import ensure_demo_key, load_key
 
     generator = spec(args)
     notice = ensure_demo_key(config.privacy)
     if notice:
         print(notice, flush=True)
-    config.privacy.key()  # a missing key fails here, before Spark starts
+    load_key(config.privacy)  # a missing key fails here, before Spark starts
     print(f"starting Spark (lake: {config.lake.root}) ...", flush=True)
     spark = session(config, "lakehouse-demo")
     result = run_demo(

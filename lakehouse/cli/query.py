@@ -48,6 +48,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
         action="store_true",
         help="the contract versions the lake was processed with, first and last batch of each",
     )
+    cat.add_argument(
+        "--key-versions",
+        action="store_true",
+        help="the pseudonym key versions silver batches used (reads ops.batch_log)",
+    )
     return {"sql": cmd_sql, "validate": cmd_validate, "catalog": cmd_catalog}
 
 
@@ -135,10 +140,31 @@ def _personal(columns: Mapping[str, str]) -> str:
     return "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items()) or "-"
 
 
+def _key_versions(config: LakehouseConfig) -> int:
+    from lakehouse.catalog import table_path
+    from lakehouse.datasets import BATCH_LOG
+    from lakehouse.display import format_table
+    from lakehouse.privacy.versions import key_versions
+
+    spark = session(config, "lakehouse-catalog", write=False)
+    log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
+    rows = [list(r) for r in key_versions(log).collect()]
+    print(
+        format_table(
+            ["dataset", "key version", "first batch", "last batch", "batches", "rows promoted"],
+            rows,
+        )
+    )
+    return 0
+
+
 def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.display import format_table
     from lakehouse.platform import load_platform
+    from lakehouse.privacy.versions import describe_key_source
 
+    if args.key_versions:
+        return _key_versions(config)
     platform = load_platform(config)
     if args.contracts:
         from lakehouse.io.contracts import contracts_in_use
@@ -199,4 +225,5 @@ def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
     print(
         format_table(["table", "owner", "personal columns", "retention", "files / log kept"], rows)
     )
+    print(f"pseudonym key: {describe_key_source(config.privacy)}")
     return 0

@@ -12,6 +12,7 @@ from google.cloud import dataproc_v1
 
 from lakehouse.config import LakehouseConfig, parse_duration
 from lakehouse.dataproc import package, submit
+from lakehouse.dataproc.keycheck import check_key_config
 from lakehouse.errors import SubmitError
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def launch(
     settings) is refused before anything is staged. Returns the request.
     """
     package.check_job_config(config, config_file)
+    check_key_config(config_file, submission.job)
     dataproc = config.dataproc
     if not dataproc.staging_uri:
         raise SubmitError(

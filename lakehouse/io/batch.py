@@ -59,6 +59,7 @@ class BatchStats:
     source_offsets: str | None = None
     versions_written: dict[str, int] = field(default_factory=dict)
     step_ms: dict[str, int] = field(default_factory=dict)
+    key_version: str | None = None  # the pseudonym key's version, in jobs that use it
     decisions: list[GateDecision] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
 
@@ -345,6 +346,7 @@ class BatchWriter:
             "versions_written": stats.versions_written,
             "step_ms": stats.step_ms,
             "contract_hash": self.contract_hash,
+            "key_version": stats.key_version,
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)

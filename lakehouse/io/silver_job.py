@@ -22,6 +22,7 @@ from lakehouse.layers.silver import (
 )
 from lakehouse.monitoring.monitor import block_reason
 from lakehouse.platform import DatasetTables
+from lakehouse.privacy.keys import load_key
 from lakehouse.privacy.pseudonymize import minimize, pseudonymize
 from lakehouse.quality.gate import GATE_REASONS
 from lakehouse.quality.parameters import suite_parameters
@@ -51,7 +52,8 @@ class SilverJob(BatchWriter):
         self.dataset = tables.dataset
         self.rules, window = silver_rules(config, tables)
         self.dedup_window = timedelta(seconds=window)
-        self.key = config.privacy.key()  # fails here, before a stream starts, without a key
+        key = load_key(config.privacy)  # fails here, before a stream starts, without a key
+        self.key, self.key_version = key.value, key.version
 
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(self.tables.bronze), self.config.trigger)
@@ -112,7 +114,9 @@ class SilverJob(BatchWriter):
             )
             classified = classified.persist()
             rows_in, offsets = offset_summary(parsed, "_source", "_partition", "_offset")
-            stats = BatchStats(rows_in=rows_in, source_offsets=offsets)
+            stats = BatchStats(
+                rows_in=rows_in, source_offsets=offsets, key_version=self.key_version
+            )
             candidates = (
                 classified.where(F.col(DEDUP_COL) == "new")
                 .drop(DEDUP_COL)

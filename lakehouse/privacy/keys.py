@@ -1,14 +1,56 @@
-"""The local demo's pseudonym key: created once, at random, where the configuration says."""
+"""The pseudonym key of a job and its version; the local demo's key file.
+
+The key comes from, in this order: ``privacy.pseudonym_key`` (in practice the environment,
+``LAKEHOUSE_PRIVACY_PSEUDONYM_KEY``), ``privacy.pseudonym_key_secret`` (Secret Manager; how
+jobs on Dataproc get it) or ``privacy.pseudonym_key_file`` (a local file). Its version names
+the key without revealing it: the secret version's full name, or for a key from the
+environment or a file ``local:`` and the first 12 hex digits of an HMAC of a fixed label
+under the key (a fingerprint: equal keys, equal versions; nothing about the key is learnt).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lakehouse.config import PrivacyConfig
 
-__all__ = ["ensure_demo_key"]
+__all__ = ["PseudonymKey", "ensure_demo_key", "fingerprint", "load_key"]
+
+_FINGERPRINT_LABEL = b"lakehouse pseudonym key fingerprint v1"
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """The key bytes (never printed: ``repr`` leaves them out) and their version."""
+
+    value: bytes = field(repr=False)
+    version: str
+
+
+def fingerprint(key: bytes) -> str:
+    """The version of a key given directly: ``local:`` and 12 hex digits."""
+    return "local:" + hmac.new(key, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:12]
+
+
+def load_key(privacy: PrivacyConfig) -> PseudonymKey:
+    """The configured key and its version; a :class:`~lakehouse.errors.ConfigError` in one
+    line (naming the setting, the secret and the fix) when it cannot be had."""
+    if not privacy.pseudonym_key and privacy.pseudonym_key_secret:
+        from lakehouse.privacy.secret import access_secret
+
+        secret = access_secret(
+            privacy.pseudonym_key_secret,
+            privacy.secret_manager_endpoint,
+            privacy.secret_manager_insecure,
+        )
+        return PseudonymKey(secret.data, secret.version)
+    key = privacy.key()
+    return PseudonymKey(key, fingerprint(key))
 
 
 def ensure_demo_key(privacy: PrivacyConfig) -> str | None:
@@ -18,7 +60,7 @@ def ensure_demo_key(privacy: PrivacyConfig) -> str | None:
     Only the demo does this: a production key comes from a secret store, and a lost key
     makes every existing pseudonym unmatched by new ones.
     """
-    if privacy.pseudonym_key or not privacy.pseudonym_key_file:
+    if privacy.pseudonym_key or privacy.pseudonym_key_secret or not privacy.pseudonym_key_file:
         return None
     path = Path(privacy.pseudonym_key_file)
     if path.exists():
@@ -29,5 +71,5 @@ def ensure_demo_key(privacy: PrivacyConfig) -> str | None:
         handle.write(secrets.token_hex(32) + "\n")
     return (
         f"created a random pseudonym key in {path} (local demo only; keep it out of version "
-        "control, and give production jobs their key in LAKEHOUSE_PRIVACY_PSEUDONYM_KEY)"
+        "control; production jobs read theirs from Secret Manager: privacy.pseudonym_key_secret)"
     )

@@ -4,11 +4,13 @@ per request and table, and purge them physically.
 Nothing here writes a subject's raw id or pseudonym into the lake:
 
 - a request keeps ``subject_hash`` = SHA-256 of the pseudonym (``ops.erasure_requests``);
-- rows are matched by hashing each row's pseudonym (or, for raw payloads, the pseudonym of
-  the payload's subject field, e.g. ``$.user_id``) in a read, then deleted with a MERGE on
-  the rows' keys: the values stay in the data of the merge source, the Delta log only
-  records the condition on column names (a ``DELETE ... WHERE user_id = '...'`` would
-  write the literal into it);
+- rows are matched by hashing each row's candidate values in a read, every way a subject's id
+  can be held (:mod:`lakehouse.retention.matching`: pseudonym columns, message key, the
+  lenient parse, every JSON string of the raw payload, headers and rescued fields, and the
+  rows derived from a bronze row found), then deleted with a MERGE on the rows' keys: the
+  values stay in the data of the merge source, the Delta log only records the condition on
+  column names (a ``DELETE ... WHERE user_id = '...'`` would write the literal into it);
+- the audit counts the rows found each way (``rows_found_by``);
 - personal columns have no min/max statistics in the log (``delta.dataSkippingStatsColumns``);
 - REORG PURGE and VACUUM then remove the files that still held the rows.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
@@ -31,8 +33,11 @@ from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TableDef
 from lakehouse.errors import ErasureError
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import latest_version
+from lakehouse.layers.silver import COORDINATES
 from lakehouse.platform import load_platform
-from lakehouse.privacy.pseudonymize import hmac_sha256, subject_hash, subject_hash_column
+from lakehouse.privacy.keys import load_key
+from lakehouse.privacy.pseudonymize import subject_hash
+from lakehouse.retention.matching import WAYS, find_subjects, ways_of
 from lakehouse.retention.purge import purge, with_retries
 
 __all__ = [
@@ -104,39 +109,35 @@ def pending_requests(spark: SparkSession, config: LakehouseConfig) -> list[Erasu
     return [ErasureRequest(r["request_id"], r["subject_hash"]) for r in rows]
 
 
-def _subject_pseudonym(table: TableDef, key: bytes) -> Column:
-    subject = table.policy.subject
-    assert subject is not None
-    if subject.kind == "pseudonym":
-        return F.col(subject.column)
-    raw = F.get_json_object(F.col(subject.column).cast("string"), f"$.{subject.payload_field}")
-    return hmac_sha256(key, F.trim(raw))
-
-
 def _matches(
-    spark: SparkSession, table: TableDef, path: str, key: bytes, requests: DataFrame
+    spark: SparkSession,
+    table: TableDef,
+    path: str,
+    key: bytes,
+    requests: DataFrame,
+    *,
+    lineage: DataFrame | None,
 ) -> DataFrame:
-    """Keys of the rows of the requests' subjects, with the request id (collected: small)."""
+    """Keys of the rows of the requests' subjects, with the request id and the way each was
+    found (collected: small). ``lineage`` holds bronze coordinates already found, by request."""
     subject = table.policy.subject
     assert subject is not None
     rows = spark.read.format("delta").load(path)
-    pseudonyms = [_subject_pseudonym(table, key)]
-    if subject.key_column is not None:
-        raw_key = F.trim(F.col(subject.key_column).cast("string"))
-        pseudonyms.append(hmac_sha256(key, raw_key))
-    hashed = rows.select(
-        *subject.row_key, F.array(*[subject_hash_column(p) for p in pseudonyms]).alias("_hashes")
-    )
-    found = (
-        hashed.join(
-            F.broadcast(requests), F.array_contains(hashed["_hashes"], requests["subject_hash"])
-        )
-        .select(*subject.row_key, "request_id")
-        .distinct()
-        .collect()
-    )
-    schema = rows.select(*subject.row_key).schema.add("request_id", "string")
-    return local_frame(spark, found, schema)
+    found = find_subjects(rows, table, key, requests)
+    if lineage is not None and tuple(subject.row_key) == COORDINATES:
+        derived = rows.select(*COORDINATES).join(lineage, list(COORDINATES))
+        found = found.unionByName(derived.withColumn("way", F.lit("lineage"))).distinct()
+    rows_found = found.collect()
+    schema = rows.select(*subject.row_key).schema.add("way", "string").add("request_id", "string")
+    return local_frame(spark, rows_found, schema)
+
+
+def _lineage(table: TableDef, found: DataFrame) -> DataFrame:
+    """The coordinates of bronze rows found, as the rows derived from them name them."""
+    subject = table.policy.subject
+    assert subject is not None
+    renamed = [F.col(c).alias(d) for c, d in zip(subject.row_key, COORDINATES, strict=True)]
+    return found.select(*renamed, "request_id").distinct()
 
 
 def _delete_keys(spark: SparkSession, path: str, keys: DataFrame, row_key: Sequence[str]) -> None:
@@ -151,6 +152,17 @@ def _delete_keys(spark: SparkSession, path: str, keys: DataFrame, row_key: Seque
     )
 
 
+def _in_lineage_order(config: LakehouseConfig) -> list[tuple[TableDef, TableDef]]:
+    """Each erasable table with its dataset's bronze table, bronze first: the rows derived
+    from the bronze rows found are found by their coordinates too."""
+    return [
+        (table, tables.bronze)
+        for tables in load_platform(config).datasets.values()
+        for table in (tables.bronze, tables.silver, tables.quarantine)
+        if table.policy.subject is not None
+    ]
+
+
 def erase(
     spark: SparkSession,
     config: LakehouseConfig,
@@ -162,21 +174,32 @@ def erase(
     mark the requests done, then purge the files. Returns the audit rows."""
     if not requests:
         return []
-    key = config.privacy.key()
+    key = load_key(config.privacy).value
     erased_ts = datetime.now(UTC)
     frame = _requests_frame(spark, requests)
     audit: list[dict[str, object]] = []
     touched: list[tuple[TableDef, str]] = []
-    for table in erasable_tables(config):
+    lineages: dict[str, DataFrame] = {}  # bronze table -> the coordinates found in it
+    for table, bronze in _in_lineage_order(config):
         subject = table.policy.subject
         assert subject is not None
         path = table_path(config.lake, table)
         before = latest_version(spark, path)
-        found = _matches(spark, table, path, key, frame)
+        lineage = lineages.get(bronze.name) if table is not bronze else None
+        found = _matches(spark, table, path, key, frame, lineage=lineage)
+        if table is bronze:
+            lineages[bronze.name] = _lineage(table, found)
+        rows = found.select(*subject.row_key, "request_id").distinct()
         per_request = {
             r["request_id"]: r["n"]
-            for r in found.groupBy("request_id").agg(F.count(F.lit(1)).alias("n")).collect()
+            for r in rows.groupBy("request_id").agg(F.count(F.lit(1)).alias("n")).collect()
         }
+        tried = ways_of(table) + (
+            ("lineage",) if lineage is not None and tuple(subject.row_key) == COORDINATES else ()
+        )
+        per_way: dict[str, dict[str, int]] = {}
+        for r in found.groupBy("request_id", "way").agg(F.count(F.lit(1)).alias("n")).collect():
+            per_way.setdefault(r["request_id"], {})[r["way"]] = int(r["n"])
         if per_request:
             with_retries(
                 f"erasure in {table.name}",
@@ -189,6 +212,9 @@ def erase(
                 "request_id": request_id,
                 "table_name": table.name,
                 "rows_deleted": int(per_request.get(request_id, 0)),
+                "rows_found_by": {
+                    w: n for w in WAYS if (n := per_way.get(request_id, {}).get(w, 0)) or w in tried
+                },
                 "version_before": before,
                 "version_after": after,
                 "erased_ts": erased_ts,

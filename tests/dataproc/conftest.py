@@ -12,6 +12,7 @@ PROJECT = "lake-dev"
 REGION = "europe-west1"
 RUNTIME_SA = "lakehouse-runtime@lake-dev.iam.gserviceaccount.com"
 SUBNETWORK = "projects/lake-dev/regions/europe-west1/subnetworks/lakehouse-dev"
+KEY_SECRET = "projects/lake-dev/secrets/lakehouse-pseudonym-key/versions/latest"
 
 
 def write_job_config(folder: Path, extra: str = "") -> Path:
@@ -27,7 +28,8 @@ def write_job_config(folder: Path, extra: str = "") -> Path:
         f'[dataproc]\nproject = "{PROJECT}"\nregion = "{REGION}"\n'
         f'staging_uri = "file://{folder / "staging"}"\n'
         f'service_account = "{RUNTIME_SA}"\nsubnetwork = "{SUBNETWORK}"\n'
-        'cluster = "lakehouse-dev"\n' + extra
+        'cluster = "lakehouse-dev"\n'
+        f'[privacy]\npseudonym_key_secret = "{KEY_SECRET}"\n' + extra
     )
     return path
 

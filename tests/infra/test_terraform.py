@@ -102,6 +102,7 @@ def test_every_terraform_file_parses_and_declares_the_platform() -> None:
         "google_compute_router_nat.lakehouse",
         "google_service_account.runtime",
         "google_service_account.submitter",
+        "google_secret_manager_secret.pseudonym_key",
     } <= resources
 
 
@@ -172,6 +173,33 @@ def test_dataproc_settings_agree_with_the_job_config(job_config: LakehouseConfig
     assert "metastore_config" in cluster["cluster_config"][0]
 
 
+def test_the_pseudonym_key_secret_agrees_with_the_job_config_and_uses_the_cmek(
+    job_config: LakehouseConfig,
+) -> None:
+    project = _tfvars("dev")["project_id"]
+    secret = _resource("google_secret_manager_secret", "pseudonym_key")
+    secret_id = _resolve(secret["secret_id"])
+    assert re.fullmatch(
+        rf"projects/{project}/secrets/{secret_id}/versions/\d+",
+        job_config.privacy.pseudonym_key_secret,
+    )
+    (replica,) = secret["replication"][0]["user_managed"][0]["replicas"]
+    assert replica["location"] == "${var.region}"
+    assert replica["customer_managed_encryption"] == [
+        {"kms_key_name": "${google_kms_crypto_key.lakehouse.id}"}
+    ]
+    bucket = _resource("google_storage_bucket", "lake")
+    assert (
+        bucket["encryption"][0]["default_kms_key_name"]
+        == replica["customer_managed_encryption"][0]["kms_key_name"]
+    )
+    # Secret Manager's service agent may use the key; nothing holds the secret's value
+    agents = _terraform()["locals"]["kms_users"]
+    assert agents["secrets"].endswith("@gcp-sa-secretmanager.iam.gserviceaccount.com")
+    assert "google_secret_manager_secret_version" not in _terraform()["resource"]
+    assert not job_config.privacy.pseudonym_key and not job_config.privacy.pseudonym_key_file
+
+
 @pytest.mark.parametrize("bucket", ["lake", "checkpoints"])
 def test_table_buckets_never_delete_live_objects_by_age(bucket: str) -> None:
     """Retention of table data is the retention job's (Delta VACUUM): deleting data files or
@@ -213,6 +241,13 @@ def test_service_accounts_have_least_privilege() -> None:
         "checkpoints": "roles/storage.objectUser",
         "staging": "roles/storage.objectUser",
     }
+    # the runtime account reads the one secret of the pseudonym key, and no other
+    (secret_member,) = resources["google_secret_manager_secret_iam_member"].values()
+    assert secret_member == {
+        "secret_id": "${google_secret_manager_secret.pseudonym_key.id}",
+        "role": "roles/secretmanager.secretAccessor",
+        "member": "serviceAccount:${google_service_account.runtime.email}",
+    }
     project_members = resources["google_project_iam_member"]
     assert set(project_members) == {"runtime", "submitter_dataproc"}
     assert project_members["submitter_dataproc"]["role"] == "roles/dataproc.editor"
@@ -224,6 +259,8 @@ def test_service_accounts_have_least_privilege() -> None:
         "roles/owner",
         "roles/editor",
         "roles/storage.admin",
+        "roles/secretmanager.admin",
+        "google_secret_manager_secret_iam_binding",
         "google_project_iam_binding",
     ):
         assert broad not in text

@@ -24,7 +24,9 @@ from lakehouse.generator import (
     write_landing,
 )
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
+from lakehouse.privacy.keys import fingerprint
 from tests.conftest import (
+    TEST_KEY,
     event_line,
     events_landing,
     landing_batch,
@@ -153,6 +155,13 @@ def test_batch_log_accounts_for_rows(
     offsets = json.loads(first["source_offsets"])
     assert sorted(offsets.values()) == [[0, 99]] * 4
     assert set(first["versions_written"]) == {"bronze.events", "ops.table_metrics"}
+    # silver batches name the pseudonym key's version (a fingerprint, not the key); others none
+    versions = {(r["job"], r["key_version"]) for r in log.select("job", "key_version").collect()}
+    assert versions == {
+        ("bronze-landing", None),
+        ("silver", fingerprint(TEST_KEY.encode())),
+        ("gold", None),
+    }
 
 
 def test_lake_is_readable_by_name_after_reregistering(

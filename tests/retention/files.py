@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,52 @@ def log_checkpoint_text(spark: SparkSession, root: Path) -> str:
     return "\n".join(
         t for f in files for row in spark.read.parquet(f).collect() for t in _texts(tuple(row))
     )
+
+
+def _arrow_values(value: Any) -> Iterator[bytes]:
+    """Every scalar of a pyarrow ``to_pylist`` value (keys of maps too), as bytes."""
+    if value is None:
+        return
+    if isinstance(value, bytes | bytearray):
+        yield bytes(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _arrow_values(k)
+            yield from _arrow_values(v)
+    elif isinstance(value, list | tuple):  # lists, and maps as lists of (key, value)
+        for v in value:
+            yield from _arrow_values(v)
+    else:
+        yield str(value).encode()
+
+
+def parquet_contents(path: Path) -> Iterator[bytes]:
+    """What a Parquet file holds, decoded with pyarrow (not Spark, so deletion vectors hide
+    nothing): every value of every row, and the min/max statistics of its footer."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    for row in parquet.read().to_pylist():
+        for value in row.values():
+            yield from _arrow_values(value)
+    metadata = parquet.metadata
+    for group in range(metadata.num_row_groups):
+        for column in range(metadata.num_columns):
+            stats = metadata.row_group(group).column(column).statistics
+            if stats is not None and stats.has_min_max:
+                yield from _arrow_values(stats.min)
+                yield from _arrow_values(stats.max)
+
+
+def scan(root: Path, needles: list[re.Pattern[bytes]]) -> list[str]:
+    """Every file under ``root`` where one of ``needles`` occurs: in its raw bytes (Delta log
+    JSON and ``.crc``, deletion vectors, stream checkpoints) and, for Parquet (table data and
+    Delta log checkpoints), in its decoded values and footer statistics. Returns
+    ``path: needle`` per hit."""
+    hits = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        chunks = [path.read_bytes()]
+        if path.suffix == ".parquet":
+            chunks += list(parquet_contents(path))
+        hits += [f"{path}: {n.pattern!r}" for n in needles if any(n.search(c) for c in chunks)]
+    return hits
