@@ -57,7 +57,10 @@ def test_allow_writes_runs_the_change_and_records_it(
     register_lake(spark, config)
     spark.sql("INSERT INTO ops.erasure_requests VALUES ('r1', 'h', current_timestamp(), 'x', null)")
     file = tmp_path / "lakehouse.toml"
-    file.write_text(f'[lake]\nroot = "{config.lake.root}"\n')
+    file.write_text(
+        f'[lake]\nroot = "{config.lake.root}"\n'
+        f'[datasets]\ndir = "{config.datasets.dir}"\nnames = ["events"]\n'
+    )
     delete = "DELETE FROM ops.erasure_requests WHERE request_id = 'r1'"
     assert main(["--config", str(file), "sql", delete]) == 2
     assert "--allow-writes" in capsys.readouterr().err
