@@ -60,6 +60,7 @@ def test_allow_writes_runs_the_change_and_records_it(
     file.write_text(
         f'[lake]\nroot = "{config.lake.root}"\n'
         f'[datasets]\ndir = "{config.datasets.dir}"\nnames = ["events"]\n'
+        f'[quality]\nsuite_dir = "{config.quality.suite_dir}"\n'
     )
     delete = "DELETE FROM ops.erasure_requests WHERE request_id = 'r1'"
     assert main(["--config", str(file), "sql", delete]) == 2

@@ -4,8 +4,9 @@ The bronze stream leaves a file it cannot read out of its batch and records it h
 size, the cause in one line, the batch); the rest of the batch and later batches go on.
 Spark's file stream never lists a file again once its log holds it, so a retry cannot go
 through the stream: :func:`retry_bad_files` reads each pending file as a batch and appends
-its lines to ``bronze.events`` with an idempotent write keyed by the file, so a file is
-ingested exactly once however often the retry runs (or crashes half-way).
+its lines to its dataset's bronze table with an idempotent write keyed by the file, so a
+file is ingested exactly once however often the retry runs (or crashes half-way). The
+table is append-only: each attempt adds a row, a file's newest row is its state.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
@@ -119,15 +120,17 @@ def bad_files_frame(
 
 
 def pending_bad_files(spark: SparkSession, config: LakehouseConfig) -> list[PendingFile]:
-    """The files skipped and not ingested since, oldest first (none in a lake made before
-    the table existed)."""
+    """The files skipped and not ingested since (their newest row says ``skipped``), oldest
+    first; none in a lake made before the table existed."""
     path = table_path(config.lake, BAD_FILES)
     if not DeltaTable.isDeltaTable(spark, path):
         return []
+    newest = Window.partitionBy("path")
     rows = (
         spark.read.format("delta")
         .load(path)
-        .where(F.col("status") == SKIPPED)
+        .withColumn("_newest", F.max("attempts").over(newest))
+        .where((F.col("attempts") == F.col("_newest")) & (F.col("status") == SKIPPED))
         .orderBy("detected_ts", "path")
         .collect()
     )
@@ -182,19 +185,31 @@ def _retry_one(spark: SparkSession, bronze_path: str, file: PendingFile) -> Retr
     return RetryOutcome(file.path, INGESTED, rows, None)
 
 
-def _record(spark: SparkSession, config: LakehouseConfig, outcome: RetryOutcome) -> None:
-    table = DeltaTable.forPath(spark, table_path(config.lake, BAD_FILES))
-    where = (F.col("path") == F.lit(outcome.path)) & (F.col("status") == SKIPPED)
-    values: dict[str, str | Column] = {"attempts": F.col("attempts") + 1}
-    if outcome.status == INGESTED:
-        values |= {
-            "status": F.lit(INGESTED),
-            "resolved_ts": F.lit(now()).cast("timestamp"),
-            "rows_ingested": F.lit(outcome.rows).cast("long"),
-        }
-    else:
-        values["error"] = F.lit(outcome.error)
-    with_retries(f"update {BAD_FILES.name}", lambda: table.update(where, values))
+def _record(
+    spark: SparkSession, config: LakehouseConfig, file: PendingFile, outcome: RetryOutcome
+) -> None:
+    """Append the file's new state: the table is append-only, a file's newest row (most
+    attempts) is its state, so the history of its attempts is kept."""
+    ingested = outcome.status == INGESTED
+    row = {
+        "path": file.path,
+        "size_bytes": file.size_bytes,
+        "error": file.error if ingested else (outcome.error or file.error),
+        "job": file.job,
+        "dataset": file.dataset,
+        "batch_id": file.batch_id,
+        "detected_ts": file.detected_ts,
+        "status": outcome.status,
+        "attempts": file.attempts + 1,
+        "resolved_ts": now() if ingested else None,
+        "rows_ingested": outcome.rows if ingested else None,
+    }
+    frame = local_frame(spark, [row], BAD_FILES.schema)
+    path = table_path(config.lake, BAD_FILES)
+    with_retries(
+        f"append to {BAD_FILES.name}",
+        lambda: frame.write.format("delta").mode("append").save(path),
+    )
 
 
 def retry_bad_files(spark: SparkSession, config: LakehouseConfig) -> list[RetryOutcome]:
@@ -213,7 +228,7 @@ def retry_bad_files(spark: SparkSession, config: LakehouseConfig) -> list[RetryO
         done = []
         for file in (f for f in pending if (f.dataset, f.job) == (dataset, job)):
             outcome = _retry_one(session, bronze_path, file)
-            _record(spark, config, outcome)
+            _record(spark, config, file, outcome)
             done.append(outcome)
         _log(
             spark, config, job=retry_job_name(job), dataset=dataset, started=started, outcomes=done

@@ -68,3 +68,8 @@ def test_poison_file_is_skipped_recorded_and_retried_once(
     retried = events.where(F.col("partition").endswith("photo.jsonl.gz"))
     assert sorted(r["offset"] for r in retried.collect()) == [0, 1]
     assert events.count() == 6
+    history = spark.table("ops.bad_files").select("attempts", "status", "rows_ingested")
+    expected_history = spark.createDataFrame(
+        [(1, "skipped", None), (2, "skipped", None), (3, "ingested", 2)], history.schema
+    )
+    assert_df_equality(history, expected_history, ignore_nullable=True, ignore_row_order=True)
