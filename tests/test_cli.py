@@ -32,7 +32,6 @@ def _toml(root: Path, gates: bool = True, key_file: bool = False) -> Path:
         '[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
         f'[quality]\nenabled = {str(gates).lower()}\nsuite_dir = "{REPO / "expectations"}"\n'
         f"[privacy]\n{key}\n"
-        f'[datasets]\ndir = "{REPO / "datasets"}"\nnames = ["events"]\n'
     )
     return config
 

@@ -8,25 +8,15 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tests.conftest import event_line
-from tests.reliability.helpers import ROOT, Finished, run_cli
-from tests.reliability.helpers import write_config as write_base_config
+from tests.reliability.helpers import Finished, run_cli, write_config
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
-
-
-def write_config(root: Path, **options: Any) -> Path:
-    """The reliability tests' configuration, running the product events dataset."""
-    config = write_base_config(root, **options)
-    datasets = f'[datasets]\ndir = "{ROOT / "datasets"}"\nnames = ["events"]\n'
-    config.write_text(config.read_text() + datasets)
-    return config
 
 
 def _one_line_error(done: Finished, *fragments: str) -> str:
