@@ -50,6 +50,7 @@ def test_a_statement_that_does_not_parse_is_one_error(spark: SparkSession) -> No
         classify(spark, "SELEC 1")
 
 
+@pytest.mark.slow
 def test_allow_writes_runs_the_change_and_records_it(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
