@@ -92,15 +92,28 @@ def register_tables(
     lake: LakeConfig,
     tables: Iterable[TableDef],
     replace_mismatched: bool = True,
+    *,
+    create: bool = True,
 ) -> None:
     """Create the schemas and register ``tables`` (every table of the platform: see
     :func:`lakehouse.platform.load_platform`) in the session catalog.
 
     A table already registered at another location is re-registered when
     ``replace_mismatched`` (the in-memory catalog: the lake root changed); with a shared
-    metastore that is an error, since another lake owns the name.
+    metastore that is an error, since another lake owns the name. Without ``create``
+    (commands that only read) only the tables that exist are registered, and a root that
+    holds none of them is an error: reading never creates a lake.
     """
     tables = list(tables)
+    if not create:
+        known = len(tables)
+        tables = [t for t in tables if DeltaTable.isDeltaTable(spark, table_path(lake, t))]
+        if not tables:
+            raise TableError(
+                f"no lake at lake.root {lake.root!r} (none of its {known} tables is "
+                "there); check lake.root, or create the lake with `lakehouse run` or "
+                "`lakehouse demo`"
+            )
     for layer in sorted({t.layer for t in tables}):
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
     for table in tables:

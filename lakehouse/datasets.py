@@ -39,6 +39,7 @@ from lakehouse.policy import (
 
 __all__ = [
     "ANOMALIES",
+    "BAD_FILES",
     "BATCH_LOG",
     "CONTRACTS",
     "ERASURE_AUDIT",
@@ -354,6 +355,45 @@ ANOMALIES = TableDef(
     ),
 )
 
+BAD_FILES = TableDef(
+    name="ops.bad_files",
+    schema=_struct(
+        ("path", StringType(), False),
+        ("size_bytes", LongType(), True),
+        ("error", StringType(), False),
+        ("job", StringType(), False),
+        ("dataset", StringType(), False),
+        ("batch_id", LongType(), False),
+        ("detected_ts", TimestampType(), False),
+        ("status", StringType(), False),
+        ("attempts", LongType(), False),
+        ("resolved_ts", TimestampType(), True),
+        ("rows_ingested", LongType(), True),
+    ),
+    partition_by=(),
+    description=(
+        "Landing files the bronze stream could not read and skipped (status skipped), "
+        "until `lakehouse run --retry-bad-files` ingests them (status ingested)."
+    ),
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=_none(
+            "path",
+            "size_bytes",
+            "error",
+            "job",
+            "dataset",
+            "batch_id",
+            "detected_ts",
+            "status",
+            "attempts",
+            "resolved_ts",
+            "rows_ingested",
+        ),
+        retention=Retention.window("detected_ts", 400),
+    ),
+)
+
 ERASURE_REQUESTS = TableDef(
     name="ops.erasure_requests",
     schema=_struct(
@@ -445,6 +485,7 @@ OPS_TABLES: dict[str, TableDef] = {
         QUALITY_RESULTS,
         TABLE_METRICS,
         ANOMALIES,
+        BAD_FILES,
         ERASURE_REQUESTS,
         ERASURE_AUDIT,
         CONTRACTS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lakehouse.errors import ConfigError
 
-__all__ = ["check_checkpoint", "check_storage"]
+__all__ = ["check_checkpoint", "check_exists", "check_lake", "check_storage"]
 
 
 def _is_remote(path: str) -> bool:
@@ -70,3 +70,25 @@ def check_checkpoint(path: str, job: str) -> None:
         ) from exc
     if not isinstance(query_id, str) or not query_id:
         raise ConfigError(f"checkpoint of {job} {str(folder)!r}: metadata has no query id; {fix}")
+
+
+def check_exists(path: str, what: str) -> None:
+    """A local ``path`` a command reads must exist (remote paths are left to Spark)."""
+    if _is_remote(path):
+        return
+    if not _local(path).exists():
+        raise ConfigError(f"{what} {path!r} does not exist; give an existing file or folder")
+
+
+def check_lake(root: str, table_paths: list[str]) -> None:
+    """A local lake root must hold at least one of the lake's tables (a Delta log at one of
+    ``table_paths``), so that a command that only reads a mistyped root says so at once and
+    creates nothing. Remote roots are checked once Spark runs (``register_tables``)."""
+    if _is_remote(root):
+        return
+    if not any((_local(p) / "_delta_log").is_dir() for p in table_paths):
+        where = "does not exist" if not _local(root).exists() else "holds none of its tables"
+        raise ConfigError(
+            f"no lake at lake.root {root!r}: it {where}; check lake.root (or --config), or "
+            "create the lake with `lakehouse run` or `lakehouse demo`"
+        )

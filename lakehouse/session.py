@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from importlib.metadata import version
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from lakehouse.config import SparkConfig
 
-__all__ = ["build_session", "delta_package", "spark_conf"]
+__all__ = [
+    "JAR_CACHE_ENV_VAR",
+    "build_session",
+    "cached_jars",
+    "delta_package",
+    "jar_cache_file",
+    "remember_jars",
+    "spark_conf",
+    "with_cached_jars",
+]
+
+JAR_CACHE_ENV_VAR = "LAKEHOUSE_JAR_CACHE"
+_PACKAGES = "spark.jars.packages"
+_JARS = "spark.jars"
 
 _DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -77,6 +93,68 @@ def spark_conf(
     return conf
 
 
+def jar_cache_file() -> Path:
+    """Where the jars resolved for each set of Maven coordinates are remembered:
+    ``$LAKEHOUSE_JAR_CACHE``, else ``$XDG_CACHE_HOME/lakehouse/resolved-jars.json``."""
+    explicit = os.environ.get(JAR_CACHE_ENV_VAR)
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "lakehouse" / "resolved-jars.json"
+
+
+def _read_cache(file: Path) -> dict[str, list[str]]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no cache yet, or a damaged one: resolve again
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, list)}
+
+
+def _local_jar(uri: str) -> Path:
+    return Path(uri.removeprefix("file://").removeprefix("file:"))
+
+
+def cached_jars(packages: str, file: Path | None = None) -> list[str] | None:
+    """The jars remembered for ``packages`` (``spark.jars.packages``), when every one of
+    them is still on disk; None otherwise (Spark resolves them)."""
+    jars = _read_cache(file or jar_cache_file()).get(packages)
+    if not jars or not all(isinstance(j, str) and _local_jar(j).is_file() for j in jars):
+        return None
+    return [str(j) for j in jars]
+
+
+def remember_jars(packages: str, jars: Sequence[str], file: Path | None = None) -> None:
+    """Remember the jars Spark resolved for ``packages`` (written atomically; a cache that
+    cannot be written is only a slower next start)."""
+    file = file or jar_cache_file()
+    if not jars or not all(_local_jar(j).is_file() for j in jars):
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        data = {**_read_cache(file), packages: list(jars)}
+        with tempfile.NamedTemporaryFile("w", dir=file.parent, delete=False) as tmp:
+            json.dump(data, tmp, indent=1, sort_keys=True)
+        os.replace(tmp.name, file)
+    except OSError:
+        pass
+
+
+def with_cached_jars(conf: Mapping[str, str], file: Path | None = None) -> dict[str, str]:
+    """``conf`` with ``spark.jars`` (the remembered jar files) in place of
+    ``spark.jars.packages`` when they are cached: the session start resolves nothing."""
+    packages = conf.get(_PACKAGES)
+    if not packages or _JARS in conf:
+        return dict(conf)
+    jars = cached_jars(packages, file)
+    if jars is None:
+        return dict(conf)
+    rest = {k: v for k, v in conf.items() if k != _PACKAGES}
+    return {**rest, _JARS: ",".join(jars)}
+
+
 def build_session(
     config: SparkConfig,
     app_name: str = "lakehouse",
@@ -86,7 +164,9 @@ def build_session(
     """Return the SparkSession for ``config``.
 
     ``local`` starts embedded Spark (``local[*]`` by default) with the Delta extension and
-    catalog; the Delta jars are resolved from Maven Central on first start and cached by Ivy.
+    catalog; the Delta jars are resolved from Maven Central on first start and cached by Ivy,
+    and the resolved jar files are remembered (:func:`jar_cache_file`): later starts pass
+    them as ``spark.jars`` and resolve nothing.
     ``dataproc`` sets no master and no jars: the cluster or the batch provides them.
     ``packages`` and ``source_conf`` are what the event source needs (see :func:`spark_conf`).
     """
@@ -94,10 +174,16 @@ def build_session(
         # Python workers (Python data sources, UDFs) run the driver's interpreter, which has
         # the project's packages; PySpark reads this variable when the context starts.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = spark_conf(config, packages, source_conf)
+    if config.mode == "local":
+        conf = with_cached_jars(conf)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in spark_conf(config, packages, source_conf).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if config.mode == "local":
         spark.sparkContext.setLogLevel("ERROR")
+        resolved = spark.sparkContext.getConf()
+        if _PACKAGES in conf and resolved.get(_PACKAGES) == conf[_PACKAGES]:
+            remember_jars(conf[_PACKAGES], (resolved.get(_JARS) or "").split(","))
     return spark

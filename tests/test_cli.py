@@ -71,8 +71,11 @@ def test_a_missing_pseudonym_key_says_how_to_set_it(
 
 
 def test_catalog_lists_owner_classification_and_retention(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    spark: SparkSession, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    assert main(["--config", str(_toml(tmp_path)), "catalog"]) == 2
+    assert "no lake at lake.root" in capsys.readouterr().err
+    register_lake(spark, make_config(tmp_path))
     assert main(["--config", str(_toml(tmp_path)), "catalog"]) == 0
     lines = capsys.readouterr().out.splitlines()
     (silver,) = [line for line in lines if line.startswith("| silver.events ")]
@@ -100,6 +103,7 @@ def test_sql_prints_a_table_and_reports_bad_queries(
     spark: SparkSession, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     config = _toml(tmp_path)
+    register_lake(spark, make_config(tmp_path))
     assert main(["--config", str(config), "sql", "SELECT 1 AS one, 'x' AS letter"]) == 0
     assert capsys.readouterr().out == (
         "+-----+--------+\n"
@@ -112,7 +116,7 @@ def test_sql_prints_a_table_and_reports_bad_queries(
     assert main(["--config", str(config), "sql", "SELECT * FROM gold.nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lakehouse: error: query failed: [TABLE_OR_VIEW_NOT_FOUND]")
-    assert err.count("\n") == 1
+    assert err.count("\n") == 1 and "(full trace: " in err
 
 
 @pytest.mark.slow

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyspark
 
 from lakehouse.config import SparkConfig
-from lakehouse.session import delta_package, spark_conf
+from lakehouse.session import (
+    cached_jars,
+    delta_package,
+    remember_jars,
+    spark_conf,
+    with_cached_jars,
+)
 
 
 def test_delta_package_carries_the_spark_minor_version() -> None:
@@ -41,3 +49,30 @@ def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
     assert conf["spark.sql.catalogImplementation"] == "hive"
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert conf["spark.x"] == "1"
+
+
+def test_cached_jars_replace_packages_only_when_every_jar_is_there(tmp_path: Path) -> None:
+    cache = tmp_path / "jars.json"
+    jar = tmp_path / "delta.jar"
+    jar.write_bytes(b"PK")
+    conf = {"spark.jars.packages": "io.delta:d:1", "spark.master": "local[1]"}
+    assert with_cached_jars(conf, cache) == conf  # nothing remembered yet
+    remember_jars("io.delta:d:1", [f"file://{jar}"], cache)
+    assert with_cached_jars(conf, cache) == {
+        "spark.master": "local[1]",
+        "spark.jars": f"file://{jar}",
+    }
+    # other coordinates resolve; a jar gone from the Ivy cache resolves again
+    other = {"spark.jars.packages": "io.delta:d:2"}
+    assert with_cached_jars(other, cache) == other
+    jar.unlink()
+    assert cached_jars("io.delta:d:1", cache) is None
+    assert with_cached_jars(conf, cache) == conf
+
+
+def test_a_damaged_jar_cache_means_resolution(tmp_path: Path) -> None:
+    cache = tmp_path / "jars.json"
+    cache.write_text("{not json")
+    assert cached_jars("io.delta:d:1", cache) is None
+    remember_jars("io.delta:d:1", [str(tmp_path / "missing.jar")], cache)  # not remembered
+    assert cache.read_text() == "{not json"

@@ -13,11 +13,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
-from lakehouse.cli import contracts, dataproc, datasets, maintenance, monitoring, pipeline, query
+from lakehouse.cli import (
+    console,
+    contracts,
+    dataproc,
+    datasets,
+    maintenance,
+    monitoring,
+    pipeline,
+    query,
+)
 from lakehouse.cli.common import Command
 from lakehouse.config import load_config
+from lakehouse.engine_errors import is_engine_error, root_cause
 from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
@@ -34,8 +45,17 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--config",
         help="configuration file (default: $LAKEHOUSE_CONFIG, else ./lakehouse.toml if present)",
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the path of the log file (Spark's start-up, full error traces) and, "
+        "on an error, its full trace",
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands: dict[str, Command] = {}
     for group in _GROUPS:
@@ -47,31 +67,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lakehouse`` console script; returns the exit code."""
     parser, commands = _parser()
     args = parser.parse_args(argv)
+    console.configure(verbose=args.verbose)
     # PySpark logs every failed query with a stack trace; the CLI reports it in one line.
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         logging.getLogger(name).disabled = True
     try:
         config = load_config(args.config)
         return commands[args.command](args, config)
-    except LakehouseError as exc:
-        print(f"lakehouse: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"lakehouse: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
+    except (LakehouseError, OSError) as exc:
+        return _error(_one_line(str(exc)), exc)
     except Exception as exc:
         # Spark and py4j errors carry pages of JVM stack trace: one line, the cause, exit 2
-        if not _is_engine_error(exc):
+        if not is_engine_error(exc):
             raise
-        print(f"lakehouse: error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
+        return _error(_one_line(root_cause(exc)), exc)
 
 
-def _is_engine_error(exc: BaseException) -> bool:
-    """Spark's errors, and py4j's (JVM errors Spark did not convert, a lost gateway)."""
-    from pyspark.errors import PySparkException
+def _error(line: str, exc: BaseException) -> int:
+    """Print ``lakehouse: error: <line>``; the full trace goes to the log file (named on the
+    line when the error came from Spark) and, with ``--verbose``, to the terminal too."""
+    trace = "".join(traceback.format_exception(exc))
+    engine = any(is_engine_error(e) for e in _chain(exc))
+    if console.verbose():
+        print(trace, file=sys.stderr, end="")
+    if engine:
+        try:
+            log = console.log_file()
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(trace)
+            line = f"{line} (full trace: {log})"
+        except OSError:
+            pass  # no log folder: the line alone
+    print(f"lakehouse: error: {line}", file=sys.stderr)
+    return 2
 
-    return isinstance(exc, PySparkException) or type(exc).__module__.startswith("py4j.")
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _one_line(message: str, limit: int = 500) -> str:

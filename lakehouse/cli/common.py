@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from lakehouse.cli.console import jvm_output_to_log, progress_step
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
 from lakehouse.generator import GeneratorSpec
@@ -82,26 +83,38 @@ def session(
     *,
     write: bool = True,
     register: bool = True,
+    create: bool = True,
 ) -> SparkSession:
     """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
 
     The lake must be readable (and writable when ``write``) before Spark starts: a
     permission problem is one line, not a JVM stack trace. ``register=False`` (a command on
-    files only, e.g. ``validate --path``) registers no table and needs no datasets."""
-    from lakehouse.catalog import register_tables
+    files only, e.g. ``validate --path``) registers no table and needs no datasets. Without
+    ``create`` (commands that read) the lake must exist: its tables are registered, never
+    created."""
+    from lakehouse.catalog import register_tables, table_path
     from lakehouse.platform import load_platform
-    from lakehouse.preflight import check_storage
+    from lakehouse.preflight import check_lake, check_storage
     from lakehouse.session import build_session
 
     check_storage(config.lake.root, "lake.root", write=write)
     if register:
-        load_platform(config)  # a bad contract is one line before Spark starts
+        platform = load_platform(config)  # a bad contract is one line before Spark starts
+        if not create:
+            paths = [table_path(config.lake, t) for t in platform.tables.values()]
+            check_lake(config.lake.root, paths)
 
     packages = source.extra_packages() if source else ()
-    spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
-    if register:  # every table of every dataset, addressable by name
-        tables = load_platform(config, spark).tables.values()
-        register_tables(
-            spark, config.lake, tables, replace_mismatched=config.spark.catalog == "in-memory"
+    with progress_step("starting Spark"), jvm_output_to_log():
+        spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
+    if not register:
+        return spark
+    with progress_step(f"registering the tables of {config.lake.root}"):
+        register_tables(  # every table of every dataset, addressable by name
+            spark,
+            config.lake,
+            load_platform(config, spark).tables.values(),
+            replace_mismatched=config.spark.catalog == "in-memory",
+            create=create,
         )
     return spark

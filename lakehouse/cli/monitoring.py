@@ -38,7 +38,7 @@ def cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.display import format_table
     from lakehouse.monitoring.job import run_detection
 
-    spark = session(config, "lakehouse-anomalies")
+    spark = session(config, "lakehouse-anomalies", create=False)
     run = run_detection(spark, config)
     if run.findings:
         print(
@@ -59,12 +59,16 @@ def cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.io.bad_files import pending_bad_files, render_bad_files
     from lakehouse.monitoring.health import gather
     from lakehouse.monitoring.status import render_status
 
     check_days(args.days)
-    spark = session(config, "lakehouse-status")
+    spark = session(config, "lakehouse-status", write=False, create=False)
     print(render_status(gather(spark, config, days=args.days)))
+    bad = pending_bad_files(spark, config)
+    if bad:
+        print(f"\n{render_bad_files(bad)}")
     return 0
 
 
@@ -73,9 +77,11 @@ def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
     from lakehouse.monitoring.health import gather
     from lakehouse.monitoring.report import write_report
+    from lakehouse.preflight import check_storage
 
     check_days(args.days)
-    spark = session(config, "lakehouse-report")
+    check_storage(args.out, "--out", write=True)
+    spark = session(config, "lakehouse-report", write=False, create=False)
     page = write_report(gather(spark, config, days=args.days), Path(args.out))
     print(f"report: {page}")
     return 0

@@ -52,10 +52,16 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     run = sub.add_parser("run", parents=[common], help="run streaming jobs")
     run.add_argument(
         "layers",
-        nargs="+",
+        nargs="*",
         choices=LAYERS,
         metavar="LAYER",
         help="one or more of: bronze, silver, gold",
+    )
+    run.add_argument(
+        "--retry-bad-files",
+        action="store_true",
+        help="first read the landing files bronze skipped as unreadable (ops.bad_files) "
+        "again and ingest those that read now, each once",
     )
     mode = run.add_mutually_exclusive_group()
     mode.add_argument(

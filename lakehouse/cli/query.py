@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from lakehouse.cli.common import Command, Subparsers, session
 from lakehouse.config import LakehouseConfig
+from lakehouse.engine_errors import root_cause
 from lakehouse.errors import ConfigError, LakehouseError
 
 __all__ = ["register"]
@@ -18,6 +19,12 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     )
     sql.add_argument("query", help='e.g. "SELECT * FROM gold.daily_active_users"')
     sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
+    sql.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also run statements that change or drop tables (recorded in ops.batch_log); "
+        "without it they are refused: use `lakehouse erase` or `lakehouse retention run`",
+    )
     val = sub.add_parser(
         "validate",
         parents=[common],
@@ -60,16 +67,27 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from pyspark.errors import PySparkException
 
     from lakehouse.display import format_table
+    from lakehouse.io.sql_writes import run_recorded
+    from lakehouse.sql_guard import classify
 
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
-    spark = session(config, "lakehouse-sql", write=False)
+    spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False)
+    statement = classify(spark, args.query)
+    if not statement.reads_only and not args.allow_writes:
+        raise ConfigError(
+            f"lakehouse sql only reads; this statement writes ({statement.writer}): delete a "
+            "data subject with `lakehouse erase --subject ID`, old rows with `lakehouse "
+            "retention run`, or pass --allow-writes (the change is recorded in ops.batch_log)"
+        )
     try:
-        df = spark.sql(args.query)
-        rows = df.limit(args.limit + 1).collect()
+        if statement.reads_only:
+            df = spark.sql(args.query)
+            rows = df.limit(args.limit + 1).collect()
+        else:
+            df, rows = run_recorded(spark, config, args.query, statement.kind, args.limit + 1)
     except PySparkException as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LakehouseError(f"query failed: {message}") from exc
+        raise LakehouseError(f"query failed: {root_cause(exc)}") from exc
     shown = rows[: args.limit]
     print(format_table(df.columns, [list(r) for r in shown]))
     more = " (more rows not shown; use --limit)" if len(rows) > args.limit else ""
@@ -82,6 +100,7 @@ def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from pathlib import Path
 
     from lakehouse.display import format_table
+    from lakehouse.preflight import check_exists, check_storage
     from lakehouse.quality.parameters import parse_parameter, suite_parameters
     from lakehouse.quality.reader import read_any
     from lakehouse.quality.suites import find_suite, load_suite
@@ -97,7 +116,14 @@ def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
         if "." in args.table and not args.table.startswith("gold."):
             load_platform(config).table(args.table)  # known, or an error naming the choices
-    spark = session(config, "lakehouse-validate", write=False, register=bool(args.table))
+    else:
+        check_exists(args.path, "--path")
+    if args.docs:
+        check_storage(args.docs, "--docs", write=True)
+    # a file or folder needs no lake: nothing is registered, nothing created
+    spark = session(
+        config, "lakehouse-validate", write=False, register=bool(args.table), create=False
+    )
     if args.table:
         load_platform(config, spark).table(args.table)
     df = spark.table(args.table) if args.table else read_any(spark, args.path)
@@ -159,21 +185,26 @@ def _key_versions(config: LakehouseConfig) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.catalog import table_path
     from lakehouse.display import format_table
     from lakehouse.platform import load_platform
+    from lakehouse.preflight import check_lake
     from lakehouse.privacy.versions import describe_key_source
 
     if args.key_versions:
         return _key_versions(config)
     platform = load_platform(config)
+    check_lake(config.lake.root, [table_path(config.lake, t) for t in platform.tables.values()])
     if args.contracts:
         from lakehouse.io.contracts import contracts_in_use
 
-        frame = contracts_in_use(session(config, "lakehouse-catalog", write=False), config)
+        spark = session(config, "lakehouse-catalog", write=False, create=False)
+        frame = contracts_in_use(spark, config)
         print(format_table(frame.columns, [list(r) for r in frame.collect()]))
         return 0
     if args.columns:  # gold columns come from Spark's analysis of the gold SQL
-        platform = platform.with_gold(session(config, "lakehouse-catalog", write=False))
+        spark = session(config, "lakehouse-catalog", write=False, create=False)
+        platform = platform.with_gold(spark)
         rows: list[list[object]] = [
             [t.name, f.name, f.dataType.simpleString(), t.policy.columns[f.name]]
             for t in platform.tables.values()

@@ -8,7 +8,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lakehouse.cli.bad_files import check_retry, retry_and_report, say_bad_files
 from lakehouse.cli.common import session
+from lakehouse.cli.console import await_showing_batches
 from lakehouse.config import LakehouseConfig, TriggerConfig, parse_duration
 from lakehouse.errors import LakehouseError
 from lakehouse.sources.registry import source_for
@@ -33,10 +35,13 @@ def cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
         trigger = config.trigger
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
     layers = list(dict.fromkeys(args.layers))
+    check_retry(config, layers, args.retry_bad_files)
     datasets = [d.dataset.name for d in load_platform(config).only(args.dataset)]
     _check_run(config, layers, datasets)
     source = source_for(config.source) if "bronze" in layers else None
-    spark = session(config, "lakehouse-" + "-".join(args.layers), source)
+    spark = session(config, "lakehouse-" + "-".join(layers or ["retry"]), source)
+    if args.retry_bad_files:
+        retry_and_report(spark, config)
     if trigger.mode == "available-now":
         return _drain(spark, config, trigger, layers, datasets=datasets, source=source)
     return _watch(spark, config, trigger, layers, datasets=datasets, source=source, timeout=timeout)
@@ -54,7 +59,7 @@ def _drain(
     """Each layer of each dataset drains what is there, then stops; a dataset that fails is
     reported and skipped in the layers above, the others go on."""
     from lakehouse.io.jobs import start_job
-    from lakehouse.io.streams import StreamFailed, await_stream
+    from lakehouse.io.streams import StreamFailed
 
     failed: list[str] = []
     for layer in layers:
@@ -64,7 +69,7 @@ def _drain(
             started = time.monotonic()
             try:
                 query = start_job(spark, config, layer, trigger, dataset=name)
-                await_stream(query)
+                await_showing_batches(query)
             except (StreamFailed, LakehouseError) as exc:
                 # one dataset's failure never stops another's streams
                 print(f"{name} {layer}: FAILED: {exc}", file=sys.stderr, flush=True)
@@ -72,6 +77,8 @@ def _drain(
                 continue
             done = time.monotonic() - started
             print(f"{name} {layer}: done in {done:.1f}s{_lag(query, source)}", flush=True)
+            if layer == "bronze":
+                say_bad_files(spark, config, name)
     return 1 if failed else 0
 
 

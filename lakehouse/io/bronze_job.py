@@ -5,10 +5,13 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
+from lakehouse.datasets import BAD_FILES
+from lakehouse.io.bad_files import bad_files_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.platform import DatasetTables, source_config
-from lakehouse.sources.base import EventSource
+from lakehouse.sources.base import Envelopes, EventSource
+from lakehouse.sources.landing import LandingSource, stream_batch_files
 from lakehouse.sources.registry import source_for
 
 __all__ = ["BronzeJob", "bronze_job_name"]
@@ -46,9 +49,20 @@ class BronzeJob(BatchWriter):
     def read(self, spark: SparkSession) -> DataFrame:
         return self.source.read_stream(spark)
 
+    def _envelopes(self, raw: DataFrame, batch_id: int) -> Envelopes:
+        """The batch's envelopes; landing counts each file's lines in one job, and finds the
+        batch's files in the checkpoint when one of them cannot be read."""
+        if isinstance(self.source, LandingSource):
+            checkpoint = self.checkpoint
+            spark = raw.sparkSession
+            return self.source.envelopes(
+                raw, lambda: stream_batch_files(spark, checkpoint, batch_id)
+            )
+        return self.source.envelopes(raw)
+
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
         started = now()
-        envelopes = self.source.envelopes(raw)  # landing: one job counts each file's lines
+        envelopes = self._envelopes(raw, batch_id)
         bronze = envelopes.frame.transform(to_bronze(batch_id, started))
         # A source that has the offset ranges at hand is read once more, by the write; the
         # others are cached, counted, then written from the cache.
@@ -74,6 +88,17 @@ class BronzeJob(BatchWriter):
                 can_block=False,
                 measured=measured,
             )
+            if envelopes.skipped:  # unreadable files: left out of the batch, recorded
+                spark = raw.sparkSession
+                skipped = bad_files_frame(
+                    spark,
+                    envelopes.skipped,
+                    job=self.job,
+                    dataset=self.tables.dataset.name,
+                    batch_id=batch_id,
+                    detected=started,
+                )
+                self.append(skipped, BAD_FILES, batch_id, stats)
             self.log(raw.sparkSession, batch_id, started, stats)
         finally:
             if cached:

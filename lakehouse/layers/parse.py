@@ -22,6 +22,7 @@ from pyspark.sql.types import (
 
 from lakehouse.contracts.model import Field
 from lakehouse.contracts.types import field_type, nullable
+from lakehouse.layers.normalize import strip_invisible
 
 __all__ = ["TIMESTAMP_FORMAT", "field_reasons", "typed_value"]
 
@@ -34,12 +35,14 @@ def _no_reasons() -> Column:
 
 
 def _normalized(f: Field, value: Column) -> Column:
+    # codes (normalized to one case) lose control and format characters first: invisible,
+    # they would make "\u0000ES" a value of its own (lakehouse.layers.normalize)
     if f.normalize == "trim":
         return F.trim(value)
     if f.normalize == "lower":
-        return F.lower(F.trim(value))
+        return F.lower(F.trim(strip_invisible(value)))
     if f.normalize == "upper":
-        return F.upper(F.trim(value))
+        return F.upper(F.trim(strip_invisible(value)))
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["Envelopes", "EventSource", "NoSessionNeeds", "OffsetRange"]
+__all__ = ["Envelopes", "EventSource", "NoSessionNeeds", "OffsetRange", "SkippedFile"]
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,24 @@ class OffsetRange:
 
 
 @dataclass(frozen=True)
+class SkippedFile:
+    """A file of a micro-batch that could not be read (corrupt compression, unreadable
+    bytes, no permission): left out of the batch, recorded in ``ops.bad_files``."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
 class Envelopes:
     """One micro-batch as source envelopes, and its offset ranges when the source knows them
     without reading the batch again (landing counts each file's lines to number them); None
-    when the bronze job measures them from ``frame``."""
+    when the bronze job measures them from ``frame``. ``skipped``: the files of a file
+    source that could not be read and are not in ``frame``."""
 
     frame: DataFrame
     ranges: tuple[OffsetRange, ...] | None = None
+    skipped: tuple[SkippedFile, ...] = ()
 
 
 class EventSource(Protocol):

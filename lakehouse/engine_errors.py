@@ -1,0 +1,114 @@
+"""What an error from inside Spark says: its root cause in one line, the file it names.
+
+Py4J and Spark wrap the JVM exception that failed a job in several layers (``An error
+occurred while calling o60.sql``, ``Job aborted due to stage failure``, ``Encountered error
+while reading file``); the innermost cause is what a person needs ("Not in GZIP format",
+"Read-only file system"). These helpers read the chain without knowing Spark's classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["failed_read_path", "is_engine_error", "java_chain", "path_forms", "root_cause"]
+
+_READ_FAILED = "FAILED_READ_FILE"
+
+
+def is_engine_error(exc: BaseException) -> bool:
+    """Spark's errors, and py4j's (JVM errors Spark did not convert, a lost gateway)."""
+    from pyspark.errors import PySparkException
+
+    return isinstance(exc, PySparkException) or type(exc).__module__.startswith("py4j.")
+
+
+def _java_exception(exc: BaseException) -> Any | None:
+    """The JVM throwable behind a Py4J or PySpark exception, if there is one."""
+    java = getattr(exc, "java_exception", None)  # py4j.protocol.Py4JJavaError
+    if java is None:
+        java = getattr(exc, "_origin", None)  # pyspark.errors.CapturedException
+    return java
+
+
+def java_chain(exc: BaseException, limit: int = 20) -> Iterator[Any]:
+    """The JVM throwable behind ``exc`` and its causes, outermost first."""
+    java = _java_exception(exc)
+    seen = 0
+    while java is not None and seen < limit:
+        yield java
+        seen += 1
+        cause = java.getCause()
+        java = None if cause is None or cause.equals(java) else cause
+
+
+def _first_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def root_cause(exc: BaseException) -> str:
+    """``<Class>: <message>`` of the innermost cause of ``exc``, in one line.
+
+    For a JVM error the innermost throwable with a message (``ZipException: Not in GZIP
+    format``); for any other exception its own first line. Spark's error conditions that
+    name a file are kept in front when the cause does not name it."""
+    chain = list(java_chain(exc))
+    with_message = [j for j in chain if _first_line(j.getMessage())]
+    if not with_message:
+        return f"{type(exc).__name__}: {_first_line(str(exc)) or 'no message'}"
+    inner = with_message[-1]
+    message = _first_line(inner.getMessage())
+    # Spark's own conditions name themselves ([TABLE_OR_VIEW_NOT_FOUND] ...); others get
+    # their class (IOException: not a gzip file)
+    cause = message if message.startswith("[") else f"{inner.getClass().getSimpleName()}: {message}"
+    path = failed_read_path(exc)
+    if path is not None and path not in cause and unquote(path) not in cause:
+        cause = f"{cause}: {path}"
+    return cause
+
+
+def _condition(java: Any) -> str:
+    for name in ("getCondition", "getErrorClass"):
+        try:
+            value = getattr(java, name)()
+        except Exception:
+            continue
+        if value:
+            return str(value)
+    return ""
+
+
+def failed_read_path(exc: BaseException) -> str | None:
+    """The file a ``FAILED_READ_FILE`` error in ``exc``'s chain names (URL-decoded), or None
+    when the error is not a failure to read one file."""
+    for java in java_chain(exc):
+        if not _condition(java).startswith(_READ_FAILED):
+            continue
+        try:
+            path = java.getMessageParameters().get("path")
+        except Exception:
+            path = None
+        if path:
+            return unquote(str(path))
+    return None
+
+
+def path_forms(path: str) -> set[str]:
+    """The spellings Spark may use for one file: as given, URL-encoded, and for a local file
+    ``file:/p``, ``file:///p`` and ``/p`` (``_metadata.file_path`` and error messages
+    differ)."""
+    from urllib.parse import quote
+
+    decoded = unquote(path)
+    local: str | None = None
+    if decoded.startswith("file:"):
+        local = "/" + decoded.removeprefix("file:").lstrip("/")
+    elif decoded.startswith("/"):
+        local = decoded
+    forms = {path, decoded}
+    if local is not None:
+        for p in (local, quote(local)):
+            forms |= {p, f"file:{p}", f"file://{p}"}
+    return forms
