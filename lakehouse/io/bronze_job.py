@@ -8,7 +8,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.platform import DatasetTables, source_config
-from lakehouse.sources.base import EventSource
+from lakehouse.sources.base import AcknowledgingSource, EventSource
 from lakehouse.sources.registry import source_for
 
 __all__ = ["BronzeJob", "bronze_job_name"]
@@ -75,6 +75,10 @@ class BronzeJob(BatchWriter):
                 measured=measured,
             )
             self.log(raw.sparkSession, batch_id, started, stats)
+            # the batch is in bronze: a source with leases (Pub/Sub) may acknowledge it now
+            # (a crash before this line means the messages come again, never that they are lost)
+            if isinstance(self.source, AcknowledgingSource):
+                self.source.acknowledge(batch_id)
         finally:
             if cached:
                 bronze.unpersist()
