@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
-from google.protobuf import empty_pb2
+from google.protobuf import any_pb2, empty_pb2
 from google.pubsub_v1 import types as v1
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status

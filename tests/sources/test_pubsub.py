@@ -38,7 +38,10 @@ def new_subscription(fake: FakePubSub, **settings: object) -> tuple[str, str]:
     fake.create_topic(f"{topic}-dead")
     fake.create_subscription(f"{subscription}-dead", f"{topic}-dead")
     fake.create_subscription(
-        subscription, topic, dead_letter_topic=f"{topic}-dead", **settings  # type: ignore[arg-type]
+        subscription,
+        topic,
+        dead_letter_topic=f"{topic}-dead",
+        **settings,  # type: ignore[arg-type]
     )
     return topic, subscription
 
@@ -75,9 +78,7 @@ def publish(fake: FakePubSub, topic: str, *payloads: bytes, key: str = "") -> li
 
     client = PubSubClient(fake.endpoint, insecure=True)
     try:
-        return client.publish(
-            topic, [v1.PubsubMessage(data=p, ordering_key=key) for p in payloads]
-        )
+        return client.publish(topic, [v1.PubsubMessage(data=p, ordering_key=key) for p in payloads])
     finally:
         client.close()
 
@@ -139,7 +140,9 @@ def test_settings_are_checked_with_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="pubsub_insecure: true sends no credentials"):
         source_for(
             SourceConfig(
-                type="pubsub", pubsub_subscription=f"{PROJECT}/subscriptions/s", pubsub_insecure=True
+                type="pubsub",
+                pubsub_subscription=f"{PROJECT}/subscriptions/s",
+                pubsub_insecure=True,
             )
         )
 
@@ -258,7 +261,7 @@ def test_nacked_on_stop_and_oversized_messages_go_to_the_dead_letter_topic(
 def test_every_message_lands_in_bronze_and_once_in_silver_and_is_acknowledged(
     spark: SparkSession, pubsub: FakePubSub, tmp_path: Path
 ) -> None:
-    topic, subscription = new_subscription(pubsub, exactly_once=True, ordering=True)
+    _, subscription = new_subscription(pubsub, exactly_once=True, ordering=True)
     start = datetime.now(UTC) - timedelta(hours=1)
     events = generate_events(GeneratorSpec(count=50, bad_share=0.0, seed=5, start=start))
     capped = pubsub_config(tmp_path, pubsub, subscription, max_per_batch=30)

@@ -8,7 +8,9 @@ until they are acknowledged. The source gives Spark offsets of its own:
   ``maxBytesPerBatch`` bytes, until a pull comes back empty; it numbers them in the order
   received: the offset is ``{"seq": <next number>}``, and a message's number is the
   ``seq`` column (unique per delivery: numbering starts at the reader's start time in
-  microseconds, and never goes below an offset Spark passed in);
+  microseconds, and never goes below an offset Spark passed in; the initial offset is that
+  start, whatever was pulled: under ``Trigger.AvailableNow`` Spark asks for the latest
+  offset before the initial one);
 * the messages travel to the Spark tasks inside the input partitions: a task retry reads
   the same rows, nothing is pulled on an executor;
 * the planner extends the lease of every message it holds (every third of
@@ -96,6 +98,7 @@ class PubSubStreamReader(DataSourceStreamReader):
         self.max_message_bytes = int(options.get("maxmessagebytes", str(1024 * 1024)))
         self.timeout = float(options.get("timeoutseconds", "60"))
         self._next_seq = time.time_ns() // 1000
+        self._origin = self._next_seq  # where a new checkpoint starts
         self._held: dict[int, _Held] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -115,7 +118,7 @@ class PubSubStreamReader(DataSourceStreamReader):
     # --- offsets -----------------------------------------------------------------------
 
     def initialOffset(self) -> dict[str, int]:
-        return {"seq": self._next_seq}
+        return {"seq": self._origin}
 
     def latestOffset(self) -> dict[str, int]:
         client = self._connect()

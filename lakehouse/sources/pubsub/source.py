@@ -132,7 +132,9 @@ class PubSubSource(NoSessionNeeds):
         self._pending = [r["ack_id"] for r in rows]
         name = self.subscription.rsplit("/", 1)[-1]
         seqs = [int(r["seq"]) for r in rows]
-        ranges = (OffsetRange(PUBSUB_SOURCE, name, min(seqs), max(seqs), len(seqs)),) if seqs else ()
+        ranges = (
+            (OffsetRange(PUBSUB_SOURCE, name, min(seqs), max(seqs), len(seqs)),) if seqs else ()
+        )
         return Envelopes(pubsub_to_envelope(raw), ranges)
 
     def acknowledge(self, batch_id: int) -> AckResult:
