@@ -1,4 +1,5 @@
-# One customer-managed key encrypts the buckets, the cluster disks, Kafka and the metastore.
+# One customer-managed key encrypts the buckets, the cluster disks, Kafka, the Pub/Sub topics
+# and the metastore.
 # The service agents that use it on the project's behalf get encrypt/decrypt on this key only.
 
 data "google_project" "this" {}
@@ -29,6 +30,7 @@ locals {
     dataproc  = "serviceAccount:service-${local.project_number}@dataproc-accounts.iam.gserviceaccount.com"
     metastore = "serviceAccount:service-${local.project_number}@gcp-sa-metastore.iam.gserviceaccount.com"
     kafka     = "serviceAccount:service-${local.project_number}@gcp-sa-managedkafka.iam.gserviceaccount.com"
+    pubsub    = "serviceAccount:service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   }
 }
 
