@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import load_config
 from lakehouse.demo import run_layers
 from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_pubsub
+from tests.conftest import register_lake
 from tests.reliability.helpers import account, run_cli, write_config
 from tests.sources.fake_pubsub import FakePubSub
 
@@ -47,7 +47,7 @@ def test_sigkill_between_bronze_commit_and_ack_loses_nothing_and_promotes_nothin
         )
         file.write_text(text)
         config = load_config(file)
-        register_tables(spark, config.lake)
+        register_lake(spark, config)
         start = datetime.now(UTC) - timedelta(hours=1)
         events = generate_events(GeneratorSpec(count=50, bad_share=0.0, seed=13, start=start))
         first, later = events[:40], events[40:]

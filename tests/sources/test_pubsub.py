@@ -13,7 +13,6 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables
 from lakehouse.config import LakehouseConfig, SourceConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError, SourceError
@@ -23,7 +22,7 @@ from lakehouse.sources.pubsub.client import PubSubClient
 from lakehouse.sources.pubsub.datasource import MessageBatch, PubSubStreamReader
 from lakehouse.sources.pubsub.source import PubSubSource, pubsub_options, pubsub_to_envelope
 from lakehouse.sources.registry import source_for
-from tests.conftest import make_config
+from tests.conftest import make_config, register_lake
 from tests.sources.fake_pubsub import INVALID_ACK_ID, FakePubSub
 
 PROJECT = "projects/demo"
@@ -265,7 +264,7 @@ def test_every_message_lands_in_bronze_and_once_in_silver_and_is_acknowledged(
     start = datetime.now(UTC) - timedelta(hours=1)
     events = generate_events(GeneratorSpec(count=50, bad_share=0.0, seed=5, start=start))
     capped = pubsub_config(tmp_path, pubsub, subscription, max_per_batch=30)
-    register_tables(spark, capped.lake)
+    register_lake(spark, capped)
     ids = publish_pubsub(capped.source, events)
     assert len(ids) == 50
 
