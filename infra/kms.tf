@@ -1,5 +1,5 @@
-# One customer-managed key encrypts the buckets, the cluster disks, Kafka, the metastore and
-# the pseudonym key's secret.
+# One customer-managed key encrypts the buckets, the cluster disks, Kafka, the Pub/Sub topics,
+# the metastore and the pseudonym key's secret.
 # The service agents that use it on the project's behalf get encrypt/decrypt on this key only.
 
 data "google_project" "this" {}
@@ -31,6 +31,7 @@ locals {
     metastore = "serviceAccount:service-${local.project_number}@gcp-sa-metastore.iam.gserviceaccount.com"
     kafka     = "serviceAccount:service-${local.project_number}@gcp-sa-managedkafka.iam.gserviceaccount.com"
     secrets   = "serviceAccount:service-${local.project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
+    pubsub    = "serviceAccount:service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   }
 }
 

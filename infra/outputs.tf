@@ -28,6 +28,11 @@ output "pubsublite_subscription" {
   value       = "projects/${var.project_id}/locations/${var.region}/subscriptions/${google_pubsub_lite_subscription.bronze.name}"
 }
 
+output "pubsub_subscription" {
+  description = "source.pubsub_subscription"
+  value       = google_pubsub_subscription.bronze.id
+}
+
 output "kafka_bootstrap_servers" {
   description = "source.kafka_bootstrap_servers"
   value       = "bootstrap.${google_managed_kafka_cluster.events.cluster_id}.${var.region}.managedkafka.${var.project_id}.cloud.goog:9092"

@@ -87,9 +87,35 @@ variable "pubsublite_partitions" {
 }
 
 variable "source_retention_days" {
-  description = "Days the sources (Pub/Sub Lite, Kafka) keep events: the longest outage of the bronze job that loses nothing."
+  description = "Days the sources (Pub/Sub Lite, Kafka, Pub/Sub) keep events: the longest outage of the bronze job that loses nothing."
   type        = number
   default     = 7
+  validation {
+    condition     = var.source_retention_days >= 1 && var.source_retention_days <= 7
+    error_message = "source_retention_days must be 1 to 7: a Pub/Sub subscription keeps unacknowledged messages 7 days at most."
+  }
+}
+
+variable "pubsub_topic" {
+  description = "Pub/Sub topic of the product events (its dead-letter topic is <name>-dead-letter)."
+  type        = string
+}
+
+variable "pubsub_subscription" {
+  description = "Pub/Sub subscription the bronze job reads (source.pubsub_subscription)."
+  type        = string
+}
+
+variable "pubsub_max_delivery_attempts" {
+  description = "Deliveries of a message before Pub/Sub moves it to the dead-letter topic (5 to 100)."
+  type        = number
+  default     = 5
+}
+
+variable "pubsub_publishers" {
+  description = "Members (serviceAccount:...) that may publish to the events topic."
+  type        = list(string)
+  default     = []
 }
 
 variable "kafka_cluster_id" {

@@ -38,7 +38,7 @@ __all__ = [
 CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
 ENV_PREFIX = "LAKEHOUSE_"
 
-SOURCE_TYPES = ("landing", "kafka", "pubsublite")
+SOURCE_TYPES = ("landing", "kafka", "pubsublite", "pubsub")
 KAFKA_STARTING_OFFSETS = ("earliest", "latest")
 KAFKA_AUTH = ("none", "managed-kafka")
 TRIGGER_MODES = ("available-now", "processing-time")
@@ -48,6 +48,7 @@ QUALITY_ENGINES = ("fast", "great_expectations")
 
 _CLUSTER_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/clusters/[^/\s]+$")
 _SUBSCRIPTION_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/subscriptions/[^/\s]+$")
+_PUBSUB_SUBSCRIPTION_RE = re.compile(r"^projects/[^/\s]+/subscriptions/[^/\s]+$")
 _DURATION_RE = re.compile(
     r"^\s*(\d+)\s*(second|seconds|sec|s|minute|minutes|min|m|hour|hours|h|day|days|d)\s*$"
 )
@@ -153,6 +154,15 @@ class SourceConfig:
     pubsublite_max_messages_per_partition: int = 0  # per micro-batch, 0 = all
     pubsublite_flow_control_messages: int = 1000  # outstanding messages per partition stream
     pubsublite_flow_control_bytes: int = 10 * 1024 * 1024  # outstanding bytes per stream
+    # pubsub: the Python data source over the Pub/Sub (not Lite) gRPC API
+    pubsub_subscription: str = ""  # projects/P/subscriptions/S
+    pubsub_endpoint: str = ""  # default pubsub.googleapis.com:443
+    pubsub_insecure: bool = False  # plaintext gRPC without credentials: local fakes only
+    pubsub_max_messages_per_batch: int = 10_000  # back-pressure: messages per micro-batch
+    pubsub_max_bytes_per_batch: int = 64 * 1024 * 1024  # flow control: bytes per micro-batch
+    pubsub_ack_deadline_seconds: int = 60  # lease of pulled messages, extended until acked
+    pubsub_pull_timeout_seconds: int = 5  # a pull waiting this long for messages ends the batch
+    pubsub_max_message_bytes: int = 1024 * 1024  # bigger messages are nacked (dead-letter)
 
     def __post_init__(self) -> None:
         _choice(self.type, SOURCE_TYPES, "source.type")
@@ -160,13 +170,34 @@ class SourceConfig:
             self.kafka_starting_offsets, KAFKA_STARTING_OFFSETS, "source.kafka_starting_offsets"
         )
         _choice(self.kafka_auth, KAFKA_AUTH, "source.kafka_auth")
-        for name in ("max_files_per_trigger", "pubsublite_flow_control_messages"):
+        for name in (
+            "max_files_per_trigger",
+            "pubsublite_flow_control_messages",
+            "pubsub_max_messages_per_batch",
+            "pubsub_pull_timeout_seconds",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"source.{name}: {getattr(self, name)} must be at least 1")
         if self.pubsublite_flow_control_bytes < 1024:
             raise ConfigError(
                 f"source.pubsublite_flow_control_bytes: {self.pubsublite_flow_control_bytes} "
                 "must be at least 1024"
+            )
+        for name in ("pubsub_max_bytes_per_batch", "pubsub_max_message_bytes"):
+            if getattr(self, name) < 1024:
+                raise ConfigError(f"source.{name}: {getattr(self, name)} must be at least 1024")
+        if not 10 <= self.pubsub_ack_deadline_seconds <= 600:
+            raise ConfigError(
+                f"source.pubsub_ack_deadline_seconds: {self.pubsub_ack_deadline_seconds} is "
+                "outside what Pub/Sub accepts; give 10 to 600"
+            )
+        if (
+            self.pubsub_subscription
+            and _PUBSUB_SUBSCRIPTION_RE.match(self.pubsub_subscription) is None
+        ):
+            raise ConfigError(
+                f"source.pubsub_subscription: {self.pubsub_subscription!r} is not a Pub/Sub "
+                "subscription path; write projects/PROJECT/subscriptions/NAME"
             )
         for name in ("kafka_max_offsets_per_trigger", "pubsublite_max_messages_per_partition"):
             if getattr(self, name) < 0:

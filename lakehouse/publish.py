@@ -1,9 +1,11 @@
-"""Send generated events to Kafka or Pub/Sub Lite, for load tests, demos and cutover drills.
+"""Send generated events to Kafka, Pub/Sub Lite or Pub/Sub, for load tests, demos and
+cutover drills.
 
 Each message is keyed by the event's ``user_id`` (no key when the event has none, e.g. a
 malformed line): all events of a user land in one partition, in order, which keeps a
-user's session readable in order downstream, while users spread over partitions. The event
-time travels as ``event_ts`` (a Kafka header; a Pub/Sub Lite attribute and event time).
+user's session readable in order downstream, while users spread over partitions; on Pub/Sub
+the user id is the ordering key. The event time travels as ``event_ts`` (a Kafka header; a
+Pub/Sub Lite attribute and event time; a Pub/Sub attribute).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ __all__ = [
     "OutgoingMessage",
     "outgoing",
     "publish_kafka",
+    "publish_pubsub",
     "publish_pubsublite",
 ]
 
-PUBLISH_TARGETS = ("kafka", "pubsublite")
+PUBLISH_TARGETS = ("kafka", "pubsublite", "pubsub")
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,39 @@ def publish_pubsublite(
                 )
             )
         return {p: client.publish(topic, p, msgs) for p, msgs in sorted(by_partition.items())}
+    finally:
+        client.close()
+
+
+def publish_pubsub(
+    source: SourceConfig, events: Sequence[GeneratedEvent], topic: str | None = None
+) -> list[str]:
+    """Send events to a Pub/Sub topic (default: the topic of the configured subscription),
+    the user id as the ordering key; returns the message ids, in order."""
+    from google.pubsub_v1 import types as v1
+
+    from lakehouse.sources.pubsub.client import DEFAULT_ENDPOINT, PubSubClient
+
+    if topic is None and not source.pubsub_subscription:
+        raise ConfigError(
+            "publish --to pubsub: give --topic, or source.pubsub_subscription to publish to "
+            "its topic"
+        )
+    client = PubSubClient(source.pubsub_endpoint or DEFAULT_ENDPOINT, source.pubsub_insecure)
+    try:
+        if topic is None:
+            topic = str(client.subscription(source.pubsub_subscription).topic)
+        messages = []
+        for event in events:
+            message = outgoing(event)
+            messages.append(
+                v1.PubsubMessage(
+                    data=message.value,
+                    attributes=message.attributes,
+                    ordering_key=message.key.decode() if message.key else "",
+                )
+            )
+        return client.publish(topic, messages)
     finally:
         client.close()
 

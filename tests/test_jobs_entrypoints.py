@@ -63,5 +63,5 @@ def test_job_script_with_a_bad_config_fails_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "lakehouse: error: source.type: 'ftp' is not valid; choose one of landing, kafka, "
-        "pubsublite\n"
+        "pubsublite, pubsub\n"
     )

@@ -1,7 +1,9 @@
-"""lakehouse publish: messages keyed by user, and the command against the Pub/Sub Lite fake."""
+"""lakehouse publish: messages keyed by user, and the command against the Pub/Sub Lite and
+Pub/Sub fakes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from lakehouse.cli import main
 from lakehouse.generator import GeneratedEvent
 from lakehouse.publish import OutgoingMessage, outgoing
+from tests.sources.fake_pubsub import FakePubSub
 from tests.sources.fake_pubsublite import FakePubSubLite
 
 SUB = "projects/p/locations/us-central1/subscriptions/s"
@@ -85,3 +88,36 @@ def test_publish_errors_are_one_line(
     err = capsys.readouterr().err
     assert err.startswith("lakehouse: error: Pub/Sub Lite subscription ") and "not found" in err
     assert err.count("\n") == 1
+
+
+def test_publish_to_pubsub_with_the_user_as_ordering_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = FakePubSub()
+    server.start()
+    try:
+        server.create_topic("projects/p/topics/t")
+        server.create_subscription("projects/p/subscriptions/s", "projects/p/topics/t")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_ENDPOINT", server.endpoint)
+        monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_INSECURE", "true")
+        assert main(["publish", "--to", "pubsub"]) == 2
+        assert capsys.readouterr().err == (
+            "lakehouse: error: publish --to pubsub: give --topic, or "
+            "source.pubsub_subscription to publish to its topic\n"
+        )
+        monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_SUBSCRIPTION", "projects/p/subscriptions/s")
+        args = ["publish", "--to", "pubsub", "--events", "20", "--seed", "1", "--bad-share", "0"]
+        assert main(args) == 0
+        assert "published 20 events to Pub/Sub" in capsys.readouterr().out
+        sent = [m.message for m in server.messages("projects/p/subscriptions/s")]
+        assert len(sent) == 20
+        for message in sent:
+            line = json.loads(bytes(message.data))
+            assert message.ordering_key == line["user_id"]
+            assert dict(message.attributes) == {
+                "producer": "lakehouse-publish",
+                "event_ts": line["event_ts"],
+            }
+    finally:
+        server.stop()

@@ -11,6 +11,9 @@ pubsublite_reservation  = "lakehouse-dev-events"
 pubsublite_topic        = "lakehouse-dev-events"
 pubsublite_subscription = "lakehouse-dev-bronze"
 
+pubsub_topic        = "lakehouse-dev-events"
+pubsub_subscription = "lakehouse-dev-bronze"
+
 kafka_cluster_id = "lakehouse-dev"
 kafka_topic      = "product-events"
 

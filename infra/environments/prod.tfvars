@@ -13,6 +13,9 @@ pubsublite_topic               = "lakehouse-prod-events"
 pubsublite_subscription        = "lakehouse-prod-bronze"
 pubsublite_partitions          = 8
 
+pubsub_topic        = "lakehouse-prod-events"
+pubsub_subscription = "lakehouse-prod-bronze"
+
 kafka_cluster_id = "lakehouse-prod"
 kafka_topic      = "product-events"
 kafka_partitions = 12

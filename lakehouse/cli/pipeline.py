@@ -88,13 +88,17 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     pub = sub.add_parser(
         "publish",
         parents=[common],
-        help="send generated events to Kafka or Pub/Sub Lite (load tests, demos, cutovers)",
+        help="send generated events to Kafka, Pub/Sub Lite or Pub/Sub (load tests, demos, "
+        "cutovers)",
     )
-    pub.add_argument("--to", required=True, choices=PUBLISH_TARGETS, help="kafka or pubsublite")
+    pub.add_argument(
+        "--to", required=True, choices=PUBLISH_TARGETS, help="kafka, pubsublite or pubsub"
+    )
     pub.add_argument(
         "--topic",
         help="Kafka: topic (default: the first of source.kafka_topics); Pub/Sub Lite: "
-        "projects/P/locations/L/topics/T (default: the topic of source.pubsublite_subscription)",
+        "projects/P/locations/L/topics/T (default: the topic of source.pubsublite_subscription); "
+        "Pub/Sub: projects/P/topics/T (default: the topic of source.pubsub_subscription)",
     )
     generator_args(pub, default_count=1_000, files=False)
     return {"demo": cmd_demo, "generate": cmd_generate, "run": cmd_run, "publish": cmd_publish}
@@ -145,7 +149,7 @@ def cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:
-    from lakehouse.publish import publish_kafka, publish_pubsublite
+    from lakehouse.publish import publish_kafka, publish_pubsub, publish_pubsublite
 
     events = generate_events(spec(args))
     source = config.source
@@ -159,6 +163,11 @@ def cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:
         spark = session(config, "lakehouse-publish", kafka)
         sent = publish_kafka(spark, source, events, topic)
         print(f"published {sent} events to Kafka topic {topic}")
+        return 0
+    if args.to == "pubsub":
+        ids = publish_pubsub(source, events, args.topic)
+        where = args.topic or f"the topic of {source.pubsub_subscription}"
+        print(f"published {len(ids)} events to Pub/Sub ({where}), ordering key = user id")
         return 0
     offsets = publish_pubsublite(source, events, args.topic)
     sent = sum(len(o) for o in offsets.values())

@@ -10,7 +10,7 @@ from lakehouse.io.bad_files import bad_files_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.platform import DatasetTables, source_config
-from lakehouse.sources.base import Envelopes, EventSource
+from lakehouse.sources.base import AcknowledgingSource, Envelopes, EventSource
 from lakehouse.sources.landing import LandingSource, stream_batch_files
 from lakehouse.sources.registry import source_for
 
@@ -100,6 +100,10 @@ class BronzeJob(BatchWriter):
                 )
                 self.append(skipped, BAD_FILES, batch_id, stats)
             self.log(raw.sparkSession, batch_id, started, stats)
+            # the batch is in bronze: a source with leases (Pub/Sub) may acknowledge it now
+            # (a crash before this line means the messages come again, never that they are lost)
+            if isinstance(self.source, AcknowledgingSource):
+                self.source.acknowledge(batch_id)
         finally:
             if cached:
                 bronze.unpersist()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["Envelopes", "EventSource", "NoSessionNeeds", "OffsetRange", "SkippedFile"]
+__all__ = [
+    "AcknowledgingSource",
+    "Envelopes",
+    "EventSource",
+    "NoSessionNeeds",
+    "OffsetRange",
+    "SkippedFile",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,17 @@ class EventSource(Protocol):
     def lag(self, progress: Mapping[str, Any]) -> int | None:
         """How far behind the source's latest offsets a query is, from its last progress
         (``StreamingQuery.lastProgress``); None when the source does not report it."""
+        ...
+
+
+@runtime_checkable
+class AcknowledgingSource(Protocol):
+    """A source that must acknowledge what it delivered (Pub/Sub): the bronze job calls
+    :meth:`acknowledge` once the batch it last made envelopes of is in bronze and logged."""
+
+    def acknowledge(self, batch_id: int) -> object:
+        """Acknowledge the messages of the last batch; a failure is reported, never raised
+        (an unacknowledged message comes again)."""
         ...
 
 

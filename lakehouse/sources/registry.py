@@ -9,6 +9,7 @@ from lakehouse.errors import ConfigError
 from lakehouse.sources.base import EventSource
 from lakehouse.sources.kafka import KafkaSource
 from lakehouse.sources.landing import LandingSource
+from lakehouse.sources.pubsub.source import PubSubSource
 from lakehouse.sources.pubsublite.source import PubSubLiteSource
 
 __all__ = ["SOURCES", "source_for"]
@@ -17,6 +18,7 @@ SOURCES: dict[str, Callable[[SourceConfig], EventSource]] = {
     "landing": LandingSource,
     "kafka": KafkaSource,
     "pubsublite": PubSubLiteSource,
+    "pubsub": PubSubSource,
 }
 
 

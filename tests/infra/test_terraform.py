@@ -95,6 +95,10 @@ def test_every_terraform_file_parses_and_declares_the_platform() -> None:
         "google_pubsub_lite_subscription.bronze",
         "google_managed_kafka_cluster.events",
         "google_managed_kafka_topic.events",
+        "google_pubsub_topic.events",
+        "google_pubsub_topic.dead_letter",
+        "google_pubsub_subscription.bronze",
+        "google_pubsub_subscription.dead_letter",
         "google_dataproc_cluster.lakehouse",
         "google_dataproc_autoscaling_policy.lakehouse",
         "google_dataproc_metastore_service.lakehouse",
@@ -143,6 +147,10 @@ def test_source_names_agree_with_the_job_config(job_config: LakehouseConfig) -> 
         f"projects/{project}/locations/{region}/subscriptions/{_resolve(subscription['name'])}"
     )
     assert _resolve(topic["name"]) == "lakehouse-dev-events"
+    pubsub = _resource("google_pubsub_subscription", "bronze")
+    assert job_config.source.pubsub_subscription == (
+        f"projects/{project}/subscriptions/{_resolve(pubsub['name'])}"
+    )
     kafka_cluster = _resource("google_managed_kafka_cluster", "events")
     kafka_topic = _resource("google_managed_kafka_topic", "events")
     assert kafka_topic["cluster"] == "${google_managed_kafka_cluster.events.cluster_id}"
@@ -151,6 +159,55 @@ def test_source_names_agree_with_the_job_config(job_config: LakehouseConfig) -> 
     assert job_config.source.kafka_bootstrap_servers == (
         f"bootstrap.{cluster_id}.{region}.managedkafka.{project}.cloud.goog:9092"
     )
+
+
+def test_pubsub_subscription_delivers_exactly_once_and_keeps_dead_letters() -> None:
+    bronze = _resource("google_pubsub_subscription", "bronze")
+    assert bronze["topic"] == "${google_pubsub_topic.events.id}"
+    assert bronze["enable_exactly_once_delivery"] is True
+    assert bronze["enable_message_ordering"] is True
+    assert bronze["retain_acked_messages"] is False
+    assert bronze["expiration_policy"] == [{"ttl": ""}]
+    assert bronze["dead_letter_policy"] == [
+        {
+            "dead_letter_topic": "${google_pubsub_topic.dead_letter.id}",
+            "max_delivery_attempts": "${var.pubsub_max_delivery_attempts}",
+        }
+    ]
+    # a dead-letter topic without a subscription would drop what it receives
+    dead = _resource("google_pubsub_subscription", "dead_letter")
+    assert dead["topic"] == "${google_pubsub_topic.dead_letter.id}"
+    retention = "${var.source_retention_days * 86400}s"
+    for name in ("events", "dead_letter"):
+        topic = _resource("google_pubsub_topic", name)
+        assert topic["kms_key_name"] == "${google_kms_crypto_key.lakehouse.id}"
+        assert topic["message_retention_duration"] == retention
+        assert topic["message_storage_policy"] == [
+            {"allowed_persistence_regions": ["${var.region}"]}
+        ]
+    assert bronze["message_retention_duration"] == retention
+    assert "pubsub" in _terraform()["locals"]["kms_users"]
+
+
+def test_pubsub_access_is_granted_on_the_topic_and_subscription_only() -> None:
+    resources = _terraform()["resource"]
+    on_subscription = resources["google_pubsub_subscription_iam_member"]
+    runtime = on_subscription["runtime"]
+    assert runtime["subscription"] == "${google_pubsub_subscription.bronze.name}"
+    assert runtime["for_each"] == '${toset(["roles/pubsub.subscriber", "roles/pubsub.viewer"])}'
+    assert runtime["member"] == "serviceAccount:${google_service_account.runtime.email}"
+    publishers = resources["google_pubsub_topic_iam_member"]["publishers"]
+    assert publishers["topic"] == "${google_pubsub_topic.events.name}"
+    assert publishers["role"] == "roles/pubsub.publisher"
+    # the service agent forwards dead letters: publisher on the dead-letter topic only
+    agent = resources["google_pubsub_topic_iam_member"]["dead_letter_publisher"]
+    assert agent["topic"] == "${google_pubsub_topic.dead_letter.name}"
+    assert on_subscription["dead_letter_forwarder"]["role"] == "roles/pubsub.subscriber"
+    assert not {"google_pubsub_topic_iam_binding", "google_pubsub_subscription_iam_binding"} & set(
+        resources
+    )
+    roles = "\n".join(p.read_text() for p in INFRA.glob("*.tf"))
+    assert "roles/pubsub.admin" not in roles and "roles/pubsub.editor" not in roles
 
 
 def test_dataproc_settings_agree_with_the_job_config(job_config: LakehouseConfig) -> None:

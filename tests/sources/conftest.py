@@ -1,4 +1,5 @@
-"""Source fixtures: one real Kafka broker and one fake Pub/Sub Lite server per test session."""
+"""Source fixtures: one real Kafka broker and one fake Pub/Sub Lite and one fake Pub/Sub
+server per test session."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.sources.fake_pubsub import FakePubSub
 from tests.sources.fake_pubsublite import FakePubSubLite
 from tests.sources.kafka_broker import KafkaBroker, start_broker
 
@@ -20,6 +22,14 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
 @pytest.fixture(scope="session")
 def pubsublite() -> Iterator[FakePubSubLite]:
     fake = FakePubSubLite()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def pubsub() -> Iterator[FakePubSub]:
+    fake = FakePubSub()
     fake.start()
     yield fake
     fake.stop()
