@@ -131,7 +131,7 @@ def test_demo_accounts_for_every_event(
     code = main(["--config", str(config), "demo", "--events", "400", "--seed", "3"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "OK: 400 events sent, 400 in bronze" in out
+    assert "OK: events: 400 events sent, 400 in bronze" in out
     key = tmp_path / "secrets" / "pseudonym.key"
     assert f"created a random pseudonym key in {key}" in out
     assert len(key.read_text().strip()) == 64 and key.stat().st_mode & 0o077 == 0

@@ -42,7 +42,7 @@ def test_job_scripts_run_every_layer(spark: SparkSession, tmp_path: Path) -> Non
         "bronze_ingest.py", "--config", toml, "--trigger", "2 seconds", "--timeout", "75 seconds"
     )
     assert bronze.returncode == 0, bronze.stderr[-3000:]
-    assert "running bronze every 2 seconds" in bronze.stdout
+    assert "running bronze of events every 2 seconds" in bronze.stdout
     for script, layer in (("silver_refine.py", "silver"), ("gold_aggregate.py", "gold")):
         result = _run(script, "--config", toml, "--available-now")
         assert result.returncode == 0, result.stderr[-3000:]
