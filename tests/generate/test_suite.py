@@ -14,8 +14,19 @@ from tests.generate.conftest import SUITES
 
 def test_the_product_suite_s_critical_rules() -> None:
     rules = read_rules(SUITES / "bronze_to_silver.json")
-    # warnings (country, device), info (rescued_data) and table-level checks are no rules
-    assert set(rules) == {"event_id", "user_id", "event_type", "amount", "currency", "event_ts"}
+    # warnings (device), info (rescued_data) and table-level checks are no rules; country is
+    # a critical set of ISO 3166-1 alpha-2 codes
+    assert set(rules) == {
+        "event_id",
+        "user_id",
+        "event_type",
+        "amount",
+        "currency",
+        "event_ts",
+        "country",
+    }
+    countries = rules["country"].value_set
+    assert countries is not None and "ES" in countries and len(countries) == 249
     assert rules["event_id"].not_null and rules["user_id"].not_null
     assert rules["event_type"].value_set is not None and "purchase" in rules["event_type"].value_set
     assert (rules["amount"].low, rules["amount"].high) == (Decimal(0), Decimal(100000))

@@ -17,9 +17,12 @@ def _check(column: str, rule: ColumnRule, label: str = "e") -> SuiteCheck:
 
 def test_the_product_events_violations() -> None:
     events = load_dataset(ROOT / "datasets" / "events")
-    found = violations(events.latest.fields, read_checks(SUITES / "bronze_to_silver.json"))
+    checks = read_checks(SUITES / "bronze_to_silver.json")
+    found = violations(events.latest.fields, checks)
     # event_type has allowed values of its own (invalid_value), user_id is pseudonymized,
-    # event_id is required (missing_field): only amount and currency are left to the gate
+    # event_id is required (missing_field): amount, currency and country are left to the gate
+    countries = next(c.rule.value_set for c in checks if c.column == "country")
+    assert countries is not None
     assert {v.reason: v.values for v in found} == {
         "expectation_failed:expect_column_values_to_be_between(amount)": (-0.01, 100000.01),
         "expectation_failed:expect_column_values_to_match_regex(currency)": (
@@ -28,6 +31,14 @@ def test_the_product_events_violations() -> None:
             "1-2-3",
             "not a code",
             "zz",
+        ),
+        "expectation_failed:expect_column_values_to_be_in_set(country)": (
+            "!",
+            "x!",
+            "1-2-3",
+            "not a code",
+            "zz",
+            *(f"not_{c}" for c in sorted(countries)),
         ),
     }
 
