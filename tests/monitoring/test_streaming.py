@@ -13,16 +13,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.cli import main
-from lakehouse.config import LakehouseConfig, TriggerConfig
+from lakehouse.config import DatasetsConfig, LakehouseConfig, TriggerConfig
 from lakehouse.datasets import BATCH_LOG, TABLE_METRICS
 from lakehouse.generator import GeneratorSpec, generate_events
-from lakehouse.io import silver_job
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
@@ -84,6 +84,19 @@ def _seed_history(spark: SparkSession, config: LakehouseConfig) -> None:
     )
 
 
+def _blocking_datasets(folder: Path) -> Path:
+    """A copy of the datasets whose product-events contract blocks a batch on a critical
+    finding (``customProperties: monitoring: block_on_critical``)."""
+    shutil.copytree(REPO / "datasets", folder)
+    contract = folder / "events" / "contract.yaml"
+    data = yaml.safe_load(contract.read_text())
+    data["customProperties"].append(
+        {"property": "monitoring", "value": {"block_on_critical": True}}
+    )
+    contract.write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Two silver batches: the first loses every device (blocked: the dataset blocks on a
@@ -92,15 +105,10 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Itera
     config = make_config(root, gates=False)
     register_lake(spark, config)
     _seed_history(spark, config)
-    monitoring = SILVER_EVENTS.monitoring
-    assert monitoring is not None
-    blocking = dataclasses.replace(
-        SILVER_EVENTS, monitoring=dataclasses.replace(monitoring, block_on_critical=True)
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(silver_job, "SILVER_EVENTS", blocking)
-        _write(config, _lines(1, {}, drop="device"), "a-no-device")
-        _run(spark, config)
+    # the first batch runs with a contract whose monitoring blocks on a critical finding
+    blocking = _blocking_datasets(root / "blocking-datasets")
+    _write(config, _lines(1, {}, drop="device"), "a-no-device")
+    _run(spark, dataclasses.replace(config, datasets=DatasetsConfig(str(blocking), ("events",))))
     _write(config, _lines(2, {"coupon_code": "BF2026"}), "b-new-field")
     _run(spark, config)
     (root / "lakehouse.toml").write_text(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.config import DatasetsConfig, LakehouseConfig, QualityConfig, SourceConfig
+from lakehouse.contracts.model import Servers
 from lakehouse.errors import ConfigError
 from lakehouse.platform import load_platform, source_config
 from lakehouse.retention.plan import plan_retention, select_tables
@@ -62,7 +63,9 @@ def test_each_dataset_reads_its_own_source() -> None:
     platform = load_platform(CONFIG)
     events, orders = (platform.dataset(n).dataset for n in ("events", "orders"))
     assert source_config(CONFIG, events).landing_path == "/landing/events"
-    assert source_config(CONFIG, events).kafka_topics == "events"
+    assert source_config(CONFIG, events).kafka_topics == CONFIG.source.kafka_topics
+    named = dataclasses.replace(events, servers=Servers(kafka_topics=("clicks", "taps")))
+    assert source_config(CONFIG, named).kafka_topics == "clicks,taps"
     assert source_config(CONFIG, orders).landing_path == "/landing/orders"
     assert source_config(CONFIG, orders).kafka_topics == CONFIG.source.kafka_topics
 
