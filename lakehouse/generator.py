@@ -21,6 +21,7 @@ from lakehouse.errors import ConfigError
 
 __all__ = [
     "BAD_KINDS",
+    "COUNTRIES",
     "GeneratedEvent",
     "GeneratorSpec",
     "generate_events",
@@ -53,7 +54,8 @@ _EVENT_TYPES = (
     ("login", 3),
     ("logout", 3),
 )
-_COUNTRIES = (
+# (country, currency, weight): where generated users live and what they pay in
+COUNTRIES: tuple[tuple[str, str, int], ...] = (
     ("US", "USD", 30),
     ("DE", "EUR", 12),
     ("GB", "GBP", 10),
@@ -131,7 +133,7 @@ class _Users:
     def __init__(self, rng: random.Random, count: int) -> None:
         self.ids = [f"usr_{rng.getrandbits(40):010x}" for _ in range(count)]
         self.sessions = {u: f"ses_{rng.getrandbits(48):012x}" for u in self.ids}
-        self.homes = {u: _weighted(rng, _COUNTRIES) for u in self.ids}
+        self.homes = {u: _weighted(rng, COUNTRIES) for u in self.ids}
         self.devices = {u: str(_weighted(rng, _DEVICES)[0]) for u in self.ids}
         self.ips = {u: _ip(rng) for u in self.ids}
 
