@@ -113,9 +113,49 @@ class Platform:
         return Platform(datasets, has_gold=True)
 
 
+def _files_signature(*folders: str) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``folders`` with its modification time and size: a changed,
+    added or removed contract, gold file or suite gives another signature."""
+    files = []
+    for folder in folders:
+        root = Path(folder)
+        if root.is_dir():
+            for path in root.rglob("*"):
+                if path.is_file():
+                    stat = path.stat()
+                    files.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(files))
+
+
+# One process loads a configuration's platform once (every command, job and stream start
+# asks for it) and analyses its gold SQL once per Spark application, until a file changes.
+_LOADED: dict[tuple[object, ...], Platform] = {}
+_WITH_GOLD: dict[tuple[object, ...], Platform] = {}
+
+
 def load_platform(config: LakehouseConfig, spark: SparkSession | None = None) -> Platform:
     """The datasets of ``config`` (``[datasets] dir``, only ``names`` when given) and their
     tables; with ``spark``, their gold tables too."""
+    key = (
+        config.datasets.dir,
+        config.datasets.names,
+        config.quality.suite_dir,
+        _files_signature(config.datasets.dir, config.quality.suite_dir),
+    )
+    if key not in _LOADED:
+        _LOADED.clear()  # a file changed: forget the older platforms
+        _WITH_GOLD.clear()
+        _LOADED[key] = _load(config)
+    platform = _LOADED[key]
+    if spark is None:
+        return platform
+    gold_key = (*key, spark.sparkContext.applicationId)
+    if gold_key not in _WITH_GOLD:
+        _WITH_GOLD[gold_key] = platform.with_gold(spark)
+    return _WITH_GOLD[gold_key]
+
+
+def _load(config: LakehouseConfig) -> Platform:
     declared = load_datasets(Path(config.datasets.dir))
     unknown = [n for n in config.datasets.names if n not in declared]
     if unknown:
@@ -126,7 +166,7 @@ def load_platform(config: LakehouseConfig, spark: SparkSession | None = None) ->
     chosen = config.datasets.names or tuple(declared)
     for name in chosen:  # the suites of the datasets this deployment runs
         check_suites(declared[name], Path(config.quality.suite_dir))
-    platform = Platform(
+    return Platform(
         {
             name: DatasetTables(
                 declared[name],
@@ -137,7 +177,6 @@ def load_platform(config: LakehouseConfig, spark: SparkSession | None = None) ->
             for name in chosen
         }
     )
-    return platform if spark is None else platform.with_gold(spark)
 
 
 def source_config(config: LakehouseConfig, dataset: Dataset) -> SourceConfig:
