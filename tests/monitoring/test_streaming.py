@@ -182,6 +182,7 @@ def test_anomalies_detect_finds_a_stalled_source_and_resolves_old_findings(
     old = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=3)
     row = {
         "job": "bronze-kafka",
+        "dataset": "events",
         "batch_id": 41,
         "started_ts": old,
         "finished_ts": old,
@@ -225,16 +226,18 @@ def test_status_prints_each_stream(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[1].split("|")[1].strip() == "stream"
-    silver = next(line for line in lines if line.startswith("| silver "))
+    silver = next(line for line in lines if line.startswith("| events/silver "))
     cells = [c.strip() for c in silver.strip("|").split("|")]
-    assert cells[:3] == ["silver", "1", cells[2]]
+    assert cells[:3] == ["events/silver", "1", cells[2]]
     assert cells[3] == "ok"
     assert cells[4] == str(EVENTS)
     assert float(cells[5]) > 0  # rows/s
     assert cells[6].endswith(("s", "min"))  # event lag
     assert cells[8] == "0.0 %"
     assert "warning" in cells[9]  # the new field is still open
-    assert next(line for line in lines if line.startswith("| bronze-kafka ")).count("|") == 11
+    assert (
+        next(line for line in lines if line.startswith("| events/bronze-kafka ")).count("|") == 11
+    )
     assert "open anomalies" in out and "stall" in out
 
 
@@ -275,7 +278,7 @@ def test_report_renders_in_a_headless_browser(report: Path) -> None:
                 assert box is not None and box["width"] > 300 and box["height"] > 50
             series = page.locator('svg[data-chart="throughput"] polyline.series')
             jobs = {series.nth(i).get_attribute("data-series") for i in range(series.count())}
-            assert jobs == {"bronze-landing", "bronze-kafka", "silver"}
+            assert jobs == {"events/bronze-landing", "events/bronze-kafka", "events/silver"}
             lag = page.locator('svg[data-chart="lag"] polyline.series')
             assert lag.count() == 1 and lag.first.get_attribute("data-series") == "silver.events"
             # no gates ran: the quality chart says so instead of drawing nothing
