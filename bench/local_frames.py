@@ -19,8 +19,8 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import SparkConfig
-from lakehouse.datasets import BATCH_LOG
 from lakehouse.frames import local_frame
+from lakehouse.ops import BATCH_LOG
 from lakehouse.session import build_session
 
 

@@ -16,8 +16,8 @@ from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
 from lakehouse.config import LakeConfig
-from lakehouse.datasets import TableDef
 from lakehouse.errors import TableError
+from lakehouse.ops import TableDef
 
 __all__ = ["apply_properties", "register_tables", "table_path"]
 

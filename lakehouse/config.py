@@ -324,7 +324,7 @@ class QualityConfig:
 @dataclass(frozen=True)
 class MonitoringConfig:
     """Metrics and anomaly detection after each batch (thresholds are per dataset, in
-    :mod:`lakehouse.datasets`). A job reads the metrics history once, at its first batch, and
+    :mod:`lakehouse.ops`). A job reads the metrics history once, at its first batch, and
     keeps the newest ``history_batches`` batches of the last ``history_days`` days in memory."""
 
     enabled: bool = True

@@ -1,7 +1,7 @@
 """The platform: every declared dataset and every table of the lake, for one configuration.
 
 The datasets come from their folders (:mod:`lakehouse.contracts`), the ``ops`` tables from
-:mod:`lakehouse.datasets`. Gold tables need Spark's analysis of their SQL files, so a
+:mod:`lakehouse.ops`. Gold tables need Spark's analysis of their SQL files, so a
 platform loaded with a session knows them (``with_gold``); one loaded without knows the
 bronze, silver and quarantine tables of each dataset and the ops tables.
 """
@@ -17,8 +17,8 @@ from lakehouse.config import LakehouseConfig, SourceConfig
 from lakehouse.contracts import Dataset, GoldTable, load_datasets
 from lakehouse.contracts.suites import check_suites
 from lakehouse.contracts.tables import bronze_table, quarantine_table, silver_table
-from lakehouse.datasets import OPS_TABLES, TableDef
 from lakehouse.errors import ConfigError, TableError
+from lakehouse.ops import OPS_TABLES, TableDef
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -1,7 +1,7 @@
 """The data policy of a table: owner, classification of every column, retention, minimization,
 how an erasure finds a subject's rows, and the Delta table properties derived from it.
 
-Pure definitions (no Spark session): :mod:`lakehouse.datasets` gives every table its policy,
+Pure definitions (no Spark session): :mod:`lakehouse.ops` gives every table its policy,
 next to its schema; the silver job, the retention and erasure jobs and the catalog read it.
 """
 

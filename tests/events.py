@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 from lakehouse.config import DatasetsConfig, LakehouseConfig, QualityConfig
 from lakehouse.contracts import load_dataset
 from lakehouse.contracts.tables import bronze_table, quarantine_table, silver_table
-from lakehouse.datasets import TableDef
+from lakehouse.ops import TableDef
 from lakehouse.platform import Platform, load_platform
 
 ROOT = Path(__file__).resolve().parents[1]

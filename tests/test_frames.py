@@ -11,9 +11,9 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
 
-from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.errors import LakehouseError
 from lakehouse.frames import local_frame
+from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 
 EVERY_TYPE = (
     "id long not null, name string, flag boolean, ratio double, score float, small int,"

@@ -4,8 +4,8 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse.datasets import TableDef
 from lakehouse.errors import PolicyError
+from lakehouse.ops import TableDef
 from lakehouse.policy import CLASSIFICATIONS, NONE, Policy, Retention, Rule
 from tests.events import SILVER_EVENTS, lake_tables
 

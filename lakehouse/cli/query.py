@@ -168,8 +168,8 @@ def _personal(columns: Mapping[str, str]) -> str:
 
 def _key_versions(config: LakehouseConfig) -> int:
     from lakehouse.catalog import table_path
-    from lakehouse.datasets import BATCH_LOG
     from lakehouse.display import format_table
+    from lakehouse.ops import BATCH_LOG
     from lakehouse.privacy.versions import key_versions
 
     spark = session(config, "lakehouse-catalog", write=False)

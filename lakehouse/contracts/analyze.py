@@ -8,8 +8,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.contracts.model import Dataset, GoldTable
 from lakehouse.contracts.tables import gold_quarantine_table, gold_table, silver_table
-from lakehouse.datasets import TableDef
 from lakehouse.errors import ContractError
+from lakehouse.ops import TableDef
 
 __all__ = ["gold_frame", "gold_tables"]
 

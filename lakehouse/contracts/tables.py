@@ -25,9 +25,9 @@ from pyspark.sql.types import (
 
 from lakehouse.contracts.model import Dataset, Field, GoldTable
 from lakehouse.contracts.types import field_type, nullable
-from lakehouse.datasets import TableDef
 from lakehouse.errors import ContractError
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.ops import TableDef
 from lakehouse.policy import NONE, PII_DIRECT, PII_QUASI, Policy, Retention, Rule, Subject
 
 __all__ = [

@@ -22,13 +22,13 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BAD_FILES, BATCH_LOG
 from lakehouse.engine_errors import is_engine_error, root_cause
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.retry import with_retries
 from lakehouse.layers.bronze import to_bronze
+from lakehouse.ops import BAD_FILES, BATCH_LOG
 from lakehouse.sources.base import SkippedFile
 from lakehouse.sources.landing import landing_envelopes, landing_session, read_landing_files
 

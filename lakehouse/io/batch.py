@@ -18,7 +18,6 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import append_idempotent, committed_in_session
 from lakehouse.io.faults import fault_point
@@ -28,6 +27,7 @@ from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BAD_FILES
 from lakehouse.io.bad_files import bad_files_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
+from lakehouse.ops import BAD_FILES
 from lakehouse.platform import DatasetTables, source_config
 from lakehouse.sources.base import AcknowledgingSource, Envelopes, EventSource
 from lakehouse.sources.landing import LandingSource, stream_batch_files

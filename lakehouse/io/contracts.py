@@ -16,9 +16,9 @@ from pyspark.sql import functions as F
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.model import Dataset
-from lakehouse.datasets import BATCH_LOG, CONTRACTS
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import append_idempotent
+from lakehouse.ops import BATCH_LOG, CONTRACTS
 
 __all__ = ["contracts_in_use", "record_contract"]
 

@@ -17,11 +17,11 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
-from lakehouse.datasets import TableDef
 from lakehouse.io.batch import BatchStats, BatchWriter, now, timed
 from lakehouse.io.delta import upsert
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import read_delta_stream
+from lakehouse.ops import TableDef
 from lakehouse.platform import DatasetTables
 
 __all__ = ["GoldJob", "to_gold_quarantine"]

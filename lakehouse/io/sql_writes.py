@@ -10,9 +10,9 @@ from pyspark.sql import DataFrame, Row, SparkSession
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BATCH_LOG
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
+from lakehouse.ops import BATCH_LOG
 
 __all__ = ["run_recorded", "table_versions"]
 

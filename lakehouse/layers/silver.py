@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts.model import Dataset, SchemaVersion
 from lakehouse.contracts.types import field_type, nullable
-from lakehouse.datasets import TableDef
 from lakehouse.layers.parse import field_reasons, typed_value
+from lakehouse.ops import TableDef
 
 __all__ = [
     "COORDINATES",

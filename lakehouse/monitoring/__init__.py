@@ -2,4 +2,4 @@
 (``ops.table_metrics``), detectors over their history, findings (``ops.anomalies``), and
 the readable health views (``lakehouse status``, ``lakehouse report``).
 
-The package stays import-light: :mod:`lakehouse.datasets` reads its thresholds."""
+The package stays import-light: :mod:`lakehouse.ops` reads its thresholds."""

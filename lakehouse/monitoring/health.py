@@ -14,9 +14,9 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import ANOMALIES, BATCH_LOG, QUALITY_RESULTS
 from lakehouse.monitoring.history import read_metrics
 from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics, Finding
+from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS
 
 __all__ = ["BatchRow", "FindingRow", "HealthData", "QualityRow", "StreamStatus", "gather"]
 

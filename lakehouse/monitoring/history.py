@@ -13,9 +13,9 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakeConfig
-from lakehouse.datasets import ANOMALIES, TABLE_METRICS
 from lakehouse.frames import local_frame
 from lakehouse.monitoring.model import BatchMetrics, Finding
+from lakehouse.ops import ANOMALIES, TABLE_METRICS
 
 __all__ = [
     "anomalies_frame",

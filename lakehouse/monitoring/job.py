@@ -19,7 +19,6 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import BATCH_LOG, TableDef
 from lakehouse.monitoring.detectors import detect, detect_stall
 from lakehouse.monitoring.history import (
     read_anomalies,
@@ -29,6 +28,7 @@ from lakehouse.monitoring.history import (
 )
 from lakehouse.monitoring.model import BatchMetrics, Finding
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.ops import BATCH_LOG, TableDef
 from lakehouse.platform import Platform, load_platform
 
 __all__ = ["DetectionRun", "job_table", "last_batches_with_rows", "run_detection"]

@@ -12,11 +12,11 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import TableDef
 from lakehouse.monitoring.detectors import detect
 from lakehouse.monitoring.history import read_metrics
 from lakehouse.monitoring.metrics import measure, metrics_from_values
 from lakehouse.monitoring.model import BatchMetrics, Finding
+from lakehouse.ops import TableDef
 
 __all__ = ["ANOMALY_BLOCK_PREFIX", "Monitor", "Observation", "block_reason"]
 

@@ -1,5 +1,5 @@
 """What a dataset's monitoring watches and when a detector speaks: declared next to the table
-in :mod:`lakehouse.datasets` (pure definitions, no Spark)."""
+in :mod:`lakehouse.ops` (pure definitions, no Spark)."""
 
 from __future__ import annotations
 

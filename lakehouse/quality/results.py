@@ -8,8 +8,8 @@ from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.datasets import QUALITY_RESULTS, TableDef
 from lakehouse.frames import local_frame
+from lakehouse.ops import QUALITY_RESULTS, TableDef
 from lakehouse.quality.gate import GateDecision
 from lakehouse.quality.validate import Outcome
 

@@ -29,11 +29,11 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.datasets import ERASURE_AUDIT, ERASURE_REQUESTS, TableDef
 from lakehouse.errors import ErasureError
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import latest_version
 from lakehouse.layers.silver import COORDINATES
+from lakehouse.ops import ERASURE_AUDIT, ERASURE_REQUESTS, TableDef
 from lakehouse.platform import load_platform
 from lakehouse.privacy.keys import load_key
 from lakehouse.privacy.pseudonymize import subject_hash

@@ -32,7 +32,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType
 
-from lakehouse.datasets import TableDef
+from lakehouse.ops import TableDef
 from lakehouse.policy import NONE, PII_PSEUDONYMOUS
 from lakehouse.privacy.pseudonymize import hmac_sha256, subject_hash_column
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lakehouse.datasets import TableDef
+from lakehouse.ops import TableDef
 from lakehouse.platform import Platform
 
 __all__ = ["RetentionStep", "plan_retention", "select_tables"]

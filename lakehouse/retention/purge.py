@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from lakehouse.datasets import TableDef
 from lakehouse.io.retry import ATTEMPTS, with_retries
+from lakehouse.ops import TableDef
 
 __all__ = ["ATTEMPTS", "purge", "with_retries"]
 

@@ -20,8 +20,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.datasets import PIPELINE_OWNER, TableDef
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.ops import PIPELINE_OWNER, TableDef
 from lakehouse.policy import (
     NONE,
     PII_DIRECT,

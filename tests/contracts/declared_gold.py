@@ -15,7 +15,7 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import TableDef
+from lakehouse.ops import TableDef
 from tests.contracts.declared_events import (
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_EVENTS_PER_MINUTE,

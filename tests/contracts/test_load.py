@@ -16,8 +16,8 @@ from pyspark.sql.types import ArrayType, DecimalType, IntegerType, StringType, S
 
 from lakehouse.contracts import load_dataset, load_datasets
 from lakehouse.contracts.tables import bronze_table, quarantine_table, silver_table
-from lakehouse.datasets import TableDef
 from lakehouse.errors import ContractError
+from lakehouse.ops import TableDef
 from tests.contracts.declared_events import (
     BRONZE_EVENTS,
     EVENT_FIELDS,

@@ -9,10 +9,10 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.datasets import TABLE_METRICS
 from lakehouse.monitoring.history import metrics_frame, metrics_from_row
 from lakehouse.monitoring.metrics import measure, metrics_from_values
 from lakehouse.monitoring.thresholds import Monitoring
+from lakehouse.ops import TABLE_METRICS
 from tests.events import SILVER_EVENTS
 
 M = Monitoring(

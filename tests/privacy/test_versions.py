@@ -7,7 +7,7 @@ from datetime import datetime
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from lakehouse.datasets import BATCH_LOG
+from lakehouse.ops import BATCH_LOG
 from lakehouse.privacy.versions import key_versions
 
 V1, V2 = "projects/p/secrets/k/versions/1", "projects/p/secrets/k/versions/2"

@@ -16,10 +16,10 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig, TriggerConfig
-from lakehouse.datasets import BATCH_LOG
 from lakehouse.demo import run_layers
 from lakehouse.io.delta import upsert
 from lakehouse.io.jobs import start_job
+from lakehouse.ops import BATCH_LOG
 from lakehouse.retention.erasure import erase, requests_for
 from lakehouse.retention.plan import plan_retention
 from lakehouse.retention.run import run_retention

@@ -18,8 +18,8 @@ from pyspark.sql import SparkSession
 
 from lakehouse.catalog import table_path
 from lakehouse.config import TriggerConfig
-from lakehouse.datasets import ANOMALIES
 from lakehouse.io.jobs import start_job
+from lakehouse.ops import ANOMALIES
 from tests.conftest import landing_lake, make_config
 from tests.events import SILVER_EVENTS
 from tests.reliability.helpers import account, assert_gold_equals_recomputation

@@ -1,166 +1,29 @@
-"""Table definitions: :class:`TableDef`, and the platform's own ``ops`` tables.
-
-The tables of the datasets (bronze, silver, quarantine, gold) are not declared here: they
-follow from each dataset's contract folder (:mod:`lakehouse.contracts.tables`,
-:mod:`lakehouse.platform`).
-"""
+"""The ops tables the pipeline writes as it runs: the batch log, quality results, table
+metrics, anomalies, bad landing files and the contracts the jobs ran with."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyspark.sql.types import (
     ArrayType,
-    AtomicType,
-    BinaryType,
     BooleanType,
-    DataType,
     DateType,
     DoubleType,
     IntegerType,
     LongType,
     MapType,
     StringType,
-    StructField,
-    StructType,
     TimestampType,
 )
 
-from lakehouse.errors import PolicyError
-from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.policy import (
-    NONE,
-    PII_DIRECT,
-    PII_PSEUDONYMOUS,
-    PII_QUASI,
     Policy,
     Retention,
 )
-
-__all__ = [
-    "ANOMALIES",
-    "BAD_FILES",
-    "BATCH_LOG",
-    "CONTRACTS",
-    "ERASURE_AUDIT",
-    "ERASURE_REQUESTS",
-    "OPS_TABLES",
-    "PIPELINE_OWNER",
-    "QUALITY_RESULTS",
-    "TABLE_METRICS",
-    "TableDef",
-]
-
-
-@dataclass(frozen=True)
-class TableDef:
-    """A Delta table of the lake: its catalog name, schema, partition columns and data policy.
-
-    Every column must be classified by the policy: adding a column without a classification
-    is an error at import time. ``monitoring`` (optional) says which metrics of the rows a
-    batch promotes are recorded and when its anomaly detectors speak.
-    """
-
-    name: str
-    schema: StructType
-    partition_by: tuple[str, ...]
-    description: str
-    policy: Policy
-    monitoring: Monitoring | None = None
-
-    def __post_init__(self) -> None:
-        columns = self.schema.fieldNames()
-        unclassified = [c for c in columns if c not in self.policy.columns]
-        unknown = [c for c in self.policy.columns if c not in columns]
-        if unclassified or unknown:
-            raise PolicyError(
-                f"policy of {self.name}: unclassified column(s) {unclassified}, unknown "
-                f"column(s) {unknown}; classify every column of the schema as one of "
-                f"{PII_DIRECT}, {PII_PSEUDONYMOUS}, {PII_QUASI}, {NONE}"
-            )
-        referenced = [r.column for r in self.policy.minimization]
-        if self.policy.retention.column is not None:
-            referenced.append(self.policy.retention.column)
-        if self.policy.subject is not None:
-            referenced += [self.policy.subject.column, *self.policy.subject.row_key]
-        missing = [c for c in referenced if c not in columns]
-        if missing:
-            raise PolicyError(f"policy of {self.name}: column(s) {missing} are not in the schema")
-        if self.monitoring is not None:
-            self._check_monitoring(self.monitoring, columns)
-
-    def _check_monitoring(self, monitoring: Monitoring, columns: list[str]) -> None:
-        absent = [c for c in monitoring.columns if c not in columns]
-        if absent:
-            raise PolicyError(
-                f"monitoring of {self.name}: column(s) {absent} are not in the schema; "
-                f"choose from {', '.join(columns)}"
-            )
-        # values of these columns are copied into ops.table_metrics: no personal data
-        personal = [
-            c
-            for c in (*monitoring.category_columns, *monitoring.numeric_columns)
-            if self.policy.columns[c] != NONE
-        ]
-        if personal:
-            raise PolicyError(
-                f"monitoring of {self.name}: column(s) {personal} hold personal data; their "
-                "values would be copied into ops.table_metrics: watch their null rate or "
-                "distinct count instead"
-            )
-
-    @property
-    def stats_columns(self) -> tuple[str, ...]:
-        """Columns whose min/max statistics Delta may keep in its log: no personal data
-        (partition columns are never in the statistics, their values are in file paths)."""
-        return tuple(
-            f.name
-            for f in self.schema.fields
-            if self.policy.columns[f.name] == NONE
-            and f.name not in self.partition_by
-            and isinstance(f.dataType, AtomicType)
-            and not isinstance(f.dataType, BinaryType)
-        )
-
-    @property
-    def properties(self) -> dict[str, str]:
-        """The Delta table properties the policy asks for."""
-        policy = self.policy
-        props = {
-            "delta.enableDeletionVectors": "true",
-            "delta.deletedFileRetentionDuration": (
-                f"interval {policy.deleted_file_retention_days} days"
-            ),
-            "delta.logRetentionDuration": f"interval {policy.log_retention_days} days",
-            "lakehouse.owner": policy.owner,
-        }
-        if policy.personal_columns:
-            # min/max statistics of personal columns would copy values into _delta_log
-            props["delta.dataSkippingStatsColumns"] = ",".join(self.stats_columns)
-        return props
-
-    @property
-    def layer(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def short_name(self) -> str:
-        return self.name.split(".", 1)[1]
-
-
-def _struct(*fields: tuple[str, DataType, bool]) -> StructType:
-    return StructType([StructField(n, t, nullable) for n, t, nullable in fields])
-
-
-def _none(*columns: str) -> dict[str, str]:
-    return dict.fromkeys(columns, NONE)
-
-
-PIPELINE_OWNER = "data-platform"
+from lakehouse.tabledef import PIPELINE_OWNER, TableDef, none_columns, struct
 
 BATCH_LOG = TableDef(
     name="ops.batch_log",
-    schema=_struct(
+    schema=struct(
         ("job", StringType(), False),
         ("dataset", StringType(), True),  # none for jobs of the whole lake (maintenance)
         ("batch_id", LongType(), False),
@@ -182,7 +45,7 @@ BATCH_LOG = TableDef(
     description="One row per micro-batch of every job of every dataset.",
     policy=Policy(
         owner=PIPELINE_OWNER,
-        columns=_none(
+        columns=none_columns(
             "job",
             "dataset",
             "batch_id",
@@ -206,7 +69,7 @@ BATCH_LOG = TableDef(
 
 QUALITY_RESULTS = TableDef(
     name="ops.quality_results",
-    schema=_struct(
+    schema=struct(
         ("job", StringType(), False),
         ("table_name", StringType(), False),
         ("batch_id", LongType(), False),
@@ -228,7 +91,7 @@ QUALITY_RESULTS = TableDef(
     description="One row per micro-batch and expectation: Great Expectations verdicts.",
     policy=Policy(
         owner=PIPELINE_OWNER,
-        columns=_none(
+        columns=none_columns(
             "job",
             "table_name",
             "batch_id",
@@ -253,7 +116,7 @@ QUALITY_RESULTS = TableDef(
 
 TABLE_METRICS = TableDef(
     name="ops.table_metrics",
-    schema=_struct(
+    schema=struct(
         ("table_name", StringType(), False),
         ("job", StringType(), False),
         ("batch_id", LongType(), False),
@@ -284,7 +147,7 @@ TABLE_METRICS = TableDef(
         owner=PIPELINE_OWNER,
         # rates, counts and sketches; category values only of columns classified none
         # (TableDef checks the monitored tables), field names of the rescued data
-        columns=_none(
+        columns=none_columns(
             "table_name",
             "job",
             "batch_id",
@@ -311,7 +174,7 @@ TABLE_METRICS = TableDef(
 
 ANOMALIES = TableDef(
     name="ops.anomalies",
-    schema=_struct(
+    schema=struct(
         ("finding_id", StringType(), False),
         ("table_name", StringType(), False),
         ("job", StringType(), False),
@@ -333,7 +196,7 @@ ANOMALIES = TableDef(
     description="Anomaly and drift findings: detector, metric, severity, expected range, observed.",
     policy=Policy(
         owner=PIPELINE_OWNER,
-        columns=_none(
+        columns=none_columns(
             "finding_id",
             "table_name",
             "job",
@@ -357,7 +220,7 @@ ANOMALIES = TableDef(
 
 BAD_FILES = TableDef(
     name="ops.bad_files",
-    schema=_struct(
+    schema=struct(
         ("path", StringType(), False),
         ("size_bytes", LongType(), True),
         ("error", StringType(), False),
@@ -377,7 +240,7 @@ BAD_FILES = TableDef(
     ),
     policy=Policy(
         owner=PIPELINE_OWNER,
-        columns=_none(
+        columns=none_columns(
             "path",
             "size_bytes",
             "error",
@@ -394,60 +257,9 @@ BAD_FILES = TableDef(
     ),
 )
 
-ERASURE_REQUESTS = TableDef(
-    name="ops.erasure_requests",
-    schema=_struct(
-        ("request_id", StringType(), False),
-        ("subject_hash", StringType(), False),
-        ("requested_ts", TimestampType(), False),
-        ("status", StringType(), False),
-        ("processed_ts", TimestampType(), True),
-    ),
-    partition_by=(),
-    description="Erasure requests: SHA-256 of the subject's pseudonym, never the raw id.",
-    policy=Policy(
-        owner=PIPELINE_OWNER,
-        columns={
-            **_none("request_id"),
-            "subject_hash": PII_PSEUDONYMOUS,  # sha256(pseudonym): matches, never reverses
-            **_none("requested_ts", "status", "processed_ts"),
-        },
-        retention=Retention.keep("record of the requests an erasure must honour"),
-    ),
-)
-
-ERASURE_AUDIT = TableDef(
-    name="ops.erasure_audit",
-    schema=_struct(
-        ("request_id", StringType(), False),
-        ("table_name", StringType(), False),
-        ("rows_deleted", LongType(), False),
-        ("rows_found_by", MapType(StringType(), LongType()), True),  # way -> rows (matching.py)
-        ("version_before", LongType(), False),
-        ("version_after", LongType(), False),
-        ("erased_ts", TimestampType(), False),
-    ),
-    partition_by=(),
-    description="One row per erasure request and table: rows deleted, versions before/after.",
-    policy=Policy(
-        owner=PIPELINE_OWNER,
-        columns=_none(
-            "request_id",
-            "table_name",
-            "rows_deleted",
-            "rows_found_by",
-            "version_before",
-            "version_after",
-            "erased_ts",
-        ),
-        retention=Retention.keep("proof that each erasure was done"),
-    ),
-)
-
-
 CONTRACTS = TableDef(
     name="ops.contracts",
-    schema=_struct(
+    schema=struct(
         ("dataset", StringType(), False),
         ("version", StringType(), False),
         ("content_hash", StringType(), False),
@@ -464,7 +276,7 @@ CONTRACTS = TableDef(
     ),
     policy=Policy(
         owner=PIPELINE_OWNER,
-        columns=_none(
+        columns=none_columns(
             "dataset",
             "version",
             "content_hash",
@@ -477,17 +289,3 @@ CONTRACTS = TableDef(
         retention=Retention.keep("record of the contracts the data was processed with"),
     ),
 )
-
-OPS_TABLES: dict[str, TableDef] = {
-    t.name: t
-    for t in (
-        BATCH_LOG,
-        QUALITY_RESULTS,
-        TABLE_METRICS,
-        ANOMALIES,
-        BAD_FILES,
-        ERASURE_REQUESTS,
-        ERASURE_AUDIT,
-        CONTRACTS,
-    )
-}

@@ -1,0 +1,46 @@
+"""The platform's own ``ops`` tables, one module per concern, and :data:`OPS_TABLES`.
+
+A new ops table is declared in a module here (or in its feature's package) and listed in
+:data:`OPS_TABLES`: the catalog, the table creation and retention walk that dict.
+"""
+
+from __future__ import annotations
+
+from lakehouse.ops.pipeline import (
+    ANOMALIES,
+    BAD_FILES,
+    BATCH_LOG,
+    CONTRACTS,
+    QUALITY_RESULTS,
+    TABLE_METRICS,
+)
+from lakehouse.ops.privacy import ERASURE_AUDIT, ERASURE_REQUESTS
+from lakehouse.tabledef import PIPELINE_OWNER, TableDef
+
+__all__ = [
+    "ANOMALIES",
+    "BAD_FILES",
+    "BATCH_LOG",
+    "CONTRACTS",
+    "ERASURE_AUDIT",
+    "ERASURE_REQUESTS",
+    "OPS_TABLES",
+    "PIPELINE_OWNER",
+    "QUALITY_RESULTS",
+    "TABLE_METRICS",
+    "TableDef",
+]
+
+OPS_TABLES: dict[str, TableDef] = {
+    t.name: t
+    for t in (
+        BATCH_LOG,
+        QUALITY_RESULTS,
+        TABLE_METRICS,
+        ANOMALIES,
+        BAD_FILES,
+        ERASURE_REQUESTS,
+        ERASURE_AUDIT,
+        CONTRACTS,
+    )
+}
