@@ -181,9 +181,9 @@ def _load(config: LakehouseConfig) -> Platform:
 
 def source_config(config: LakehouseConfig, dataset: Dataset) -> SourceConfig:
     """``[source]`` for one dataset: its landing folder (``<landing_path>/<server path>``,
-    by default ``<landing_path>/<dataset>``), its Kafka topics and its Pub/Sub Lite
-    subscription when the contract names them; the rest (type, brokers, auth, limits) is the
-    deployment's."""
+    by default ``<landing_path>/<dataset>``), its Kafka topics, its Pub/Sub Lite and its
+    Pub/Sub subscription when the contract names them (each overrides the deployment's);
+    the rest (type, brokers, auth, limits) is the deployment's."""
     source, servers = config.source, dataset.servers
     landing = servers.landing_path or dataset.name
     if not Path(landing).is_absolute() and "://" not in landing:
@@ -193,4 +193,6 @@ def source_config(config: LakehouseConfig, dataset: Dataset) -> SourceConfig:
         changes["kafka_topics"] = ",".join(servers.kafka_topics)
     if servers.pubsublite_subscription:
         changes["pubsublite_subscription"] = servers.pubsublite_subscription
+    if servers.pubsub_subscription:
+        changes["pubsub_subscription"] = servers.pubsub_subscription
     return dataclasses.replace(source, **changes)  # type: ignore[arg-type]

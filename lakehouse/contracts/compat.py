@@ -119,6 +119,7 @@ def _compare_about(old: Dataset, new: Dataset, changes: _Changes) -> None:
         old.servers.pubsublite_subscription,
         new.servers.pubsublite_subscription,
     )
+    changes.text("servers.pubsub", old.servers.pubsub_subscription, new.servers.pubsub_subscription)
     changes.text(
         "sla.freshness", _seconds(old.sla.freshness_seconds), _seconds(new.sla.freshness_seconds)
     )

@@ -53,6 +53,7 @@ RETENTION_ELEMENTS = ("bronze", "silver", "quarantine")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "day": 86400, "days": 86400}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_PUBSUB_SUBSCRIPTION = re.compile(r"^projects/([^/\s]+)/subscriptions/([^/\s]+)$")
 _RESERVED_COLUMNS = ("event_date", "rescued_data", "_source", "_partition", "_offset")
 
 
@@ -162,11 +163,14 @@ def _servers(data: Mapping[str, Any], file: Path) -> Servers:
     landing: str | None = None
     topics: tuple[str, ...] = ()
     subscription: str | None = None
+    pubsub: str | None = None
     for index, server in enumerate(data.get("servers") or []):
         where = f"{file}: servers[{index}]"
         kind = server.get("type")
         custom = custom_properties(
-            server.get("customProperties"), where, ("topics", "pubsubliteSubscription")
+            server.get("customProperties"),
+            where,
+            ("topics", "pubsubliteSubscription", "subscription"),
         )
         if kind == "local":
             landing = str(server.get("path"))
@@ -175,14 +179,44 @@ def _servers(data: Mapping[str, Any], file: Path) -> Servers:
             if not isinstance(raw, list) or not raw or not all(isinstance(t, str) for t in raw):
                 raise ContractError(f"{where}: a kafka server needs customProperties topics: [..]")
             topics = tuple(raw)
+        elif kind == "pubsub":
+            pubsub = _pubsub_subscription(server, custom.get("subscription"), where)
         elif kind == "custom" and custom.get("pubsubliteSubscription"):
             subscription = str(custom["pubsubliteSubscription"])
         else:
             raise ContractError(
                 f"{where}: server type {kind!r} is not a source the platform reads; use local "
-                "(landing files), kafka, or custom with pubsubliteSubscription"
+                "(landing files), kafka, pubsub, or custom with pubsubliteSubscription"
             )
-    return Servers(landing_path=landing, kafka_topics=topics, pubsublite_subscription=subscription)
+    return Servers(
+        landing_path=landing,
+        kafka_topics=topics,
+        pubsublite_subscription=subscription,
+        pubsub_subscription=pubsub,
+    )
+
+
+def _pubsub_subscription(server: Mapping[str, Any], value: Any, where: str) -> str:
+    """A pubsub server's ``customProperties`` subscription: ``projects/P/subscriptions/S``
+    in the server's ``project`` (ODCS requires the project)."""
+    key = f"{where}.customProperties.subscription"
+    if not isinstance(value, str) or not value:
+        raise ContractError(
+            f"{key}: a pubsub server needs its subscription, projects/PROJECT/subscriptions/NAME"
+        )
+    match = _PUBSUB_SUBSCRIPTION.match(value)
+    if match is None:
+        raise ContractError(
+            f"{key}: {value!r} is not a Pub/Sub subscription path; write "
+            "projects/PROJECT/subscriptions/NAME"
+        )
+    project = server.get("project")
+    if match.group(1) != project:
+        raise ContractError(
+            f"{key}: {value!r} is not in the server's project {project!r}; name a subscription "
+            f"of projects/{project} or fix {where}.project"
+        )
+    return value
 
 
 def _versions(data: Mapping[str, Any], file: Path) -> tuple[SchemaVersion, ...]:

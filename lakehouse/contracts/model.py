@@ -85,6 +85,7 @@ class Servers:
     landing_path: str | None = None  # relative to [source] landing_path, or absolute
     kafka_topics: tuple[str, ...] = ()
     pubsublite_subscription: str | None = None
+    pubsub_subscription: str | None = None  # projects/P/subscriptions/S
 
 
 @dataclass(frozen=True)
