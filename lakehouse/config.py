@@ -163,6 +163,8 @@ class SourceConfig:
     pubsub_ack_deadline_seconds: int = 60  # lease of pulled messages, extended until acked
     pubsub_pull_timeout_seconds: int = 5  # a pull waiting this long for messages ends the batch
     pubsub_max_message_bytes: int = 1024 * 1024  # bigger messages are nacked (dead-letter)
+    pubsub_monitoring_endpoint: str = ""  # Cloud Monitoring, default monitoring.googleapis.com
+    pubsub_backlog_interval_seconds: int = 60  # backlog sample for the batch log, 0 = never
 
     def __post_init__(self) -> None:
         _choice(self.type, SOURCE_TYPES, "source.type")
@@ -198,6 +200,11 @@ class SourceConfig:
             raise ConfigError(
                 f"source.pubsub_subscription: {self.pubsub_subscription!r} is not a Pub/Sub "
                 "subscription path; write projects/PROJECT/subscriptions/NAME"
+            )
+        if self.pubsub_backlog_interval_seconds < 0:
+            raise ConfigError(
+                f"source.pubsub_backlog_interval_seconds: {self.pubsub_backlog_interval_seconds}"
+                " must be 0 (never sample the backlog) or more"
             )
         for name in ("kafka_max_offsets_per_trigger", "pubsublite_max_messages_per_partition"):
             if getattr(self, name) < 0:

@@ -61,11 +61,14 @@ def cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
 def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.io.bad_files import pending_bad_files, render_bad_files
     from lakehouse.monitoring.health import gather
-    from lakehouse.monitoring.status import render_status
+    from lakehouse.monitoring.status import render_source_status, render_status
 
     check_days(args.days)
     spark = session(config, "lakehouse-status", write=False, create=False)
     print(render_status(gather(spark, config, days=args.days)))
+    sources = render_source_status(config)
+    if sources:
+        print(f"\n{sources}")
     bad = pending_bad_files(spark, config)
     if bad:
         print(f"\n{render_bad_files(bad)}")

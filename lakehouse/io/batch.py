@@ -62,6 +62,8 @@ class BatchStats:
     key_version: str | None = None  # the pseudonym key's version, in jobs that use it
     decisions: list[GateDecision] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    source_backlog_messages: int | None = None  # unacked at the source (Pub/Sub), if sampled
+    source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
 
     @property
     def status(self) -> str:
@@ -347,6 +349,8 @@ class BatchWriter:
             "step_ms": stats.step_ms,
             "contract_hash": self.contract_hash,
             "key_version": stats.key_version,
+            "source_backlog_messages": stats.source_backlog_messages,
+            "source_backlog_oldest_s": stats.source_backlog_oldest_s,
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)

@@ -74,6 +74,8 @@ class BronzeJob(BatchWriter):
             rows, offsets = summarize_offsets(envelopes.ranges)
         try:
             stats = BatchStats(rows_in=rows, rows_out=rows, source_offsets=offsets)
+            if envelopes.backlog is not None:
+                stats.source_backlog_messages, stats.source_backlog_oldest_s = envelopes.backlog
             # the write measures the batch for monitoring on its way (no pass of its own)
             measured = self.append_measured(bronze, self.tables.bronze, batch_id, stats)
             # bronze never refuses an event: its findings are recorded, never blocking

@@ -3,10 +3,13 @@ open anomalies, as a terminal table."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from lakehouse.config import LakehouseConfig
 from lakehouse.display import format_table
 from lakehouse.monitoring.health import HealthData, StreamStatus
 
-__all__ = ["STATUS_COLUMNS", "duration", "render_status", "status_row"]
+__all__ = ["STATUS_COLUMNS", "duration", "render_source_status", "render_status", "status_row"]
 
 STATUS_COLUMNS = (
     "stream",
@@ -98,3 +101,20 @@ def _bound(value: float | None) -> str:
 
 def _range(low: float | None, high: float | None) -> str:
     return f"{_bound(low)} .. {_bound(high)}"
+
+
+def render_source_status(config: LakehouseConfig, now: datetime | None = None) -> str | None:
+    """What the source itself says, per dataset: for Pub/Sub the subscription's backlog and
+    dead-letter topic (Cloud Monitoring and the Subscriber API, no Spark); None for the
+    other sources. A part that cannot be read is a line saying why, never an error."""
+    if config.source.type != "pubsub":
+        return None
+    from lakehouse.platform import load_platform, source_config
+    from lakehouse.sources.pubsub.health import render_subscription, subscription_health
+
+    lines = []
+    for tables in load_platform(config).only(None):
+        source = source_config(config, tables.dataset)
+        health = subscription_health(source, tables.dataset.name, now)
+        lines.extend(render_subscription(health))
+    return "\n".join(lines)

@@ -40,6 +40,9 @@ BATCH_LOG = TableDef(
         ("step_ms", MapType(StringType(), LongType()), True),
         ("contract_hash", StringType(), True),  # the dataset contract the batch ran with
         ("key_version", StringType(), True),  # the pseudonym key's version (silver batches)
+        # bronze-pubsub: the subscription's backlog (Cloud Monitoring, sampled), else null
+        ("source_backlog_messages", LongType(), True),
+        ("source_backlog_oldest_s", LongType(), True),
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -62,6 +65,8 @@ BATCH_LOG = TableDef(
             "step_ms",
             "contract_hash",
             "key_version",
+            "source_backlog_messages",
+            "source_backlog_oldest_s",
         ),
         retention=Retention.window("finished_ts", 400),
     ),

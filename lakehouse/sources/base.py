@@ -43,11 +43,14 @@ class Envelopes:
     """One micro-batch as source envelopes, and its offset ranges when the source knows them
     without reading the batch again (landing counts each file's lines to number them); None
     when the bronze job measures them from ``frame``. ``skipped``: the files of a file
-    source that could not be read and are not in ``frame``."""
+    source that could not be read and are not in ``frame``. ``backlog``: what the source
+    still holds back (unacknowledged messages, oldest unacknowledged age in seconds, either
+    None when unknown) when it samples it (Pub/Sub); None when it does not."""
 
     frame: DataFrame
     ranges: tuple[OffsetRange, ...] | None = None
     skipped: tuple[SkippedFile, ...] = ()
+    backlog: tuple[int | None, int | None] | None = None
 
 
 class EventSource(Protocol):

@@ -1,5 +1,5 @@
-"""Source fixtures: one real Kafka broker and one fake Pub/Sub Lite and one fake Pub/Sub
-server per test session."""
+"""Source fixtures: one real Kafka broker and one fake Pub/Sub Lite, one fake Pub/Sub and one
+fake Cloud Monitoring server per test session."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.sources.fake_monitoring import FakeMonitoring
 from tests.sources.fake_pubsub import FakePubSub
 from tests.sources.fake_pubsublite import FakePubSubLite
 from tests.sources.kafka_broker import KafkaBroker, start_broker
@@ -30,6 +31,14 @@ def pubsublite() -> Iterator[FakePubSubLite]:
 @pytest.fixture(scope="session")
 def pubsub() -> Iterator[FakePubSub]:
     fake = FakePubSub()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def monitoring() -> Iterator[FakeMonitoring]:
+    fake = FakeMonitoring()
     fake.start()
     yield fake
     fake.stop()

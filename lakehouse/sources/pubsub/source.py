@@ -12,6 +12,12 @@ from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError
 from lakehouse.sources.base import Envelopes, NoSessionNeeds, OffsetRange
 from lakehouse.sources.envelope import ENVELOPE_COLUMNS
+from lakehouse.sources.pubsub.backlog import (
+    DEFAULT_MONITORING_ENDPOINT,
+    Backlog,
+    BacklogSampler,
+    MonitoringClient,
+)
 from lakehouse.sources.pubsub.client import DEFAULT_ENDPOINT, AckResult, PubSubClient
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "MESSAGE_ID_ATTRIBUTE",
     "PUBSUB_SOURCE",
     "PubSubSource",
+    "monitoring_endpoint",
     "pubsub_options",
     "pubsub_to_envelope",
 ]
@@ -59,6 +66,22 @@ def pubsub_options(config: SourceConfig) -> dict[str, str]:
         "pullTimeoutSeconds": str(config.pubsub_pull_timeout_seconds),
         "maxMessageBytes": str(config.pubsub_max_message_bytes),
     }
+
+
+def monitoring_endpoint(config: SourceConfig) -> str | None:
+    """The Cloud Monitoring endpoint the backlog is read from; None with ``pubsub_insecure``
+    and no ``pubsub_monitoring_endpoint`` (a local fake of Pub/Sub alone: no backlog), and
+    plaintext only on this machine."""
+    endpoint = config.pubsub_monitoring_endpoint
+    if config.pubsub_insecure and not endpoint:
+        return None
+    if config.pubsub_insecure and not endpoint.startswith(_LOOPBACK):
+        raise ConfigError(
+            f"source.pubsub_monitoring_endpoint: {endpoint!r} is not on this machine, and "
+            "source.pubsub_insecure = true sends no credentials over plaintext; point it at a "
+            "local fake or set pubsub_insecure = false"
+        )
+    return endpoint or DEFAULT_MONITORING_ENDPOINT
 
 
 def pubsub_to_envelope(messages: DataFrame) -> DataFrame:
@@ -101,6 +124,12 @@ class PubSubSource(NoSessionNeeds):
         self._pending: list[str] = []
         self._client: PubSubClient | None = None
         self.last_ack = AckResult()
+        monitoring = monitoring_endpoint(config)
+        self.backlog = BacklogSampler(
+            MonitoringClient(monitoring or "", config.pubsub_insecure),
+            self.subscription,
+            config.pubsub_backlog_interval_seconds if monitoring else 0,
+        )
 
     def _connect(self) -> PubSubClient:
         if self._client is None:
@@ -135,7 +164,8 @@ class PubSubSource(NoSessionNeeds):
         ranges = (
             (OffsetRange(PUBSUB_SOURCE, name, min(seqs), max(seqs), len(seqs)),) if seqs else ()
         )
-        return Envelopes(pubsub_to_envelope(raw), ranges)
+        sample = self.backlog.sample()
+        return Envelopes(pubsub_to_envelope(raw), ranges, backlog=_backlog(sample))
 
     def acknowledge(self, batch_id: int) -> AckResult:
         """Acknowledge the messages of the batch :meth:`envelopes` last saw, now that it is
@@ -160,3 +190,8 @@ class PubSubSource(NoSessionNeeds):
             )
         self.last_ack = result
         return result
+
+
+def _backlog(sample: Backlog | None) -> tuple[int | None, int | None] | None:
+    """(unacked messages, oldest unacked seconds) for the batch log; None when not sampled."""
+    return None if sample is None else (sample.messages, sample.oldest_seconds)
