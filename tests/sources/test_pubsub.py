@@ -18,11 +18,13 @@ from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError, SourceError
 from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_pubsub
+from lakehouse.sources.pubsub.backlog import OLDEST_UNACKED, UNDELIVERED
 from lakehouse.sources.pubsub.client import PubSubClient
 from lakehouse.sources.pubsub.datasource import MessageBatch, PubSubStreamReader
 from lakehouse.sources.pubsub.source import PubSubSource, pubsub_options, pubsub_to_envelope
 from lakehouse.sources.registry import source_for
 from tests.conftest import make_config, register_lake
+from tests.sources.fake_monitoring import FakeMonitoring
 from tests.sources.fake_pubsub import INVALID_ACK_ID, FakePubSub
 
 PROJECT = "projects/demo"
@@ -258,12 +260,17 @@ def test_nacked_on_stop_and_oversized_messages_go_to_the_dead_letter_topic(
 
 @pytest.mark.slow
 def test_every_message_lands_in_bronze_and_once_in_silver_and_is_acknowledged(
-    spark: SparkSession, pubsub: FakePubSub, tmp_path: Path
+    spark: SparkSession, pubsub: FakePubSub, monitoring: FakeMonitoring, tmp_path: Path
 ) -> None:
     _, subscription = new_subscription(pubsub, exactly_once=True, ordering=True)
     start = datetime.now(UTC) - timedelta(hours=1)
     events = generate_events(GeneratorSpec(count=50, bad_share=0.0, seed=5, start=start))
-    capped = pubsub_config(tmp_path, pubsub, subscription, max_per_batch=30)
+    capped = pubsub_config(tmp_path, pubsub, subscription, max_per_batch=30).with_overrides(
+        source={"pubsub_monitoring_endpoint": monitoring.endpoint}
+    )
+    # the backlog Cloud Monitoring reports, sampled into the batch log
+    monitoring.write(subscription, UNDELIVERED, datetime.now(UTC) - timedelta(minutes=1), 50)
+    monitoring.write(subscription, OLDEST_UNACKED, datetime.now(UTC) - timedelta(minutes=1), 7)
     register_lake(spark, capped)
     ids = publish_pubsub(capped.source, events)
     assert len(ids) == 50
@@ -284,5 +291,7 @@ def test_every_message_lands_in_bronze_and_once_in_silver_and_is_acknowledged(
     assert spark.table("quarantine.silver_events").count() == 0
     log = spark.table("ops.batch_log").where("job = 'bronze-pubsub'").collect()
     assert sorted(r["rows_in"] for r in log if r["rows_in"]) == [20, 30]
+    backlogs = {(r["source_backlog_messages"], r["source_backlog_oldest_s"]) for r in log}
+    assert backlogs == {(50, 7)}
     source = PubSubSource(capped.source)
     assert source.options["subscription"] == subscription
