@@ -104,3 +104,12 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_forwarder" {
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
 }
+
+# the runtime account reads the bronze subscription's backlog and dead-letter count from
+# Cloud Monitoring (status, the batch log); timeSeries.list is granted per project only, and
+# the role reads metrics, it writes nothing
+resource "google_project_iam_member" "runtime_monitoring" {
+  project = var.project_id
+  role    = "roles/monitoring.viewer"
+  member  = "serviceAccount:${google_service_account.runtime.email}"
+}

@@ -306,7 +306,9 @@ def test_service_accounts_have_least_privilege() -> None:
         "member": "serviceAccount:${google_service_account.runtime.email}",
     }
     project_members = resources["google_project_iam_member"]
-    assert set(project_members) == {"runtime", "submitter_dataproc"}
+    assert set(project_members) == {"runtime", "submitter_dataproc", "runtime_monitoring"}
+    # Cloud Monitoring grants timeSeries.list per project: the Pub/Sub backlog, read only
+    assert project_members["runtime_monitoring"]["role"] == "roles/monitoring.viewer"
     assert project_members["submitter_dataproc"]["role"] == "roles/dataproc.editor"
     acts_as = resources["google_service_account_iam_member"]["submitter_acts_as_runtime"]
     assert acts_as["role"] == "roles/iam.serviceAccountUser"
