@@ -7,6 +7,7 @@ from datetime import datetime
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.display import format_table
+from lakehouse.errors import ConfigError
 from lakehouse.monitoring.health import HealthData, StreamStatus
 
 __all__ = ["STATUS_COLUMNS", "duration", "render_source_status", "render_status", "status_row"]
@@ -114,7 +115,11 @@ def render_source_status(config: LakehouseConfig, now: datetime | None = None) -
 
     lines = []
     for tables in load_platform(config).only(None):
-        source = source_config(config, tables.dataset)
-        health = subscription_health(source, tables.dataset.name, now)
+        name = tables.dataset.name
+        try:
+            health = subscription_health(source_config(config, tables.dataset), name, now)
+        except ConfigError as exc:  # a half-filled [source]: status still prints the rest
+            lines.append(f"pubsub ({name}): {exc}")
+            continue
         lines.extend(render_subscription(health))
     return "\n".join(lines)

@@ -158,6 +158,11 @@ def test_status_shows_backlog_and_dead_letter_topic_with_its_count(
         "last 24 h"
     )
     assert render_source_status(LakehouseConfig(), NOW) is None  # landing: nothing to add
+    unset = config.with_overrides(source={"pubsub_subscription": ""})
+    assert render_source_status(unset, NOW) == (
+        "pubsub (events): source.pubsub_subscription: required when source.type = 'pubsub'; "
+        "give projects/PROJECT/subscriptions/NAME"
+    )
 
 
 def test_status_without_dead_letter_policy_unknown_subscription_or_monitoring(
