@@ -124,7 +124,9 @@ def cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
     )
     print()
     print(render_summary(result))
-    print('\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM gold.daily_active_users"')
+    gold = next((t for t in result.after if t.startswith("gold.")), None)
+    if gold is not None:
+        print(f'\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM {gold} LIMIT 20"')
     return 0 if result.accounted else 1
 
 
