@@ -17,7 +17,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     sql = sub.add_parser(
         "sql", parents=[common], help="run a Spark SQL query and print the result as a table"
     )
-    sql.add_argument("query", help='e.g. "SELECT * FROM gold.<table> LIMIT 20" (lakehouse catalog lists them)')
+    sql.add_argument(
+        "query", help='e.g. "SELECT * FROM gold.<table> LIMIT 20" (lakehouse catalog lists them)'
+    )
     sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
     sql.add_argument(
         "--allow-writes",
