@@ -19,7 +19,7 @@ from lakehouse.config import LakeConfig
 from lakehouse.errors import TableError
 from lakehouse.ops import TableDef
 
-__all__ = ["apply_properties", "register_tables", "table_path"]
+__all__ = ["add_missing_columns", "apply_properties", "register_tables", "table_path"]
 
 
 def table_path(lake: LakeConfig, table: TableDef) -> str:
@@ -87,6 +87,21 @@ def apply_properties(spark: SparkSession, table: TableDef, location: str) -> boo
     return True
 
 
+def add_missing_columns(spark: SparkSession, table: TableDef, location: str) -> list[str]:
+    """Add the nullable columns of ``table`` that the Delta table at ``location`` lacks (a
+    lake written before they were declared), at the end, in one commit; their value in the
+    rows already there is null. Return their names. Columns that are not nullable are never
+    added: a table that lacks one stays as it is and its registration reports the mismatch.
+    """
+    existing = {f.name for f in DeltaTable.forPath(spark, location).toDF().schema.fields}
+    missing = [f for f in table.schema.fields if f.name not in existing]
+    if not missing or not all(f.nullable for f in missing):
+        return []
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+    spark.sql(f"ALTER TABLE delta.`{location.replace('`', '``')}` ADD COLUMNS ({columns})")
+    return [f.name for f in missing]
+
+
 def register_tables(
     spark: SparkSession,
     lake: LakeConfig,
@@ -134,6 +149,8 @@ def register_tables(
         exists = DeltaTable.isDeltaTable(spark, location)
         properties = "" if exists else f" TBLPROPERTIES ({_properties_sql(table.properties)})"
         try:
+            if exists:
+                add_missing_columns(spark, table, location)
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
                 f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"
