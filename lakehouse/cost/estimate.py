@@ -61,11 +61,15 @@ def current_rates(batch_log: DataFrame, since: datetime, now: datetime) -> DataF
 def read_current_rates(
     spark: SparkSession, config: LakehouseConfig, dataset: str | None, now: datetime | None = None
 ) -> list[StreamRate]:
-    if dataset is not None and dataset not in config.datasets.names and config.datasets.names:
-        raise LakehouseError(
-            f"--dataset {dataset!r} is not a dataset of this lake; choose one of "
-            f"{', '.join(config.datasets.names)}"
-        )
+    if dataset is not None:
+        from lakehouse.platform import load_platform
+
+        known = sorted(load_platform(config).datasets)
+        if dataset not in known:
+            raise LakehouseError(
+                f"--dataset {dataset!r} is not a dataset of this lake; choose one of "
+                f"{', '.join(known)}"
+            )
     now = now or datetime.now(UTC)
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
     if dataset is not None:
@@ -107,7 +111,7 @@ def render_estimate(rates: list[StreamRate], config: LakehouseConfig) -> str:
                 round(e.events_per_day),
                 round(e.cpu_hours_per_day, 3),
                 round(e.price_per_day, 4),
-                "-" if e.price_per_million_events is None else f"{e.price_per_million_events:.4f}",
+                "-" if e.price_per_million_events is None else round(e.price_per_million_events, 4),
             ]
         )
     columns = ["stream", "batches", "events/day", "CPU h/day", "USD/day", "USD / M events"]
