@@ -42,19 +42,24 @@ def _ddl_columns(table: TableDef) -> str:
 _VANISHED = "<location no longer exists>"
 
 
-def _registered_location(spark: SparkSession, name: str) -> str | None:
-    """Where ``name`` is registered; None when it is not; a marker when its folder is gone
-    (a deleted lake), so that it is registered again."""
+def _registered_location(spark: SparkSession, name: str) -> tuple[str | None, set[str]]:
+    """Where ``name`` is registered and its columns; None when it is not; a marker when its
+    folder is gone (a deleted lake), so that it is registered again."""
     try:
         if not spark.catalog.tableExists(name):
-            return None
+            return None, set()
         rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
     except AnalysisException:
-        return _VANISHED
+        return _VANISHED, set()
+    columns: set[str] = set()
+    for row in rows:
+        if not row["col_name"] or row["col_name"].startswith("#"):
+            break  # the columns come first, then partitioning and details
+        columns.add(row["col_name"])
     for row in rows:
         if row["col_name"] == "Location":
-            return str(row["data_type"])
-    return None
+            return str(row["data_type"]), columns
+    return None, columns
 
 
 def _same_location(registered: str, wanted: str) -> bool:
@@ -133,9 +138,11 @@ def register_tables(
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
     for table in tables:
         location = table_path(lake, table)
-        registered = _registered_location(spark, table.name)
+        registered, columns = _registered_location(spark, table.name)
         if registered is not None:
             if _same_location(registered, location):
+                if not set(table.schema.fieldNames()) <= columns:  # e.g. a shared metastore
+                    add_missing_columns(spark, table, location)
                 continue
             if not replace_mismatched:
                 raise TableError(

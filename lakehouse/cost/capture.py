@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 __all__ = ["TaskMeter", "TaskTotals"]
 
 _GROUP = "spark.jobGroup.id"
-_TERMINAL = {"SUCCEEDED", "FAILED"}
+_TERMINAL = {"SUCCEEDED", "FAILED"}  # JobExecutionStatus
 _SETTLE_SECONDS = 2.0  # the listener bus records a job's end shortly after the action returns
 
 
@@ -49,14 +49,15 @@ class TaskTotals:
 
 
 def _stage_totals(stage: Any) -> TaskTotals:
+    run_ms = int(stage.executorRunTime())
     return TaskTotals(
-        stages=1,
+        stages=1 if run_ms > 0 else 0,  # a skipped stage (shuffle output reused) ran nothing
         input_bytes=int(stage.inputBytes()),
         output_bytes=int(stage.outputBytes()),
         shuffle_read_bytes=int(stage.shuffleReadBytes()),
         shuffle_write_bytes=int(stage.shuffleWriteBytes()),
         task_cpu_ms=int(stage.executorCpuTime()) // 1_000_000,  # nanoseconds
-        task_run_ms=int(stage.executorRunTime()),
+        task_run_ms=run_ms,
     )
 
 
@@ -79,7 +80,11 @@ class TaskMeter:
         self._seen = set(sc.statusTracker().getJobIdsForGroup(group))
 
     def stop(self, spark: SparkSession) -> TaskTotals | None:
-        """The totals of the jobs since :meth:`start`; None when it was not started."""
+        """The totals of the jobs since :meth:`start`; None when it was not started.
+
+        The jobs ran one after the other in this thread and the listener records their ends
+        in order: once the newest is recorded as ended, so are the others and their stages
+        (waited for at most two seconds)."""
         if self._group is None:
             return None
         sc = spark.sparkContext
@@ -89,18 +94,19 @@ class TaskMeter:
         store = sc._jsc.sc().statusStore()
         new = sorted(set(sc.statusTracker().getJobIdsForGroup(group)) - self._seen)
         totals = TaskTotals(jobs=len(new))
+        if not new:
+            return totals
         deadline = time.monotonic() + _SETTLE_SECONDS
+        while (
+            store.job(new[-1]).status().toString() not in _TERMINAL and time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
         for job_id in new:
-            job = store.job(job_id)
-            while job.status().toString() not in _TERMINAL and time.monotonic() < deadline:
-                time.sleep(0.01)
-                job = store.job(job_id)
-            stages = job.stageIds().iterator()
-            while stages.hasNext():
+            stage_ids = str(store.job(job_id).stageIds().mkString(","))  # one py4j call
+            for stage_id in (int(s) for s in stage_ids.split(",") if s):
                 try:
-                    stage = store.lastStageAttempt(stages.next())
+                    stage = store.lastStageAttempt(stage_id)
                 except Py4JJavaError:  # dropped from the store (spark.ui.retainedStages)
                     continue
-                if stage.status().toString() != "SKIPPED":
-                    totals += _stage_totals(stage)
+                totals += _stage_totals(stage)
         return totals

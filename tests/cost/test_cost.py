@@ -3,6 +3,7 @@ of a batch log written before the task-metric columns existed."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -183,22 +184,40 @@ def test_detector_fires_on_a_rise_and_not_on_noise() -> None:
     assert _detect(history, CostSample(99, 999, 4600)) is None
 
 
-def test_an_old_batch_log_gains_the_new_columns(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
-    path = table_path(config.lake, BATCH_LOG)
+def _old_lake(spark: SparkSession, root: Path) -> str:
+    """A lake whose batch log was created (as register_tables does) before the task-metric
+    columns existed, with one row; registered in the session catalog."""
+    config = make_config(root)
     cost_names = {name for name, _, _ in COST_COLUMNS}
     old_schema = StructType([f for f in BATCH_LOG.schema.fields if f.name not in cost_names])
-    old_row = {k: v for k, v in _log_row("silver", 0, 1, 10, None).items()}
-    local_frame(spark, [old_row], old_schema).write.format("delta").save(path)
+    old_policy = dataclasses.replace(
+        BATCH_LOG.policy,
+        columns={c: k for c, k in BATCH_LOG.policy.columns.items() if c not in cost_names},
+    )
+    old = dataclasses.replace(BATCH_LOG, schema=old_schema, policy=old_policy)
+    register_tables(spark, config.lake, [old])
+    path = table_path(config.lake, BATCH_LOG)
+    local_frame(spark, [_log_row("silver", 0, 1, 10, None)], old_schema).write.format("delta").mode(
+        "append"
+    ).save(path)
+    return path
 
+
+@pytest.mark.parametrize("registered", [False, True], ids=["new-process", "shared-metastore"])
+def test_an_old_batch_log_gains_the_new_columns(
+    spark: SparkSession, tmp_path: Path, registered: bool
+) -> None:
+    path = _old_lake(spark, tmp_path)
+    config = make_config(tmp_path)
+    if not registered:  # a new process: the in-memory catalog is empty
+        spark.sql("DROP TABLE ops.batch_log")
     register_tables(spark, config.lake, [BATCH_LOG])
     register_tables(spark, config.lake, [BATCH_LOG])  # a second registration changes nothing
 
-    table = spark.read.format("delta").load(path)
-    assert table.schema.fieldNames() == BATCH_LOG.schema.fieldNames()
+    assert spark.table("ops.batch_log").schema.fieldNames() == BATCH_LOG.schema.fieldNames()
     new = local_frame(spark, [_log_row("silver", 1, 1, 10, 5)], BATCH_LOG.schema)
     new.write.format("delta").mode("append").save(path)
-    cpu = {r["batch_id"]: r["task_cpu_ms"] for r in spark.read.format("delta").load(path).collect()}
+    cpu = {r["batch_id"]: r["task_cpu_ms"] for r in spark.table("ops.batch_log").collect()}
     assert cpu == {0: None, 1: 5}
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").collect()
     assert [h["operation"] for h in history].count("ADD COLUMNS") == 1

@@ -328,7 +328,9 @@ def test_batch_log_records_task_metrics(
         assert "cost metrics" in r["step_ms"], where
     overhead = [r["step_ms"]["cost metrics"] for r in rows]
     print(f"cost metrics ms per batch: max {max(overhead)}, mean {sum(overhead) / len(rows):.0f}")
-    assert max(overhead) < 1000
+    # reading the metrics costs less than a tenth of the batches' time (here, with Spark
+    # jobs of a few ms; on real batches far less)
+    assert sum(overhead) < 0.1 * sum(r["duration_ms"] for r in rows)
     daily = {d.stream: d for d in read_daily_cost(spark, config, days=1)}
     assert daily["events/bronze-landing"].events == len(events)
     assert all(d.cpu_ms_per_million and d.cpu_ms_per_million > 0 for d in daily.values())
