@@ -41,9 +41,9 @@ def cost_rows(days: Sequence[DailyCost]) -> list[list[object]]:
             [
                 stream,
                 events,
-                f"{cpu * 1e6 / events:.0f}" if events else "-",
-                f"{usd * 1e6 / events:.4f}" if events else "-",
-                f"{read / events:.1f}" if events else "-",  # bytes per event = MB per M
+                round(cpu * 1e6 / events) if events else "-",
+                round(usd * 1e6 / events, 4) if events else "-",
+                round(read / events, 1) if events else "-",  # bytes per event = MB per M
                 _trend(
                     trend(
                         [p.cpu_ms_per_million for p in points if p.cpu_ms_per_million is not None]

@@ -26,8 +26,8 @@ from lakehouse.config import CostConfig
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.cost.estimate import StreamRate, current_rates, render_estimate
 from lakehouse.cost.price import cluster_hour_price, estimate_day, vcpu_hour_price
-from lakehouse.cost.rates import daily_cost, trend
-from lakehouse.cost.views import cost_rows
+from lakehouse.cost.rates import DailyCost, daily_cost, trend
+from lakehouse.cost.views import cost_rows, render_cost_html, render_cost_status
 from lakehouse.errors import ConfigError
 from lakehouse.frames import local_frame
 from lakehouse.ops import BATCH_LOG
@@ -151,14 +151,12 @@ def test_daily_cost_per_million_events(spark: SparkSession) -> None:
 def test_trend_and_status_rows() -> None:
     assert trend([100.0]) is None
     assert trend([100.0, 120.0, 80.0, 150.0]) == pytest.approx(0.5)
-    from lakehouse.cost.rates import DailyCost
-
     days = [
         DailyCost("events/silver", date(2026, 12, 1), 2, 4000, 1000, 400000, 0, 0, 250000.0, 0.25),
         DailyCost("events/silver", date(2026, 12, 2), 1, 2000, 1000, 200000, 0, 0, 500000.0, 0.5),
     ]
     # 2000 ms over 6000 events; USD 0.25 * 4000/1e6 + 0.5 * 2000/1e6 over 6000 events
-    assert cost_rows(days) == [["events/silver", 6000, "333333", "0.3333", "100.0", "+100 %"]]
+    assert cost_rows(days) == [["events/silver", 6000, 333333, 0.3333, 100.0, "+100 %"]]
 
 
 def _detect(history: list[CostSample], current: CostSample) -> object:
@@ -266,3 +264,18 @@ def test_cost_help_has_the_formula(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--dataset D" in out
     assert "P = V * (vcpu_hour + dataproc_vcpu_hour) + M * memory_gb_hour" in out
     assert "An estimate" in out
+
+
+def test_status_and_report_sections() -> None:
+    days = [
+        DailyCost("events/gold", date(2026, 12, 1), 1, 0, 5, 0, 0, 0, None, None),
+        DailyCost("events/silver", date(2026, 12, 1), 2, 4000, 1000, 400000, 0, 0, 250000.0, 0.5),
+    ]
+    status = render_cost_status(days)
+    assert status.startswith("cost per million events")
+    assert "| events/silver |   4000 | 250000" in status
+    assert "| events/gold   |      0 | -" in status
+    assert render_cost_status([]) == "cost: no batches with task metrics in the window"
+    page = render_cost_html(days)
+    assert '<table id="cost">' in page and '<table id="cost-daily">' in page
+    assert "<td>events/silver</td><td>2026-12-01</td><td>2</td><td>4000</td><td>250000</td>" in page
