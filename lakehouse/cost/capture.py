@@ -71,6 +71,8 @@ class TaskMeter:
 
     def start(self, spark: SparkSession) -> None:
         sc = spark.sparkContext
+        if self._own_group and self._group is not None:  # the last batch failed: not stopped
+            sc.setLocalProperty(_GROUP, None)  # type: ignore[arg-type]
         group = sc.getLocalProperty(_GROUP)
         self._own_group = group is None
         if group is None:
