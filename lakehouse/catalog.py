@@ -19,7 +19,7 @@ from lakehouse.config import LakeConfig
 from lakehouse.errors import TableError
 from lakehouse.ops import TableDef
 
-__all__ = ["apply_properties", "register_tables", "table_path"]
+__all__ = ["add_missing_columns", "apply_properties", "register_tables", "table_path"]
 
 
 def table_path(lake: LakeConfig, table: TableDef) -> str:
@@ -42,19 +42,24 @@ def _ddl_columns(table: TableDef) -> str:
 _VANISHED = "<location no longer exists>"
 
 
-def _registered_location(spark: SparkSession, name: str) -> str | None:
-    """Where ``name`` is registered; None when it is not; a marker when its folder is gone
-    (a deleted lake), so that it is registered again."""
+def _registered_location(spark: SparkSession, name: str) -> tuple[str | None, set[str]]:
+    """Where ``name`` is registered and its columns; None when it is not; a marker when its
+    folder is gone (a deleted lake), so that it is registered again."""
     try:
         if not spark.catalog.tableExists(name):
-            return None
+            return None, set()
         rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
     except AnalysisException:
-        return _VANISHED
+        return _VANISHED, set()
+    columns: set[str] = set()
+    for row in rows:
+        if not row["col_name"] or row["col_name"].startswith("#"):
+            break  # the columns come first, then partitioning and details
+        columns.add(row["col_name"])
     for row in rows:
         if row["col_name"] == "Location":
-            return str(row["data_type"])
-    return None
+            return str(row["data_type"]), columns
+    return None, columns
 
 
 def _same_location(registered: str, wanted: str) -> bool:
@@ -85,6 +90,21 @@ def apply_properties(spark: SparkSession, table: TableDef, location: str) -> boo
         f"SET TBLPROPERTIES ({_properties_sql(wanted)})"
     )
     return True
+
+
+def add_missing_columns(spark: SparkSession, table: TableDef, location: str) -> list[str]:
+    """Add the nullable columns of ``table`` that the Delta table at ``location`` lacks (a
+    lake written before they were declared), at the end, in one commit; their value in the
+    rows already there is null. Return their names. Columns that are not nullable are never
+    added: a table that lacks one stays as it is and its registration reports the mismatch.
+    """
+    existing = {f.name for f in DeltaTable.forPath(spark, location).toDF().schema.fields}
+    missing = [f for f in table.schema.fields if f.name not in existing]
+    if not missing or not all(f.nullable for f in missing):
+        return []
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+    spark.sql(f"ALTER TABLE delta.`{location.replace('`', '``')}` ADD COLUMNS ({columns})")
+    return [f.name for f in missing]
 
 
 def register_tables(
@@ -118,9 +138,11 @@ def register_tables(
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
     for table in tables:
         location = table_path(lake, table)
-        registered = _registered_location(spark, table.name)
+        registered, columns = _registered_location(spark, table.name)
         if registered is not None:
             if _same_location(registered, location):
+                if not set(table.schema.fieldNames()) <= columns:  # e.g. a shared metastore
+                    add_missing_columns(spark, table, location)
                 continue
             if not replace_mismatched:
                 raise TableError(
@@ -134,6 +156,8 @@ def register_tables(
         exists = DeltaTable.isDeltaTable(spark, location)
         properties = "" if exists else f" TBLPROPERTIES ({_properties_sql(table.properties)})"
         try:
+            if exists:
+                add_missing_columns(spark, table, location)
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table.name} ({_ddl_columns(table)}) USING DELTA"
                 f"{partition} LOCATION '{_quote(location)}' COMMENT '{_quote(table.description)}'"

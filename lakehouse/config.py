@@ -20,6 +20,7 @@ from lakehouse.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "CostConfig",
     "DataprocConfig",
     "DatasetsConfig",
     "LakeConfig",
@@ -507,6 +508,51 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class CostConfig:
+    """Machine prices (USD) and the cluster shape ``lakehouse cost`` prices a day with, and
+    the cost-rise detector. The defaults are examples (on-demand N2 in us-central1 and the
+    Dataproc premium, December 2026): put the prices of your region and contract here."""
+
+    vcpu_hour: float = 0.031611  # Compute Engine price of one vCPU for an hour
+    memory_gb_hour: float = 0.004237  # ... of one GB of memory for an hour
+    dataproc_vcpu_hour: float = 0.010  # Dataproc premium per vCPU-hour
+    master_vcpus: int = 4
+    master_memory_gb: float = 16.0
+    workers: int = 2
+    worker_vcpus: int = 4
+    worker_memory_gb: float = 16.0
+    window_hours: int = 1  # the "current rate": batches of the last hours
+    rise_factor: float = 2.0  # task CPU per event at this multiple of the median: warning
+    critical_factor: float = 4.0  # ... at this multiple: critical
+    min_history: int = 10  # earlier batches of the stream before the detector speaks
+    min_rows: int = 1000  # smaller batches are not judged (fixed overhead dominates)
+
+    def __post_init__(self) -> None:
+        for name in ("vcpu_hour", "memory_gb_hour", "dataproc_vcpu_hour"):
+            if not 0 <= getattr(self, name) < 1000:
+                raise ConfigError(f"cost.{name}: {getattr(self, name)} must be 0 to 1000 USD")
+        for name in ("master_vcpus", "worker_vcpus"):
+            if not 1 <= getattr(self, name) <= 1024:
+                raise ConfigError(f"cost.{name}: {getattr(self, name)} must be 1 to 1024")
+        for name in ("master_memory_gb", "worker_memory_gb"):
+            if not 0 < getattr(self, name) <= 65536:
+                raise ConfigError(f"cost.{name}: {getattr(self, name)} must be above 0 GB")
+        if not 0 <= self.workers <= 10000:
+            raise ConfigError(f"cost.workers: {self.workers} must be 0 to 10000")
+        if not 1 <= self.window_hours <= 24 * 14:
+            raise ConfigError(f"cost.window_hours: {self.window_hours} must be 1 to 336")
+        if not 1 < self.rise_factor <= self.critical_factor:
+            raise ConfigError(
+                f"cost.rise_factor: {self.rise_factor} must be above 1 and at most "
+                f"cost.critical_factor ({self.critical_factor})"
+            )
+        if not 3 <= self.min_history <= 10000:
+            raise ConfigError(f"cost.min_history: {self.min_history} must be 3 to 10000")
+        if self.min_rows < 1:
+            raise ConfigError(f"cost.min_rows: {self.min_rows} must be at least 1")
+
+
+@dataclass(frozen=True)
 class LakehouseConfig:
     """The whole configuration."""
 
@@ -520,6 +566,7 @@ class LakehouseConfig:
     dataproc: DataprocConfig = field(default_factory=DataprocConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -541,6 +588,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "dataproc": DataprocConfig,
     "privacy": PrivacyConfig,
     "datasets": DatasetsConfig,
+    "cost": CostConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
@@ -574,6 +622,12 @@ def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any
         if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
             return _BOOLEANS[value.strip().lower()]
         raise ConfigError(f"{where}: {value!r} is not a boolean; write true or false")
+    if isinstance(target, float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d*)?\s*", value):
+            return float(value)
+        raise ConfigError(f"{where}: {value!r} is not a number")
     if isinstance(target, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -6,6 +6,7 @@
 - :mod:`lakehouse.cli.maintenance`: ``retention run``, ``erase``
 - :mod:`lakehouse.cli.monitoring`: ``anomalies detect``, ``status``, ``report``
 - :mod:`lakehouse.cli.contracts`: ``contracts check``
+- :mod:`lakehouse.cli.cost`: ``cost``
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from lakehouse.cli import (
     console,
     contracts,
+    cost,
     dataproc,
     datasets,
     maintenance,
@@ -33,7 +35,7 @@ from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets)
+_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets, cost)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

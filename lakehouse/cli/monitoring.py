@@ -59,6 +59,8 @@ def cmd_anomalies(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from lakehouse.cost.rates import read_daily_cost
+    from lakehouse.cost.views import render_cost_status
     from lakehouse.io.bad_files import pending_bad_files, render_bad_files
     from lakehouse.monitoring.health import gather
     from lakehouse.monitoring.status import render_source_status, render_status
@@ -69,6 +71,7 @@ def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
     sources = render_source_status(config)
     if sources:
         print(f"\n{sources}")
+    print(f"\n{render_cost_status(read_daily_cost(spark, config, args.days))}")
     bad = pending_bad_files(spark, config)
     if bad:
         print(f"\n{render_bad_files(bad)}")
@@ -85,6 +88,9 @@ def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
     check_days(args.days)
     check_storage(args.out, "--out", write=True)
     spark = session(config, "lakehouse-report", write=False, create=False)
-    page = write_report(gather(spark, config, days=args.days), Path(args.out))
+    from lakehouse.cost.rates import read_daily_cost
+
+    health = gather(spark, config, days=args.days)
+    page = write_report(health, Path(args.out), read_daily_cost(spark, config, args.days))
     print(f"report: {page}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
+from lakehouse.cost.capture import TaskMeter, TaskTotals
+from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
 from lakehouse.io.delta import append_idempotent, committed_in_session
 from lakehouse.io.faults import fault_point
@@ -64,6 +67,8 @@ class BatchStats:
     observations: list[Observation] = field(default_factory=list)
     source_backlog_messages: int | None = None  # unacked at the source (Pub/Sub), if sampled
     source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
+    task: TaskTotals | None = None  # Spark task metrics of the batch's jobs
+    cost_findings: list[Finding] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -157,6 +162,34 @@ class BatchWriter:
         self._suites: dict[str, SuiteFile] = {}
         self._gated: dict[str, TableDef] = {}  # the tables this job's gates judged
         self.monitor = Monitor(config)
+        self._meter = TaskMeter()
+        self._cost_history: deque[CostSample] = deque(maxlen=500)
+
+    def begin(self, spark: SparkSession) -> datetime:
+        """Start of a micro-batch: start measuring its Spark jobs; return its start time."""
+        self._meter.start(spark)
+        return now()
+
+    def _measure_cost(self, spark: SparkSession, batch_id: int, stats: BatchStats) -> None:
+        """The batch's task metrics (jobs since :meth:`begin`) and the cost-rise detector."""
+        with timed(stats, "cost metrics"):
+            stats.task = self._meter.stop(spark)
+        if stats.task is None:
+            return
+        sample = CostSample(batch_id, stats.rows_in, stats.task.task_cpu_ms)
+        tables = [t for t in stats.versions_written if not t.startswith("ops.")]
+        finding = detect_cost_rise(
+            sample,
+            self._cost_history,
+            self.config.cost,
+            table_name=tables[0] if tables else BATCH_LOG.name,
+            job=self.job,
+            now=now(),
+        )
+        if finding is not None:
+            stats.cost_findings.append(finding)
+        if sample.rows >= self.config.cost.min_rows:
+            self._cost_history.append(sample)
 
     def path(self, table: TableDef) -> str:
         return table_path(self.config.lake, table)
@@ -307,9 +340,10 @@ class BatchWriter:
     def _log_observations(
         self, spark: SparkSession, batch_id: int, stats: BatchStats, writer_id: str
     ) -> None:
-        metrics = metrics_frame(spark, [o.metrics for o in stats.observations], writer_id)
-        self.append(metrics, TABLE_METRICS, batch_id, stats)
-        findings = [f for o in stats.observations for f in o.findings]
+        if stats.observations:
+            metrics = metrics_frame(spark, [o.metrics for o in stats.observations], writer_id)
+            self.append(metrics, TABLE_METRICS, batch_id, stats)
+        findings = [f for o in stats.observations for f in o.findings] + stats.cost_findings
         if findings:
             blocked = [f.finding_id for o in stats.observations for f in o.blocking]
             self.append(
@@ -318,7 +352,8 @@ class BatchWriter:
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
         writer_id = self.identity.app_id(spark)
-        if stats.observations:
+        self._measure_cost(spark, batch_id, stats)
+        if stats.observations or stats.cost_findings:
             self._log_observations(spark, batch_id, stats, writer_id)
         if stats.decisions:
             results = quality_rows(
@@ -351,9 +386,26 @@ class BatchWriter:
             "key_version": stats.key_version,
             "source_backlog_messages": stats.source_backlog_messages,
             "source_backlog_oldest_s": stats.source_backlog_oldest_s,
+            **_cost_columns(stats.task),
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
         for observation in stats.observations:
             self.monitor.remember(observation)
         fault_point(self.job, "after_log", batch_id)
+
+
+def _cost_columns(task: TaskTotals | None) -> dict[str, int | None]:
+    """The batch log's task-metric columns (null when the batch was not measured)."""
+    if task is None:
+        return {}
+    return {
+        "input_bytes": task.input_bytes,
+        "output_bytes": task.output_bytes,
+        "shuffle_read_bytes": task.shuffle_read_bytes,
+        "shuffle_write_bytes": task.shuffle_write_bytes,
+        "task_cpu_ms": task.task_cpu_ms,
+        "task_run_ms": task.task_run_ms,
+        "spark_jobs": task.jobs,
+        "spark_stages": task.stages,
+    }

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.io.bad_files import bad_files_frame
-from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary, summarize_offsets
+from lakehouse.io.batch import BatchStats, BatchWriter, offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.ops import BAD_FILES
 from lakehouse.platform import DatasetTables, source_config
@@ -61,7 +61,7 @@ class BronzeJob(BatchWriter):
         return self.source.envelopes(raw)
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
-        started = now()
+        started = self.begin(raw.sparkSession)
         envelopes = self._envelopes(raw, batch_id)
         bronze = envelopes.frame.transform(to_bronze(batch_id, started))
         # A source that has the offset ranges at hand is read once more, by the write; the

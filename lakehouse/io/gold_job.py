@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
-from lakehouse.io.batch import BatchStats, BatchWriter, now, timed
+from lakehouse.io.batch import BatchStats, BatchWriter, timed
 from lakehouse.io.delta import upsert
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import read_delta_stream
@@ -57,7 +57,7 @@ class GoldJob(BatchWriter):
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
-        started = now()
+        started = self.begin(spark)
         writer_id = self.identity.app_id(spark)
         windows = [
             F.expr(g.window_expr).alias(f"_w{i}") for i, (g, _, _) in enumerate(self.tables.gold)

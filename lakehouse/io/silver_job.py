@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, parse_duration
-from lakehouse.io.batch import BatchStats, BatchWriter, now, offset_summary
+from lakehouse.io.batch import BatchStats, BatchWriter, offset_summary
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.layers.silver import (
     COORDINATES,
@@ -100,7 +100,7 @@ class SilverJob(BatchWriter):
 
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
-        started = now()
+        started = self.begin(spark)
         writer_id = self.identity.app_id(spark)
         dataset, silver_table = self.dataset, self.tables.silver
         parsed = bronze.transform(parse_events(dataset, self.rules)).persist()

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from lakehouse.cost.rates import DailyCost
+from lakehouse.cost.views import render_cost_html
 from lakehouse.monitoring.health import HealthData
 from lakehouse.monitoring.model import rollup_daily
 from lakehouse.monitoring.status import STATUS_COLUMNS, status_row
@@ -182,8 +184,8 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f
 """
 
 
-def render_report(health: HealthData) -> str:
-    """The whole page."""
+def render_report(health: HealthData, cost: Sequence[DailyCost] | None = None) -> str:
+    """The whole page; with ``cost``, its cost section (:mod:`lakehouse.cost.views`)."""
     throughput: dict[str, list[tuple[datetime, float]]] = {}
     for b in health.batches:
         throughput.setdefault(b.job, []).append((b.finished_ts, b.rows_per_second))
@@ -259,6 +261,7 @@ def render_report(health: HealthData) -> str:
                 for d in daily
             ],
         ),
+        render_cost_html(cost) if cost is not None else "",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -271,9 +274,9 @@ def _bounds(low: float | None, high: float | None) -> str:
     return f"{one(low)} .. {one(high)}"
 
 
-def write_report(health: HealthData, out: Path) -> Path:
+def write_report(health: HealthData, out: Path, cost: Sequence[DailyCost] | None = None) -> Path:
     """Write ``index.html`` into ``out`` (created); return its path."""
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    page.write_text(render_report(health), encoding="utf-8")
+    page.write_text(render_report(health, cost), encoding="utf-8")
     return page

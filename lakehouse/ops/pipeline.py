@@ -21,6 +21,17 @@ from lakehouse.policy import (
 )
 from lakehouse.tabledef import PIPELINE_OWNER, TableDef, none_columns, struct
 
+COST_COLUMNS = (
+    ("input_bytes", LongType(), True),
+    ("output_bytes", LongType(), True),
+    ("shuffle_read_bytes", LongType(), True),
+    ("shuffle_write_bytes", LongType(), True),
+    ("task_cpu_ms", LongType(), True),
+    ("task_run_ms", LongType(), True),
+    ("spark_jobs", IntegerType(), True),
+    ("spark_stages", IntegerType(), True),
+)
+
 BATCH_LOG = TableDef(
     name="ops.batch_log",
     schema=struct(
@@ -43,6 +54,9 @@ BATCH_LOG = TableDef(
         # bronze-pubsub: the subscription's backlog (Cloud Monitoring, sampled), else null
         ("source_backlog_messages", LongType(), True),
         ("source_backlog_oldest_s", LongType(), True),
+        # Spark task metrics of the batch's jobs (lakehouse.cost.capture); null in rows
+        # written before they were recorded and in rows of jobs that do not measure them
+        *COST_COLUMNS,
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -67,6 +81,7 @@ BATCH_LOG = TableDef(
             "key_version",
             "source_backlog_messages",
             "source_backlog_oldest_s",
+            *(name for name, _, _ in COST_COLUMNS),
         ),
         retention=Retention.window("finished_ts", 400),
     ),

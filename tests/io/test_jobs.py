@@ -307,3 +307,33 @@ def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_pa
     assert after[0]["updated_ts"] > first[0]["updated_ts"]
     assert spark.table("gold.events_per_minute").count() == 2
     _assert_gold_equals_recomputation(spark)
+
+
+def test_batch_log_records_task_metrics(
+    spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
+) -> None:
+    from lakehouse.cost.estimate import read_current_rates
+    from lakehouse.cost.rates import read_daily_cost
+
+    config, events = pipeline
+    register_lake(spark, config)
+    rows = spark.table("ops.batch_log").collect()
+    assert {r["job"] for r in rows} == {"bronze-landing", "silver", "gold"}
+    for r in rows:
+        where = f"{r['job']} batch {r['batch_id']}"
+        assert r["spark_jobs"] >= 1 and r["spark_stages"] >= 1, where
+        assert r["task_cpu_ms"] > 0 and r["task_run_ms"] >= r["task_cpu_ms"] // 2, where
+        assert r["input_bytes"] > 0 and r["output_bytes"] > 0, where
+        assert r["shuffle_read_bytes"] >= 0 and r["shuffle_write_bytes"] >= 0, where
+        assert "cost metrics" in r["step_ms"], where
+    overhead = [r["step_ms"]["cost metrics"] for r in rows]
+    print(f"cost metrics ms per batch: max {max(overhead)}, mean {sum(overhead) / len(rows):.0f}")
+    # reading the metrics costs less than a tenth of the batches' time (here, with Spark
+    # jobs of a few ms; on real batches far less)
+    assert sum(overhead) < 0.1 * sum(r["duration_ms"] for r in rows)
+    daily = {d.stream: d for d in read_daily_cost(spark, config, days=1)}
+    assert daily["events/bronze-landing"].events == len(events)
+    assert all(d.cpu_ms_per_million and d.cpu_ms_per_million > 0 for d in daily.values())
+    rates = {r.stream: r for r in read_current_rates(spark, config, "events")}
+    assert rates["events/silver"].events == len(events)
+    assert rates["events/silver"].batches == sum(1 for r in rows if r["job"] == "silver")

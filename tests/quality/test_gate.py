@@ -187,6 +187,7 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
         "write ops.table_metrics",
         "write ops.anomalies",
         "write ops.quality_results",
+        "cost metrics",
     }
     # the events are hours old when processed: a freshness finding (recorded, not blocking)
     findings = spark.table("ops.anomalies").select("detector", "severity", "blocked").collect()
