@@ -6,6 +6,7 @@
 - :mod:`lakehouse.cli.maintenance`: ``retention run``, ``erase``
 - :mod:`lakehouse.cli.monitoring`: ``anomalies detect``, ``status``, ``report``
 - :mod:`lakehouse.cli.contracts`: ``contracts check``
+- :mod:`lakehouse.cli.alerts`: ``alerts check``, ``alerts test``
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import traceback
 from collections.abc import Sequence
 
 from lakehouse.cli import (
+    alerts,
     console,
     contracts,
     dataproc,
@@ -33,7 +35,7 @@ from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets)
+_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets, alerts)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
