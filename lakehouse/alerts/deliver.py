@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 
 from lakehouse.alerts.model import Alert
 from lakehouse.alerts.settings import AlertsConfig, Destination
@@ -48,7 +49,7 @@ def _post(url: str, body: Mapping[str, object], timeout: float) -> None:
 
 
 def _mail(dest: Destination, password: str, subject: str, text: str, timeout: float) -> None:
-    message = EmailMessage()
+    message = EmailMessage(policy=SMTP)  # RFC 5322 header folding, CRLF line ends
     message["Subject"] = subject
     message["From"] = dest.sender
     message["To"] = ", ".join(dest.to)

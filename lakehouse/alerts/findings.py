@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.alerts.model import Alert, alert_id
@@ -17,24 +17,18 @@ from lakehouse.alerts.state import Stored
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.monitoring.detectors import detect_stall
-from lakehouse.monitoring.job import job_table, last_batches_with_rows
+from lakehouse.monitoring.job import job_table
 from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics
 from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TableDef
 from lakehouse.platform import Platform, load_platform
 from lakehouse.quality.gate import BLOCK_PREFIX
 
-__all__ = ["BLOCKED_LOOKBACK_DAYS", "Scope", "failed_alert", "open_alerts"]
-
-BLOCKED_LOOKBACK_DAYS = 7
+__all__ = ["Scope", "StreamLog", "failed_alert", "open_alerts", "stream_logs"]
 
 
 def _utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
-
-
-def _naive(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -113,131 +107,163 @@ def _gate_blocks(reason: str | None) -> list[tuple[str, str]]:
     return blocks
 
 
-def _blocked_runs(log: DataFrame) -> list[Any]:
-    """Per stream whose newest batch is blocked: the run of blocked batches since its last
-    batch that was not (first and newest batch, their times, the newest reason)."""
-    key = ["dataset", "job"]
-    last_ok = (
-        log.where(F.col("status") != "blocked")
-        .groupBy(*key)
-        .agg(F.max("finished_ts").alias("last_ok"))
-    )
-    return (
-        log.where((F.col("status") == "blocked") & F.col("dataset").isNotNull())
-        .join(last_ok, key, "left")
-        .where(F.col("last_ok").isNull() | (F.col("finished_ts") > F.col("last_ok")))
-        .groupBy(*key)
-        .agg(
-            F.min_by("batch_id", "finished_ts").alias("first_batch"),
-            F.min("finished_ts").alias("first_ts"),
-            F.max_by("batch_id", "finished_ts").alias("last_batch"),
-            F.max_by("blocked_reason", "finished_ts").alias("reason"),
-            F.count(F.lit(1)).alias("batches"),
-        )
-        .collect()
-    )
+@dataclass(frozen=True)
+class StreamLog:
+    """One stream's batch log, summed up: its newest batch, the newest that read rows and
+    the newest that was not blocked (one aggregate over ``ops.batch_log``)."""
+
+    dataset: str | None
+    job: str
+    newest_batch: int
+    newest_ts: datetime
+    newest_status: str
+    newest_reason: str | None
+    rows_batch: int | None
+    rows_ts: datetime | None
+    ok_batch: int | None
+    ok_ts: datetime | None
 
 
-def _blocked(
-    spark: SparkSession, config: LakehouseConfig, scope: Scope, now: datetime
-) -> list[Alert]:
-    since = F.lit(_naive(now - timedelta(days=BLOCKED_LOOKBACK_DAYS)))
+def stream_logs(spark: SparkSession, config: LakehouseConfig, scope: Scope) -> list[StreamLog]:
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
-    log = log.where(F.col("finished_ts") >= since)
     if not scope.everything:
         log = log.where(
             (F.col("dataset") == F.lit(scope.dataset)) & (F.col("job") == F.lit(scope.job))
         )
-    runs = [(r, blocks) for r in _blocked_runs(log) if (blocks := _gate_blocks(r["reason"]))]
-    if not runs:
-        return []
+    rows_ts = F.when(F.col("rows_in") > 0, F.col("finished_ts"))
+    ok_ts = F.when(F.col("status") != "blocked", F.col("finished_ts"))
+    rows = (
+        log.groupBy("dataset", "job")
+        .agg(
+            F.max_by("batch_id", "finished_ts").alias("newest_batch"),
+            F.max("finished_ts").alias("newest_ts"),
+            F.max_by("status", "finished_ts").alias("newest_status"),
+            F.max_by("blocked_reason", "finished_ts").alias("newest_reason"),
+            F.max_by("batch_id", rows_ts).alias("rows_batch"),
+            F.max(rows_ts).alias("rows_ts"),
+            F.max_by("batch_id", ok_ts).alias("ok_batch"),
+            F.max(ok_ts).alias("ok_ts"),
+        )
+        .collect()
+    )
+
+    def ts(value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    return [
+        StreamLog(
+            dataset=r["dataset"],
+            job=r["job"],
+            newest_batch=int(r["newest_batch"]),
+            newest_ts=_utc(r["newest_ts"]),
+            newest_status=r["newest_status"],
+            newest_reason=r["newest_reason"],
+            rows_batch=r["rows_batch"],
+            rows_ts=ts(r["rows_ts"]),
+            ok_batch=r["ok_batch"],
+            ok_ts=ts(r["ok_ts"]),
+        )
+        for r in rows
+    ]
+
+
+def _verdicts(
+    spark: SparkSession, config: LakehouseConfig, wanted: list[tuple[str, int]]
+) -> dict[tuple[str, int], list[Any]]:
+    """The blocking verdicts (``ops.quality_results``) of some (table, batch) pairs."""
+    if not wanted:
+        return {}
+    match: Column = F.lit(False)
+    for table, batch in wanted:
+        match = match | ((F.col("table_name") == table) & (F.col("batch_id") == batch))
     verdicts: dict[tuple[str, int], list[Any]] = {}
-    wanted: Column = F.lit(False)
-    for r, blocks in runs:
-        for table, _ in blocks:
-            wanted = wanted | (
-                (F.col("table_name") == table) & (F.col("batch_id") == r["last_batch"])
-            )
     for v in (
         spark.read.format("delta")
         .load(table_path(config.lake, QUALITY_RESULTS))
-        .where(wanted & (F.col("action") == "blocked_batch"))
+        .where(match & (F.col("action") == "blocked_batch"))
         .collect()
     ):
         verdicts.setdefault((v["table_name"], int(v["batch_id"])), []).append(v)
+    return verdicts
+
+
+def _blocked(
+    spark: SparkSession, config: LakehouseConfig, logs: Sequence[StreamLog]
+) -> list[Alert]:
+    """A stream whose newest batch a critical table-level gate blocked: one finding per
+    run of blocked batches (named by the last batch before it that was not blocked)."""
+    runs = [
+        (s, blocks)
+        for s in logs
+        if s.dataset is not None
+        and s.newest_status == "blocked"
+        and (blocks := _gate_blocks(s.newest_reason))
+    ]
+    verdicts = _verdicts(spark, config, [(b[0][0], s.newest_batch) for s, b in runs])
     alerts = []
-    for r, blocks in runs:
-        table = blocks[0][0]
-        found = verdicts.get((table, int(r["last_batch"])), [])
-        observed = (
-            "; ".join(
-                f"{v['expectation_type']}: observed {v['observed_value']}"
-                + (
-                    f", {v['unexpected_count']} unexpected"
-                    if v["unexpected_count"] is not None
-                    else ""
-                )
-                for v in found
-            )
-            or f"critical table-level expectation(s) failed: {blocks[0][1]}"
+    for s, blocks in runs:
+        table, labels = blocks[0]
+        found = verdicts.get((table, s.newest_batch), [])
+        observed = "; ".join(
+            f"{v['expectation_type']}: observed {v['observed_value']}"
+            + (f", {v['unexpected_count']} unexpected" if v["unexpected_count"] is not None else "")
+            for v in found
         )
-        expected = "; ".join(f"{v['expectation_type']} {v['kwargs']}" for v in found) or (
-            f"{blocks[0][1]} to pass"
+        expected = "; ".join(f"{v['expectation_type']} {v['kwargs']}" for v in found)
+        since = (
+            "no batch before it passed"
+            if s.ok_batch is None
+            else f"every batch since batch {s.ok_batch} is blocked"
         )
-        first_ts = _utc(r["first_ts"])
         alerts.append(
             Alert(
                 finding_id=alert_id(
-                    "blocked", r["dataset"], r["job"], r["first_batch"], first_ts.isoformat()
+                    "blocked", s.dataset, s.job, s.ok_batch, s.ok_ts.isoformat() if s.ok_ts else ""
                 ),
                 kind="blocked",
                 severity="critical",
-                dataset=r["dataset"],
+                dataset=s.dataset,
                 table_name=table,
-                job=r["job"],
-                batch_id=int(r["last_batch"]),
-                observed=observed,
-                expected=expected,
-                detail=(
-                    f"{r['batches']} batch(es) blocked since batch {r['first_batch']}; the "
-                    f"newest: {r['reason']}"
-                ),
-                detected_ts=first_ts,
+                job=s.job,
+                batch_id=s.newest_batch,
+                observed=observed or f"critical table-level expectation(s) failed: {labels}",
+                expected=expected or f"{labels} to pass",
+                detail=f"batch {s.newest_batch} was not promoted ({since}): {s.newest_reason}",
+                detected_ts=s.newest_ts,
             )
         )
     return alerts
 
 
 def _stalls(
-    spark: SparkSession, config: LakehouseConfig, platform: Platform, now: datetime
+    config: LakehouseConfig, platform: Platform, logs: Sequence[StreamLog], now: datetime
 ) -> list[Alert]:
     floor = SEVERITY_RANK[config.alerts.stall_severity]
     alerts = []
-    for row in last_batches_with_rows(spark, config):
-        table: TableDef | None = job_table(platform, row["job"], row["dataset"])
-        if table is None:
+    for s in logs:
+        table: TableDef | None = job_table(platform, s.job, s.dataset)
+        if table is None or s.rows_batch is None or s.rows_ts is None:
             continue
-        finished = _utc(row["finished_ts"])
-        last = BatchMetrics(table.name, row["job"], int(row["batch_id"]), finished, rows=1)
-        stall = detect_stall([last], table.monitoring or Monitoring(), now)
+        monitoring = table.monitoring or Monitoring()
+        last = BatchMetrics(table.name, s.job, s.rows_batch, s.rows_ts, rows=1)
+        stall = detect_stall([last], monitoring, now)
         if stall is None or SEVERITY_RANK[stall.severity] < floor:
             continue
         alerts.append(
             Alert(
                 # no severity in the id: a stall that grows from warning to critical is one
-                finding_id=alert_id("stalled", table.name, row["job"], row["batch_id"]),
+                finding_id=alert_id("stalled", table.name, s.job, s.rows_batch),
                 kind="stalled",
                 severity=stall.severity,
-                dataset=row["dataset"],
+                dataset=s.dataset,
                 table_name=table.name,
-                job=row["job"],
-                batch_id=int(row["batch_id"]),
+                job=s.job,
+                batch_id=s.rows_batch,
                 observed=f"no rows for {stall.observed or 0:.0f} s",
-                expected=f"rows at least every {stall.expected_high or 0:.0f} s "
-                f"({stall.severity} after "
-                f"{(table.monitoring or Monitoring()).stall_critical_seconds} s)",
+                expected=f"rows at least every {monitoring.stall_warning_seconds} s "
+                f"(critical after {monitoring.stall_critical_seconds} s)",
                 detail=stall.message,
-                detected_ts=finished,
+                detected_ts=s.rows_ts,
             )
         )
     return alerts
@@ -264,9 +290,7 @@ def failed_alert(
     )
 
 
-def _failures(
-    spark: SparkSession, config: LakehouseConfig, state: Sequence[Stored], scope: Scope
-) -> list[Alert]:
+def _failures(state: Sequence[Stored], logs: Sequence[StreamLog], scope: Scope) -> list[Alert]:
     """Failed streams (known from their open messages) with no batch finished since."""
     failed = {
         s.finding_id: s.alert
@@ -275,16 +299,7 @@ def _failures(
         and s.event == "open"
         and scope.covers(s.alert.dataset, s.alert.job)
     }
-    if not failed:
-        return []
-    newest = {
-        (r["dataset"], r["job"]): _utc(r["last"])
-        for r in spark.read.format("delta")
-        .load(table_path(config.lake, BATCH_LOG))
-        .groupBy("dataset", "job")
-        .agg(F.max("finished_ts").alias("last"))
-        .collect()
-    }
+    newest = {(s.dataset, s.job): s.newest_ts for s in logs}
     return [
         a
         for a in failed.values()
@@ -299,12 +314,16 @@ def open_alerts(
     scope: Scope,
     now: datetime,
 ) -> list[Alert]:
-    """The open findings of ``scope`` a person should hear about."""
+    """The open findings of ``scope`` a person should hear about (three small reads: the
+    open critical anomalies, one aggregate of the batch log, and the verdicts of blocked
+    batches when there are any)."""
     platform = load_platform(config, spark)
-    owners = _owners(platform)
-    alerts = [a for a in _anomalies(spark, config, owners) if scope.covers(a.dataset, a.job)]
-    alerts += _blocked(spark, config, scope, now)
-    alerts += _failures(spark, config, state, scope)
+    alerts = [
+        a for a in _anomalies(spark, config, _owners(platform)) if scope.covers(a.dataset, a.job)
+    ]
+    logs = stream_logs(spark, config, scope)
+    alerts += _blocked(spark, config, logs)
+    alerts += _failures(state, logs, scope)
     if "stalled" in scope.kinds:
-        alerts += _stalls(spark, config, platform, now)
+        alerts += _stalls(config, platform, logs, now)
     return alerts

@@ -136,14 +136,15 @@ def run_pass(
         return result
     claim_id = uuid.uuid4().hex
     try:
-        claim(spark, config.lake, send, defer, claim_id=claim_id, now=now)
+        whole = claim(spark, config.lake, send, defer, claim_id=claim_id, now=now)
     except Exception as exc:  # Delta's concurrent-modification errors come from the JVM
         if "Concurrent" not in type(exc).__name__ and "Concurrent" not in str(exc)[:2000]:
             raise
         result.contended = True
         return result
     result.deferred = defer
-    mine = claimed_by(spark, config.lake, claim_id)
+    # when a row changed since it was read, send only what this pass holds
+    mine = {m.notification_id for m in send} if whole else claimed_by(spark, config.lake, claim_id)
     destinations = {d.name: d for d in settings.destinations}
     outcomes = []
     for m in send:

@@ -175,14 +175,15 @@ def claim(
     *,
     claim_id: str,
     now: datetime,
-) -> None:
+) -> bool:
     """Mark ``send`` claimed by ``claim_id`` and ``defer`` deferred, each only when its row
-    is still as read (absent, or same status and update time). A concurrent writer makes
-    this raise Delta's concurrent-modification error: the caller then sends nothing."""
+    is still as read (absent, or same status and update time); True when every row was
+    (else :func:`claimed_by` says which). A concurrent writer makes this raise Delta's
+    concurrent-modification error: the caller then sends nothing."""
     rows = [_row(m, "claimed", claim_id, now) for m in send]
     rows += [_row(m, "deferred", claim_id, now) for m in defer]
     if not rows:
-        return
+        return True
     previous = {m.notification_id: m.previous for m in (*send, *defer)}
     for row in rows:
         prev = previous[row["notification_id"]]
@@ -197,14 +198,16 @@ def claim(
     )
     source = local_frame(spark, rows, schema)
     unchanged = "t.status = s.expect_status AND t.updated_ts = s.expect_ts"
-    (
+    metrics = (
         DeltaTable.forPath(spark, table_path(lake, NOTIFICATIONS))
         .alias("t")
         .merge(source.alias("s"), "t.notification_id = s.notification_id")
         .whenMatchedUpdate(unchanged, {c: f"s.{c}" for c in _UPDATABLE})
         .whenNotMatchedInsert(values={c.name: f"s.{c.name}" for c in NOTIFICATIONS.schema.fields})
         .execute()
+        .first()
     )
+    return metrics is not None and int(metrics["num_affected_rows"]) == len(rows)
 
 
 def claimed_by(spark: SparkSession, lake: LakeConfig, claim_id: str) -> set[str]:

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def closed_port() -> int:
 @dataclass
 class SmtpReceiver:
     port: int
-    mails: list[Message] = field(default_factory=list)
+    mails: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     tls: list[bool] = field(default_factory=list)
@@ -134,7 +135,9 @@ def smtp_receiver(
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             receiver.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-            receiver.mails.append(email.message_from_bytes(envelope.content))
+            mail = email.message_from_bytes(envelope.content, policy=default)
+            assert isinstance(mail, EmailMessage)
+            receiver.mails.append(mail)
             receiver.tls.append(session.ssl is not None)
             return "250 OK"
 

@@ -127,7 +127,7 @@ def test_mail_plain() -> None:
     mail = server.mails[0]
     assert mail["Subject"] == "[lakehouse] CRITICAL batch blocked: events/silver (silver.events)"
     assert mail["To"] == "oncall@x.test, lead@x.test"
-    assert "table:    silver.events" in mail.get_payload()
+    assert "table:    silver.events" in mail.get_content()
     assert server.tls == [False]
 
 
