@@ -21,6 +21,10 @@ from lakehouse.errors import ConfigError
 
 __all__ = ["Delivery", "deliver", "send_once"]
 
+# CRLF line ends; headers folded only past RFC 5322's 998 characters (Python folds a long
+# subject before its first word otherwise, which readers show with a leading space)
+_POLICY = SMTP.clone(max_line_length=998)
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -49,7 +53,7 @@ def _post(url: str, body: Mapping[str, object], timeout: float) -> None:
 
 
 def _mail(dest: Destination, password: str, subject: str, text: str, timeout: float) -> None:
-    message = EmailMessage(policy=SMTP)  # RFC 5322 header folding, CRLF line ends
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = subject
     message["From"] = dest.sender
     message["To"] = ", ".join(dest.to)

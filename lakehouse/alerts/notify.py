@@ -8,6 +8,7 @@ saw a stream stop with an error. The hooks never raise: alerting cannot stop a s
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from lakehouse.alerts.state import (
     record,
 )
 from lakehouse.config import LakehouseConfig
+from lakehouse.io.retry import is_conflict
 
 __all__ = ["PassResult", "after_batch", "check", "plan", "stream_failed"]
 
@@ -137,8 +139,8 @@ def run_pass(
     claim_id = uuid.uuid4().hex
     try:
         whole = claim(spark, config.lake, send, defer, claim_id=claim_id, now=now)
-    except Exception as exc:  # Delta's concurrent-modification errors come from the JVM
-        if "Concurrent" not in type(exc).__name__ and "Concurrent" not in str(exc)[:2000]:
+    except Exception as exc:  # a concurrent pass committed first: it sends
+        if not is_conflict(exc):
             raise
         result.contended = True
         return result
@@ -176,10 +178,15 @@ def check(
 class _Streams:
     """Per process: the streams whose pass left alerts open or that ran no pass yet (a
     stream's first batch after a start looks once; then only batches with something to
-    say, or whose stream has open alerts, cost a pass)."""
+    say, or, at most once per :data:`QUIET_PASS_SECONDS`, those of a stream with open
+    alerts, cost a pass)."""
 
     seen: ClassVar[set[tuple[str | None, str]]] = set()
     open: ClassVar[set[tuple[str | None, str]]] = set()
+    last: ClassVar[dict[tuple[str | None, str], float]] = {}
+
+
+QUIET_PASS_SECONDS = 60.0
 
 
 def after_batch(
@@ -195,8 +202,12 @@ def after_batch(
     if not config.alerts.active or dataset is None:
         return None
     key = (dataset, job)
-    if not critical and key in _Streams.seen and key not in _Streams.open:
-        return None
+    if not critical and key in _Streams.seen:
+        if key not in _Streams.open:
+            return None
+        if time.monotonic() - _Streams.last.get(key, 0.0) < QUIET_PASS_SECONDS:
+            return None
+    _Streams.last[key] = time.monotonic()
     try:
         result = run_pass(spark, config, Scope(dataset, job))
     except Exception:  # alerting must never stop a stream

