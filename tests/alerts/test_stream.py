@@ -17,7 +17,6 @@ from lakehouse.alerts import notify
 from lakehouse.alerts.settings import AlertsConfig, Destination
 from lakehouse.catalog import table_path
 from lakehouse.config import TriggerConfig
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.monitoring.history import anomalies_frame
@@ -26,6 +25,7 @@ from lakehouse.ops import ANOMALIES, BATCH_LOG, NOTIFICATIONS
 from tests.alerts.servers import closed_port
 from tests.conftest import landing_lake, make_config
 from tests.events import SILVER_EVENTS
+from tests.product_generator import GeneratorSpec, generate_events
 
 pytestmark = pytest.mark.slow
 
