@@ -243,7 +243,9 @@ def test_each_finding_is_told_once_then_resolved(
     # the four close: the anomaly is resolved, silver promotes again, bronze reads rows,
     # gold runs a batch
     resolve_findings(spark, config.lake, [ANOMALY_ID], NOW)
-    later = [_batch(job, 9, -1) for job in ("silver", "bronze-landing", "gold")]
+    # (after the failure, which was told at the wall-clock time of this test)
+    after = -(datetime.now(UTC) - NOW).total_seconds() / 60 - 1
+    later = [_batch(job, 9, after) for job in ("silver", "bronze-landing", "gold")]
     _append(spark, config, BATCH_LOG, local_frame(spark, later, BATCH_LOG.schema))
     closing = check(spark, config, now=NOW + timedelta(minutes=2))
 
