@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.alerts.settings import AlertsConfig, parse_destinations
 from lakehouse.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "AlertsConfig",
     "CostConfig",
     "DataprocConfig",
     "DatasetsConfig",
@@ -567,6 +569,7 @@ class LakehouseConfig:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -589,6 +592,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "privacy": PrivacyConfig,
     "datasets": DatasetsConfig,
     "cost": CostConfig,
+    "alerts": AlertsConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
@@ -612,6 +616,8 @@ def _coerce(section: str, key: str, value: Any, target: Any, origin: str) -> Any
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: {value!r} must be a list of dataset names")
         return tuple(value)
+    if key == "destinations":  # [[alerts.destinations]]
+        return parse_destinations(value, where)
     if key == "extra":
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: {value!r} must be a table of string keys and values")

@@ -7,6 +7,7 @@
 - :mod:`lakehouse.cli.monitoring`: ``anomalies detect``, ``status``, ``report``
 - :mod:`lakehouse.cli.contracts`: ``contracts check``
 - :mod:`lakehouse.cli.cost`: ``cost``
+- :mod:`lakehouse.cli.alerts`: ``alerts check``, ``alerts test``
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import traceback
 from collections.abc import Sequence
 
 from lakehouse.cli import (
+    alerts,
     console,
     contracts,
     cost,
@@ -35,7 +37,17 @@ from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets, cost)
+_GROUPS = (
+    pipeline,
+    query,
+    dataproc,
+    maintenance,
+    monitoring,
+    contracts,
+    datasets,
+    cost,
+    alerts,
+)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

@@ -73,6 +73,7 @@ def _drain(
             except (StreamFailed, LakehouseError) as exc:
                 # one dataset's failure never stops another's streams
                 print(f"{name} {layer}: FAILED: {exc}", file=sys.stderr, flush=True)
+                _alert_failed(spark, config, name, layer, exc)
                 failed.append(name)
                 continue
             done = time.monotonic() - started
@@ -121,6 +122,10 @@ def _watch(
                         message = "stopped"
                     except StreamFailed as exc:
                         message = f"FAILED: {exc}"
+                        for name in datasets:
+                            for layer in layers:
+                                if query.name == _query_name(config, name, layer):
+                                    _alert_failed(spark, config, name, layer, exc)
                     print(f"{query.name}: {message}", file=sys.stderr, flush=True)
                     failed.append(str(query.name))
                     continue
@@ -137,6 +142,25 @@ def _watch(
     if failed:
         raise StreamFailed(f"stream(s) {', '.join(failed)} stopped; the others ran on")
     return 0
+
+
+def _job(config: LakehouseConfig, layer: str) -> str:
+    from lakehouse.io.bronze_job import bronze_job_name
+
+    return bronze_job_name(config.source.type) if layer == "bronze" else layer
+
+
+def _query_name(config: LakehouseConfig, dataset: str, layer: str) -> str:
+    return f"lakehouse-{dataset}-{_job(config, layer)}"
+
+
+def _alert_failed(
+    spark: SparkSession, config: LakehouseConfig, dataset: str, layer: str, exc: Exception
+) -> None:
+    """Tell a person (``[alerts]``) that the stream stopped; never raises."""
+    from lakehouse.alerts.notify import stream_failed
+
+    stream_failed(spark, config, dataset, _job(config, layer), str(exc))
 
 
 def _check_run(config: LakehouseConfig, layers: Sequence[str], datasets: Sequence[str]) -> None:

@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import Observation as SparkObservation
 from pyspark.sql import functions as F
 
+from lakehouse.alerts.notify import after_batch as alert_after_batch
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.cost.capture import TaskMeter, TaskTotals
@@ -392,6 +393,15 @@ class BatchWriter:
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
         for observation in stats.observations:
             self.monitor.remember(observation)
+        # tell a person about a critical finding or a blocked batch (never raises)
+        critical = any(f.critical for o in stats.observations for f in o.findings)
+        alert_after_batch(
+            spark,
+            self.config,
+            self.dataset_name,
+            self.job,
+            critical=critical or stats.blocked_reasons != [],
+        )
         fault_point(self.job, "after_log", batch_id)
 
 

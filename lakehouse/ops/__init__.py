@@ -6,6 +6,7 @@ A new ops table is declared in a module here (or in its feature's package) and l
 
 from __future__ import annotations
 
+from lakehouse.ops.notifications import NOTIFICATIONS
 from lakehouse.ops.pipeline import (
     ANOMALIES,
     BAD_FILES,
@@ -24,6 +25,7 @@ __all__ = [
     "CONTRACTS",
     "ERASURE_AUDIT",
     "ERASURE_REQUESTS",
+    "NOTIFICATIONS",
     "OPS_TABLES",
     "PIPELINE_OWNER",
     "QUALITY_RESULTS",
@@ -42,5 +44,6 @@ OPS_TABLES: dict[str, TableDef] = {
         ERASURE_REQUESTS,
         ERASURE_AUDIT,
         CONTRACTS,
+        NOTIFICATIONS,
     )
 }
