@@ -75,6 +75,7 @@ def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
 def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from pathlib import Path
 
+    from lakehouse.lineage.section import lineage_graph
     from lakehouse.monitoring.health import gather
     from lakehouse.monitoring.report import write_report
     from lakehouse.preflight import check_storage
@@ -82,6 +83,7 @@ def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
     check_days(args.days)
     check_storage(args.out, "--out", write=True)
     spark = session(config, "lakehouse-report", write=False, create=False)
-    page = write_report(gather(spark, config, days=args.days), Path(args.out))
+    health = gather(spark, config, days=args.days)
+    page = write_report(health, Path(args.out), lineage_graph(spark, config))
     print(f"report: {page}")
     return 0

@@ -1,6 +1,7 @@
 """``lakehouse report --out DIR``: one self-contained static HTML page (inline SVG charts,
 inline CSS, no script, nothing fetched) with the pipeline's health: streams, throughput,
-event lag, quality pass rate, anomalies over time, open anomalies and daily metrics."""
+event lag, quality pass rate, anomalies over time, open anomalies and daily metrics, and the
+lineage graph (dataset -> tables -> gold) with each edge's last batch."""
 
 from __future__ import annotations
 
@@ -182,8 +183,9 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f
 """
 
 
-def render_report(health: HealthData) -> str:
-    """The whole page."""
+def render_report(health: HealthData, lineage: str = "") -> str:
+    """The whole page; ``lineage`` is the SVG of the lineage graph
+    (:func:`lakehouse.lineage.section.lineage_graph`), a section of its own when given."""
     throughput: dict[str, list[tuple[datetime, float]]] = {}
     for b in health.batches:
         throughput.setdefault(b.job, []).append((b.finished_ts, b.rows_per_second))
@@ -216,6 +218,7 @@ def render_report(health: HealthData) -> str:
         f"({critical} critical).</p>",
         "<h2>Streams</h2>",
         _table("streams", STATUS_COLUMNS, [status_row(s) for s in streams]),
+        *(["<h2>Lineage</h2>", lineage] if lineage else []),
         "<h2>Throughput</h2>",
         line_chart("throughput", "Rows per second of each batch", "rows/s", throughput),
         "<h2>Event lag</h2>",
@@ -271,9 +274,9 @@ def _bounds(low: float | None, high: float | None) -> str:
     return f"{one(low)} .. {one(high)}"
 
 
-def write_report(health: HealthData, out: Path) -> Path:
+def write_report(health: HealthData, out: Path, lineage: str = "") -> Path:
     """Write ``index.html`` into ``out`` (created); return its path."""
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    page.write_text(render_report(health), encoding="utf-8")
+    page.write_text(render_report(health, lineage), encoding="utf-8")
     return page
