@@ -156,7 +156,14 @@ def trace_event(
         trace.notes.append("in bronze, not yet processed by the silver stream")
     if trace.status == "not found":  # an erasure deletes every row of an event it touches
         _erased(spark, config, tables, event_id, trace)
-    trace.replays = replays(spark, dataset.name)
+    # a replayed row carries its replay's id (a column named like ``_replay_id``), if any
+    marks = [
+        str(value)
+        for r in (*silver_rows, *refused)
+        for column, value in r.asDict().items()
+        if "replay" in column and column.endswith("id") and value is not None
+    ]
+    trace.replays = replays(spark, dataset.name, marks)
     return trace
 
 

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
+from lakehouse.engine_errors import is_engine_error
 from lakehouse.ops import BATCH_LOG, ERASURE_AUDIT, ERASURE_REQUESTS
 
 __all__ = ["REPLAYS", "BatchRef", "batch_refs", "erasures", "replays"]
@@ -90,13 +91,24 @@ def erasures(
     ]
 
 
-def replays(spark: SparkSession, dataset: str) -> list[dict[str, Any]] | None:
+def replays(
+    spark: SparkSession, dataset: str, marks: Iterable[str] = ()
+) -> list[dict[str, Any]] | None:
     """The rows of ``ops.replays`` of ``dataset`` (every column the table has), or None when
-    the catalog has no such table. Its schema is the replay command's: only ``dataset`` is
-    relied on (all rows when the table has no such column)."""
+    the catalog has no such table (or it cannot be read: not created yet). Its schema is the
+    replay command's: only ``dataset`` and ``replay_id`` are relied on, each when present.
+    ``marks`` (replay ids found on the event's own rows) narrow the rows to those replays."""
     if not spark.catalog.tableExists(REPLAYS):
         return None
-    frame = spark.table(REPLAYS)
-    if "dataset" in frame.columns:
-        frame = frame.where(F.col("dataset") == dataset)
-    return [r.asDict(recursive=True) for r in frame.collect()]
+    try:
+        frame = spark.table(REPLAYS)
+        if "dataset" in frame.columns:
+            frame = frame.where(F.col("dataset") == dataset)
+        chosen = sorted(set(marks))
+        if chosen and "replay_id" in frame.columns:
+            frame = frame.where(F.col("replay_id").isin(chosen))
+        return [r.asDict(recursive=True) for r in frame.collect()]
+    except Exception as exc:
+        if not is_engine_error(exc):
+            raise
+        return None

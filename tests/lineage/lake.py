@@ -29,7 +29,7 @@ class Lake:
 
     def file(self, name: str) -> str:
         """A landing file as the file source names it (bronze's ``partition``)."""
-        return f"file://{self.landing / name}"
+        return f"file:{self.landing / name}"
 
 
 def build_lake(spark: SparkSession, root: Path) -> Lake:

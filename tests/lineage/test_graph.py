@@ -148,5 +148,6 @@ def test_the_svg_draws_every_node_and_edge_with_its_label() -> None:
         line = g.find(f"{SVG}line")
         source, target = rects[g.get("data-source")], rects[g.get("data-target")]
         assert line is not None and source is not None and target is not None
-        assert float(line.get("x1")) == float(source.get("x")) + float(source.get("width"))
-        assert float(line.get("x2")) == float(target.get("x"))
+        right = float(source.get("x", "nan")) + float(source.get("width", "nan"))
+        assert float(line.get("x1", "nan")) == right
+        assert float(line.get("x2", "nan")) == float(target.get("x", "nan"))
