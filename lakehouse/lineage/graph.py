@@ -125,7 +125,7 @@ def lineage_svg(nodes: Sequence[Node], edges: Sequence[Edge]) -> str:
     where, height = _positions(nodes)
     width = PAD * 2 + (len(LAYERS) - 1) * COLUMN_W + NODE_W
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="lineage" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" data-chart="lineage" '
         f'viewBox="0 0 {width} {height:.0f}" width="{width}" height="{height:.0f}" role="img" '
         'aria-label="Lineage: dataset to tables to gold"><title>Lineage</title>',
         *(

@@ -174,7 +174,7 @@ body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
-.chart{display:block;margin-top:8px}.ctitle{font-size:13px;font-weight:600}
+.chart,.lineage{display:block;margin-top:8px}.ctitle{font-size:13px;font-weight:600}
 .axis{font-size:10px;fill:#555}.grid{stroke:#eee}.axisline{stroke:#888}
 .empty{fill:#888;color:#888;font-style:italic}
 .legend{font-size:12px;margin:2px 0 10px 64px}.key{margin-right:14px}

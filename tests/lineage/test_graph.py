@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pyspark.sql.types import StringType, StructField, StructType
 
@@ -17,6 +17,8 @@ from lakehouse.contracts.tables import (
     silver_table,
 )
 from lakehouse.lineage.graph import Edge, lineage_edges, lineage_nodes, lineage_svg
+from lakehouse.monitoring.health import HealthData
+from lakehouse.monitoring.report import render_report
 from lakehouse.platform import DatasetTables, Platform
 from tests.events import DATASETS_DIR, ROOT
 
@@ -95,6 +97,7 @@ def test_the_svg_draws_every_node_and_edge_with_its_label() -> None:
     platform = _platform()
     svg = ET.fromstring(lineage_svg(lineage_nodes(platform), lineage_edges(platform, BATCHES)))
     assert svg.tag == f"{SVG}svg" and svg.get("data-chart") == "lineage"
+    assert svg.get("class") == "lineage"  # not a time chart: the report's charts are .chart
     nodes = {
         g.get("data-node"): (g.get("data-layer"), g.find(f"{SVG}text").text)  # type: ignore[union-attr]
         for g in svg.iter(f"{SVG}g")
@@ -151,3 +154,12 @@ def test_the_svg_draws_every_node_and_edge_with_its_label() -> None:
         right = float(source.get("x", "nan")) + float(source.get("width", "nan"))
         assert float(line.get("x1", "nan")) == right
         assert float(line.get("x2", "nan")) == float(target.get("x", "nan"))
+
+
+def test_the_report_has_a_lineage_section_when_given_the_graph() -> None:
+    platform = _platform()
+    svg = lineage_svg(lineage_nodes(platform), lineage_edges(platform, BATCHES))
+    empty = HealthData(datetime(2026, 11, 23, tzinfo=UTC), 7, [], [], [], [])
+    page = render_report(empty, svg)
+    assert "<h2>Lineage</h2>\n" + svg + "\n<h2>Throughput</h2>" in page
+    assert "<h2>Lineage</h2>" not in render_report(empty)
