@@ -33,9 +33,9 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from bench.common import bare_bronze, bare_gold, bare_parse, bare_silver, make_config, register
 from lakehouse.config import TriggerConfig
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.delta import settle_prefetches
 from lakehouse.io.jobs import start_job
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 __all__ = ["FileArrival", "freshness_run", "lag_summary"]
 

@@ -59,10 +59,10 @@ from bench.common import (
 from bench.freshness import freshness_run
 from bench.job_profile import commits_between, jobs_between, label_jobs
 from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.session import build_session
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 LAYERS = ("bronze", "silver", "gold")
 PARTS = ("batch", "start", "freshness", "profile")

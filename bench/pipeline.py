@@ -49,13 +49,13 @@ from bench.common import (
     timed,
 )
 from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.quality.parameters import suite_parameters
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import find_suite, load_suite
 from lakehouse.session import build_session
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 
 def _job(spark: SparkSession, config: LakehouseConfig, layer: str) -> float:

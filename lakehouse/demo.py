@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.display import format_table
 from lakehouse.generate import GeneratedEvent, generate_dataset_events, write_dataset_events
-from lakehouse.generator import GeneratorSpec
+from lakehouse.generate.spec import GeneratorSpec
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.platform import DatasetTables, Platform, load_platform, source_config

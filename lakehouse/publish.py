@@ -1,16 +1,15 @@
-"""Send generated events to Kafka, Pub/Sub Lite or Pub/Sub, for load tests, demos and
-cutover drills.
+"""Send generated events of any dataset to Kafka, Pub/Sub Lite or Pub/Sub, for load tests,
+demos and cutover drills.
 
-Each message is keyed by the event's ``user_id`` (no key when the event has none, e.g. a
-malformed line): all events of a user land in one partition, in order, which keeps a
-user's session readable in order downstream, while users spread over partitions; on Pub/Sub
-the user id is the ordering key. The event time travels as ``event_ts`` (a Kafka header; a
-Pub/Sub Lite attribute and event time; a Pub/Sub attribute).
+Each message is keyed by the event's subject (the contract's erasure subject field, e.g. a
+user id; no key when the line carries none, e.g. a malformed line): all events of a subject
+land in one partition, in order, while subjects spread over partitions; on Pub/Sub the
+subject is the ordering key. The line is sent byte for byte; the event time travels as
+``event_ts`` (a Kafka header; a Pub/Sub Lite attribute and event time; a Pub/Sub attribute).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError, SourceError
-from lakehouse.generator import GeneratedEvent
+from lakehouse.generate.spec import GeneratedEvent
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -46,36 +45,19 @@ class OutgoingMessage:
     event_ts: datetime | None
 
 
-def _fields(line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError:  # malformed JSON or invalid UTF-8: sent as is, without key
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def outgoing(event: GeneratedEvent) -> OutgoingMessage:
-    """The message for one generated event (the line is sent byte for byte)."""
-    fields = _fields(event.line)
-    user = fields.get("user_id")
+    """The message that publishes one event (its line byte for byte), keyed by its subject,
+    its event time as the ``event_ts`` attribute and the message's event time."""
+    from lakehouse.generate.values import iso_timestamp
+
     attributes = {"producer": "lakehouse-publish"}
-    event_ts = _timestamp(fields.get("event_ts"))
-    if event_ts is not None:
-        attributes["event_ts"] = str(fields["event_ts"])
+    if event.event_time is not None:
+        attributes["event_ts"] = iso_timestamp(event.event_time)
     return OutgoingMessage(
-        key=user.encode() if isinstance(user, str) and user else None,
+        key=event.subject.encode() if event.subject else None,
         value=event.line,
         attributes=attributes,
-        event_ts=event_ts,
+        event_ts=event.event_time,
     )
 
 
@@ -157,7 +139,7 @@ def publish_pubsub(
     source: SourceConfig, events: Sequence[GeneratedEvent], topic: str | None = None
 ) -> list[str]:
     """Send events to a Pub/Sub topic (default: the topic of the configured subscription),
-    the user id as the ordering key; returns the message ids, in order."""
+    the subject as the ordering key; returns the message ids, in order."""
     from google.pubsub_v1 import types as v1
 
     from lakehouse.sources.pubsub.client import DEFAULT_ENDPOINT, PubSubClient

@@ -28,10 +28,10 @@ from lakehouse.config import (
     SourceConfig,
     SparkConfig,
 )
-from lakehouse.generator import BAD_KINDS
 from lakehouse.platform import load_platform, source_config
 from lakehouse.session import build_session
 from lakehouse.sources.kafka import kafka_package
+from tests.product_generator import BAD_KINDS
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
 os.environ["TZ"] = "UTC"

@@ -11,9 +11,9 @@ from pyspark.sql import SparkSession
 from lakehouse.cli import main
 from lakehouse.config import KEY_ENV_VAR
 from lakehouse.demo import run_layers
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.privacy.keys import fingerprint
 from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from lakehouse.errors import ConfigError
-from lakehouse.generator import (
+from tests.events import KNOWN_EVENT_TYPES
+from tests.product_generator import (
     BAD_KINDS,
     GeneratedEvent,
     GeneratorSpec,
     generate_events,
     write_landing,
 )
-from tests.events import KNOWN_EVENT_TYPES
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 CONTRACT_FIELDS = {
@@ -459,7 +459,7 @@ def test_write_landing_rejects_bad_events_per_file(tmp_path: Path, per_file: int
 
 def test_write_landing_paces_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("lakehouse.generator.time.sleep", sleeps.append)
+    monkeypatch.setattr("lakehouse.generate.output.time.sleep", sleeps.append)
     events = generate_events(GeneratorSpec(count=5, start=START))
     write_landing(events, tmp_path, events_per_file=2, files_per_second=4.0, prefix="p")
     assert sleeps == [0.25, 0.25, 0.25]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from tests.conftest import events_landing, make_config, register_lake, ungated_kinds
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 from tests.test_cli import REPO, _toml
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
-"""lakehouse publish: messages keyed by user, and the command against the Pub/Sub Lite and
-Pub/Sub fakes."""
+"""lakehouse publish: messages keyed by the subject, and the command against the Pub/Sub Lite
+and Pub/Sub fakes (the events dataset, from its contract)."""
 
 from __future__ import annotations
 
@@ -11,32 +11,33 @@ from pathlib import Path
 import pytest
 
 from lakehouse.cli import main
-from lakehouse.generator import GeneratedEvent
 from lakehouse.publish import OutgoingMessage, outgoing
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.sources.fake_pubsub import FakePubSub
 from tests.sources.fake_pubsublite import FakePubSubLite
 
+REPO = Path(__file__).resolve().parents[1]
 SUB = "projects/p/locations/us-central1/subscriptions/s"
 TOPIC = "projects/p/locations/us-central1/topics/t"
 
 
-def test_messages_are_keyed_by_user_and_carry_the_event_time() -> None:
-    good = GeneratedEvent(
-        b'{"event_id":"e1","user_id":"usr_7","event_ts":"2026-11-23T08:00:00.000Z"}',
-        "good",
-        "e1",
-        "silver",
-        None,
-    )
-    broken = GeneratedEvent(b'{"event_id":"e2","us', "malformed_json", None, "quarantine", "x")
+def test_product_events_are_keyed_by_user_and_carry_the_event_time() -> None:
+    events = generate_events(GeneratorSpec(count=400, bad_share=0.3, seed=3))
+    good = next(e for e in events if e.kind == "good")
+    line = json.loads(good.line)
     assert outgoing(good) == OutgoingMessage(
-        key=b"usr_7",
+        key=line["user_id"].encode(),
         value=good.line,
-        attributes={"producer": "lakehouse-publish", "event_ts": "2026-11-23T08:00:00.000Z"},
-        event_ts=datetime(2026, 11, 23, 8, tzinfo=UTC),
+        attributes={"producer": "lakehouse-publish", "event_ts": line["event_ts"]},
+        event_ts=datetime.fromisoformat(line["event_ts"].replace("Z", "+00:00")),
     )
-    assert outgoing(broken) == OutgoingMessage(
-        None, broken.line, {"producer": "lakehouse-publish"}, None
+    for kind in ("malformed_json", "invalid_utf8"):
+        broken = next(e for e in events if e.kind == kind)
+        assert outgoing(broken) == OutgoingMessage(
+            None, broken.line, {"producer": "lakehouse-publish"}, None
+        )
+    assert datetime(2000, 1, 1, tzinfo=UTC) < min(
+        e.event_time for e in events if e.event_time is not None
     )
 
 
@@ -50,8 +51,15 @@ def fake() -> Iterator[FakePubSubLite]:
     server.stop()
 
 
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
+def _datasets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE_DATASETS_DIR", str(REPO / "datasets"))
+    monkeypatch.setenv("LAKEHOUSE_DATASETS_NAMES", "events")
+    monkeypatch.setenv("LAKEHOUSE_QUALITY_SUITE_DIR", str(REPO / "expectations"))
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
+    _datasets(monkeypatch, tmp_path)
     monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUBLITE_ENDPOINT", endpoint)
     monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUBLITE_INSECURE", "true")
 
@@ -65,7 +73,7 @@ def test_publish_to_pubsublite(
     _env(monkeypatch, tmp_path, fake.endpoint)
     monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUBLITE_SUBSCRIPTION", SUB)
     assert main(["publish", "--to", "pubsublite", "--events", "25", "--seed", "1"]) == 0
-    assert "published 25 events to Pub/Sub Lite" in capsys.readouterr().out
+    assert "events: published 25 events to Pub/Sub Lite" in capsys.readouterr().out
     offsets = fake.offsets(TOPIC)
     assert sum(len(o) for o in offsets.values()) == 25
     assert all(o == list(range(len(o))) for o in offsets.values())
@@ -90,7 +98,7 @@ def test_publish_errors_are_one_line(
     assert err.count("\n") == 1
 
 
-def test_publish_to_pubsub_with_the_user_as_ordering_key(
+def test_publish_to_pubsub_with_the_subject_as_ordering_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = FakePubSub()
@@ -98,7 +106,7 @@ def test_publish_to_pubsub_with_the_user_as_ordering_key(
     try:
         server.create_topic("projects/p/topics/t")
         server.create_subscription("projects/p/subscriptions/s", "projects/p/topics/t")
-        monkeypatch.chdir(tmp_path)
+        _datasets(monkeypatch, tmp_path)
         monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_ENDPOINT", server.endpoint)
         monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_INSECURE", "true")
         assert main(["publish", "--to", "pubsub"]) == 2
@@ -109,7 +117,7 @@ def test_publish_to_pubsub_with_the_user_as_ordering_key(
         monkeypatch.setenv("LAKEHOUSE_SOURCE_PUBSUB_SUBSCRIPTION", "projects/p/subscriptions/s")
         args = ["publish", "--to", "pubsub", "--events", "20", "--seed", "1", "--bad-share", "0"]
         assert main(args) == 0
-        assert "published 20 events to Pub/Sub" in capsys.readouterr().out
+        assert "events: published 20 events to Pub/Sub" in capsys.readouterr().out
         sent = [m.message for m in server.messages("projects/p/subscriptions/s")]
         assert len(sent) == 20
         for message in sent:

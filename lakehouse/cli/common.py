@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lakehouse.cli.console import jvm_output_to_log, progress_step
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
-from lakehouse.generator import GeneratorSpec
+from lakehouse.generate.spec import GeneratorSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from lakehouse.cli.common import (
     LAYERS,
@@ -16,11 +15,7 @@ from lakehouse.cli.common import (
 from lakehouse.cli.run import cmd_run
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
-from lakehouse.generator import generate_events
 from lakehouse.publish import PUBLISH_TARGETS
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["register"]
 
@@ -95,10 +90,19 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
         "--to", required=True, choices=PUBLISH_TARGETS, help="kafka, pubsublite or pubsub"
     )
     pub.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this dataset (repeat); default: every dataset of the configuration, each "
+        "to its own topic",
+    )
+    pub.add_argument(
         "--topic",
-        help="Kafka: topic (default: the first of source.kafka_topics); Pub/Sub Lite: "
-        "projects/P/locations/L/topics/T (default: the topic of source.pubsublite_subscription); "
-        "Pub/Sub: projects/P/topics/T (default: the topic of source.pubsub_subscription)",
+        help="one dataset only. Kafka: topic (default: the first Kafka topic of the dataset's "
+        "contract, else of source.kafka_topics); Pub/Sub Lite: projects/P/locations/L/topics/T "
+        "(default: the topic of the dataset's subscription); Pub/Sub: projects/P/topics/T "
+        "(default: the topic of the dataset's subscription)",
     )
     generator_args(pub, default_count=1_000, files=False)
     return {"demo": cmd_demo, "generate": cmd_generate, "run": cmd_run, "publish": cmd_publish}
@@ -120,7 +124,9 @@ def cmd_demo(args: argparse.Namespace, config: LakehouseConfig) -> int:
     )
     print()
     print(render_summary(result))
-    print('\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM gold.daily_active_users"')
+    gold = next((t for t in result.after if t.startswith("gold.")), None)
+    if gold is not None:
+        print(f'\nQuery the tables, e.g.: lakehouse sql "SELECT * FROM {gold} LIMIT 20"')
     return 0 if result.accounted else 1
 
 
@@ -149,28 +155,52 @@ def cmd_generate(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_publish(args: argparse.Namespace, config: LakehouseConfig) -> int:
+    from pathlib import Path
+
+    from lakehouse.generate import generate_dataset_events
+    from lakehouse.platform import load_platform, source_config
     from lakehouse.publish import publish_kafka, publish_pubsub, publish_pubsublite
 
-    events = generate_events(spec(args))
-    source = config.source
-    if args.to == "kafka":
-        from lakehouse.sources.kafka import KafkaSource
+    chosen = load_platform(config).only(args.dataset)
+    if args.topic and len(chosen) > 1:
+        raise ConfigError(
+            f"publish --topic {args.topic}: names one topic for {len(chosen)} datasets "
+            f"({', '.join(t.dataset.name for t in chosen)}); add --dataset NAME"
+        )
+    generator = spec(args)
+    spark = None
+    for tables in chosen:
+        dataset = tables.dataset
+        source = source_config(config, dataset)
+        events = generate_dataset_events(
+            dataset, generator, Path(config.quality.suite_dir), defaults=config.silver
+        )
+        name = dataset.name
+        if args.to == "kafka":
+            from lakehouse.sources.kafka import KafkaSource
 
-        topic = args.topic or (source.topics[0] if source.topics else "")
-        if not topic:
-            raise ConfigError("publish --to kafka: give --topic or source.kafka_topics")
-        kafka = KafkaSource(source)
-        spark = session(config, "lakehouse-publish", kafka)
-        sent = publish_kafka(spark, source, events, topic)
-        print(f"published {sent} events to Kafka topic {topic}")
-        return 0
-    if args.to == "pubsub":
-        ids = publish_pubsub(source, events, args.topic)
-        where = args.topic or f"the topic of {source.pubsub_subscription}"
-        print(f"published {len(ids)} events to Pub/Sub ({where}), ordering key = user id")
-        return 0
-    offsets = publish_pubsublite(source, events, args.topic)
-    sent = sum(len(o) for o in offsets.values())
-    ranges = ", ".join(f"{p}: {o[0]}..{o[-1]}" for p, o in offsets.items())
-    print(f"published {sent} events to Pub/Sub Lite (partition: offsets {ranges})")
+            topic = args.topic or (source.topics[0] if source.topics else "")
+            if not topic:
+                raise ConfigError(
+                    f"publish --to kafka: dataset {name} names no Kafka topic; give --topic, "
+                    "or Kafka topics in its contract or in source.kafka_topics"
+                )
+            if spark is None:
+                spark = session(config, "lakehouse-publish", KafkaSource(source))
+            sent = publish_kafka(spark, source, events, topic)
+            print(f"{name}: published {sent} events to Kafka topic {topic}, key = subject")
+        elif args.to == "pubsub":
+            ids = publish_pubsub(source, events, args.topic)
+            where = args.topic or f"the topic of {source.pubsub_subscription}"
+            print(
+                f"{name}: published {len(ids)} events to Pub/Sub ({where}), ordering key = subject"
+            )
+        else:
+            offsets = publish_pubsublite(source, events, args.topic)
+            sent = sum(len(o) for o in offsets.values())
+            ranges = ", ".join(f"{p}: {o[0]}..{o[-1]}" for p, o in offsets.items())
+            print(
+                f"{name}: published {sent} events to Pub/Sub Lite "
+                f"(partition: offsets {ranges}), key = subject"
+            )
     return 0

@@ -17,7 +17,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     sql = sub.add_parser(
         "sql", parents=[common], help="run a Spark SQL query and print the result as a table"
     )
-    sql.add_argument("query", help='e.g. "SELECT * FROM gold.daily_active_users"')
+    sql.add_argument("query", help='e.g. "SELECT * FROM gold.<table> LIMIT 20" (lakehouse catalog lists them)')
     sql.add_argument("--limit", type=int, default=100, help="rows to print at most (default 100)")
     sql.add_argument(
         "--allow-writes",
@@ -32,7 +32,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     )
     val.add_argument("suite", help="suite name in expectations/ (e.g. bronze_to_silver) or a path")
     target = val.add_mutually_exclusive_group(required=True)
-    target.add_argument("--table", help="a table name, e.g. silver.events")
+    target.add_argument("--table", help="a table name, e.g. silver.<dataset>")
     target.add_argument("--path", help="a file or folder: .json/.jsonl, .parquet, .csv, Delta")
     val.add_argument("--docs", metavar="DIR", help="also build GE Data Docs (HTML) into DIR")
     val.add_argument(

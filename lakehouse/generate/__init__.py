@@ -7,13 +7,15 @@
 - :mod:`lakehouse.generate.suite`: the silver suite's critical rules a good event meets
 - :mod:`lakehouse.generate.violations`: values that break one critical expectation alone
 - :mod:`lakehouse.generate.regex`: a string a suite's regex matches
-- :mod:`lakehouse.generate.output`: the expected summary, landing files, messages
+- :mod:`lakehouse.generate.output`: the expected summary, landing files
+
+:func:`lakehouse.publish.outgoing` makes a generated event a message to publish.
 """
 
 from __future__ import annotations
 
 from lakehouse.generate.events import applicable_kinds, generate_dataset_events
-from lakehouse.generate.output import expected_summary, outgoing_message, write_dataset_events
+from lakehouse.generate.output import expected_summary, write_dataset_events, write_landing
 from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, GeneratorSpec
 
 __all__ = [
@@ -24,6 +26,6 @@ __all__ = [
     "applicable_kinds",
     "expected_summary",
     "generate_dataset_events",
-    "outgoing_message",
     "write_dataset_events",
+    "write_landing",
 ]

@@ -29,7 +29,6 @@ from lakehouse.generate.spec import BAD_KINDS, SILVER, GeneratedEvent, Generator
 from lakehouse.generate.suite import ColumnRule, SuiteCheck, read_checks, rules_of
 from lakehouse.generate.values import LOCALES, Locale, ValueMaker, iso_timestamp
 from lakehouse.generate.violations import ABSENT, violations
-from lakehouse.generator import GeneratorSpec as ProductSpec
 
 __all__ = ["applicable_kinds", "generate_dataset_events"]
 
@@ -339,7 +338,7 @@ def _kinds(dataset: Dataset, spec: GeneratorSpec, plan: _Plan) -> list[str]:
 
 def generate_dataset_events(
     dataset: Dataset,
-    spec: GeneratorSpec | ProductSpec,
+    spec: GeneratorSpec,
     suite_dir: Path | None = None,
     defaults: SilverConfig | None = None,
 ) -> list[GeneratedEvent]:
@@ -349,20 +348,10 @@ def generate_dataset_events(
     contract allows, or ``spec.bad_kinds``) at random positions; a duplicate with no earlier
     good event to repeat is a good event instead. Good events follow the latest schema
     version, or for ``spec.older_share`` of them an older one (among those whose fields
-    include every column the suite wants not null). A product-events spec
-    (:class:`lakehouse.generator.GeneratorSpec`) is taken with every kind the contract
-    allows. Time windows the contract leaves out are those of ``defaults`` (``[silver]``).
+    include every column the suite wants not null). Time windows the contract leaves out
+    are those of ``defaults`` (``[silver]``).
     ``suite_dir`` holds the silver suite (default: the repository's ``expectations/``).
     """
-    if isinstance(spec, ProductSpec):
-        spec = GeneratorSpec(
-            count=spec.count,
-            bad_share=spec.bad_share,
-            seed=spec.seed,
-            rate=spec.rate,
-            users=spec.users,
-            start=spec.start,
-        )
     checks = read_checks(_suite_path(dataset, suite_dir))
     generator = _Generator(dataset, spec, checks, defaults or SilverConfig())
     kinds = _kinds(dataset, spec, generator.plan)

@@ -1,9 +1,9 @@
 """What to generate for a dataset and what each generated line is owed.
 
-:class:`GeneratorSpec` takes the same arguments as :class:`lakehouse.generator.GeneratorSpec`;
-its bad kinds are those of a contract (:data:`BAD_KINDS`). :class:`GeneratedEvent` extends
-the product generator's event with its event time and subject, so
-:func:`lakehouse.generator.write_landing` and the demo's accounting take it as it is.
+:class:`GeneratorSpec` says how many events, how fast and which bad kinds (those a contract
+allows: :data:`BAD_KINDS`); :class:`GeneratedEvent` is one line with the outcome it is owed,
+its event time and subject (what the landing files, the published messages and the demo's
+accounting need).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lakehouse.errors import ConfigError
-from lakehouse.generator import GeneratedEvent as _ProductEvent
 
 __all__ = ["BAD_KINDS", "SILVER", "GeneratedEvent", "GeneratorSpec"]
 
@@ -77,11 +76,16 @@ class GeneratorSpec:
 
 
 @dataclass(frozen=True)
-class GeneratedEvent(_ProductEvent):
-    """One line, its kind, and the outcome it is owed (``expected`` silver or quarantine,
-    with the first ``reason``); ``event_time`` and ``subject`` as the line carries them
-    (``None`` when it does not, or not readably)."""
+class GeneratedEvent:
+    """One line, its kind (``good`` or a bad kind), and the outcome it is owed (``expected``
+    silver or quarantine, with the first ``reason``); ``event_time`` and ``subject`` as the
+    line carries them (``None`` when it does not, or not readably)."""
 
+    line: bytes
+    kind: str
+    event_id: str | None
+    expected: str  # "silver" | "quarantine"
+    reason: str | None
     event_time: datetime | None = None
     subject: str | None = None
 

@@ -31,12 +31,22 @@ from lakehouse.contracts.types import parse_type
 from lakehouse.errors import ConfigError
 from lakehouse.generate.regex import matching_string
 from lakehouse.generate.suite import ColumnRule
-from lakehouse.generator import COUNTRIES
 
 __all__ = ["INT_MAX", "LOCALES", "Locale", "Maker", "ValueMaker", "iso_timestamp", "normalized"]
 
-# (country, currency, weight): the same homes as the product-events generator
-LOCALES: tuple[tuple[str, str, int], ...] = COUNTRIES
+# (country, currency, weight): where generated subjects live and what they pay in
+LOCALES: tuple[tuple[str, str, int], ...] = (
+    ("US", "USD", 30),
+    ("DE", "EUR", 12),
+    ("GB", "GBP", 10),
+    ("FR", "EUR", 8),
+    ("IN", "INR", 10),
+    ("BR", "BRL", 8),
+    ("JP", "JPY", 7),
+    ("CA", "CAD", 6),
+    ("PL", "PLN", 5),
+    ("ES", "EUR", 4),
+)
 _DEVICES = ("web", "ios", "android")
 _SYSTEMS = ("ios", "android", "windows", "macos", "linux")
 _PAGES = ("/", "/search", "/product", "/cart", "/checkout", "/account", "/help")

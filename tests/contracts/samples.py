@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lakehouse.generator import GeneratorSpec, generate_events
+from tests.product_generator import GeneratorSpec, generate_events
 
 __all__ = ["events_sample", "orders_sample", "write_lines"]
 

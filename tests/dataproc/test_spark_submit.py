@@ -27,11 +27,11 @@ from google.cloud import dataproc_v1
 from lakehouse.config import load_config
 from lakehouse.dataproc.launch import Submission, launch
 from lakehouse.dataproc.properties import cluster_runtime
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.quality.suites import find_suite, load_suite
 from tests.conftest import events_landing
 from tests.dataproc.conftest import write_job_config
 from tests.dataproc.fake_dataproc import FakeDataproc, serve
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

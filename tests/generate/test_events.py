@@ -25,7 +25,6 @@ from lakehouse.generate import (
 )
 from lakehouse.generate.suite import read_checks, read_rules
 from lakehouse.generate.values import normalized
-from lakehouse.generator import GeneratorSpec as ProductSpec
 from tests.generate.checks import latest_problems, unclassified_strings
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -402,13 +401,6 @@ def test_windows_the_contract_leaves_out_are_the_silver_defaults(
     assert min(e.event_time for e in events if e.kind == "late" and e.event_time) < START - (
         _window(ds, "max_lateness") / 2  # later than the contract's own 6 hours allow
     )
-
-
-def test_a_product_events_spec_makes_every_kind_the_contract_allows() -> None:
-    orders = load_dataset(Path(__file__).resolve().parents[2] / "datasets" / "orders")
-    product = ProductSpec(count=300, bad_share=0.5, seed=5, start=START)
-    same = GeneratorSpec(count=300, bad_share=0.5, seed=5, start=START)
-    assert generate_dataset_events(orders, product) == generate_dataset_events(orders, same)
 
 
 def test_two_datasets_share_their_people_but_not_their_ids() -> None:

@@ -12,9 +12,9 @@ from lakehouse.generate import (
     GeneratorSpec,
     expected_summary,
     generate_dataset_events,
-    outgoing_message,
     write_dataset_events,
 )
+from lakehouse.publish import outgoing
 
 
 def _event(kind: str, reason: str | None) -> GeneratedEvent:
@@ -70,15 +70,15 @@ def test_a_message_is_keyed_by_the_subject_and_carries_the_event_time(
     spec = GeneratorSpec(count=300, bad_share=0.5, start=datetime(2026, 1, 1, tzinfo=UTC))
     events = generate_dataset_events(ds, spec, suites)
     for event in events:
-        message = outgoing_message(event)
+        message = outgoing(event)
         assert message.value == event.line
         assert message.key == (event.subject.encode() if event.subject else None)
         assert message.event_ts == event.event_time
     good = next(e for e in events if e.kind == "good")
-    message = outgoing_message(good)
+    message = outgoing(good)
     assert good.event_time is not None and good.subject is not None
     assert message.attributes["event_ts"].encode() in good.line
     assert message.key is not None and message.key in good.line
-    malformed = outgoing_message(next(e for e in events if e.kind == "malformed_json"))
+    malformed = outgoing(next(e for e in events if e.kind == "malformed_json"))
     assert (malformed.key, malformed.event_ts) == (None, None)
     assert "event_ts" not in malformed.attributes

@@ -10,8 +10,8 @@ import pytest
 from lakehouse.contracts import Dataset, load_dataset
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.generate import GeneratorSpec, generate_dataset_events
-from lakehouse.generator import GeneratedEvent as ProductEvent
 from tests.generate.conftest import ROOT, SUITES
+from tests.product_generator import GeneratedEvent as ProductEvent
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,6 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.demo import run_layers, table_counts
-from lakehouse.generator import (
-    BAD_KINDS,
-    GeneratedEvent,
-    GeneratorSpec,
-    generate_events,
-    write_landing,
-)
 from lakehouse.io.jobs import BronzeJob, GoldJob, SilverJob, start_job
 from lakehouse.privacy.keys import fingerprint
 from tests.conftest import (
@@ -37,6 +30,13 @@ from tests.conftest import (
 )
 from tests.contracts.declared_gold import AGGREGATES
 from tests.events import platform
+from tests.product_generator import (
+    BAD_KINDS,
+    GeneratedEvent,
+    GeneratorSpec,
+    generate_events,
+    write_landing,
+)
 
 pytestmark = pytest.mark.slow
 

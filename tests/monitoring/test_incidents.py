@@ -17,13 +17,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StructField, StructType
 
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.monitoring.detectors import detect_stall
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, Observation
 from lakehouse.monitoring.thresholds import Monitoring
 from tests.conftest import make_config, register_lake
 from tests.events import EVENT_FIELDS, SILVER_EVENTS
+from tests.product_generator import GeneratorSpec, generate_events
 
 pytestmark = pytest.mark.slow
 

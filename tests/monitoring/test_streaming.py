@@ -21,7 +21,6 @@ from pyspark.sql import functions as F
 from lakehouse.catalog import table_path
 from lakehouse.cli import main
 from lakehouse.config import DatasetsConfig, LakehouseConfig, TriggerConfig
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
@@ -31,6 +30,7 @@ from lakehouse.ops import BATCH_LOG, TABLE_METRICS
 from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
 from tests.contracts.declared_gold import AGGREGATES
 from tests.events import SILVER_EVENTS
+from tests.product_generator import GeneratorSpec, generate_events
 
 pytestmark = pytest.mark.slow
 

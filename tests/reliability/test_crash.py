@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from tests.conftest import ungated_kinds
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 from tests.reliability.helpers import (
     account,
     assert_gold_equals_recomputation,

@@ -15,9 +15,9 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import load_config
 from lakehouse.demo import run_layers
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_pubsub
 from tests.conftest import register_lake
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.reliability.helpers import account, run_cli, write_config
 from tests.sources.fake_pubsub import FakePubSub
 

@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 
 from lakehouse.cli import main
 from lakehouse.demo import run_layers
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.privacy.pseudonymize import pseudonym
 from tests.conftest import (
     TEST_KEY,
@@ -25,6 +24,7 @@ from tests.conftest import (
     ungated_kinds,
 )
 from tests.events import BRONZE_EVENTS, lake_tables
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 from tests.retention.files import decoded_text, files_containing, log_checkpoint_text, scan
 from tests.test_cli import _toml
 

@@ -15,7 +15,6 @@ from lakehouse.catalog import table_path
 from lakehouse.cli import main
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.demo import run_layers
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from lakehouse.io.jobs import start_job
 from lakehouse.retention.plan import RetentionStep, plan_retention, select_tables
 from lakehouse.retention.run import run_retention
@@ -28,6 +27,7 @@ from tests.conftest import (
     ungated_kinds,
 )
 from tests.events import BRONZE_EVENTS, SILVER_EVENTS, lake_tables, platform
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 from tests.retention.files import read_files
 from tests.test_cli import _toml
 

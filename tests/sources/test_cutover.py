@@ -12,9 +12,9 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.demo import run_layers
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_kafka, publish_pubsub, publish_pubsublite
 from tests.conftest import register_lake
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.sources.fake_pubsub import FakePubSub
 from tests.sources.fake_pubsublite import FakePubSubLite
 from tests.sources.kafka_broker import KafkaBroker

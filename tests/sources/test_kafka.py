@@ -17,7 +17,6 @@ from pyspark.sql import SparkSession
 from lakehouse.config import LakehouseConfig, SourceConfig, SparkConfig, TriggerConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.io.jobs import start_job
 from lakehouse.publish import publish_kafka
 from lakehouse.session import spark_conf
@@ -30,6 +29,7 @@ from lakehouse.sources.kafka import (
 )
 from lakehouse.sources.registry import source_for
 from tests.conftest import make_config, register_lake
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.sources.kafka_broker import KafkaBroker
 
 _topics = itertools.count()

@@ -16,13 +16,13 @@ from pyspark.sql import SparkSession
 from lakehouse.config import LakehouseConfig, SourceConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError, SourceError
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_pubsub
 from lakehouse.sources.pubsub.client import PubSubClient
 from lakehouse.sources.pubsub.datasource import MessageBatch, PubSubStreamReader
 from lakehouse.sources.pubsub.source import PubSubSource, pubsub_options, pubsub_to_envelope
 from lakehouse.sources.registry import source_for
 from tests.conftest import make_config, register_lake
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.sources.fake_pubsub import INVALID_ACK_ID, FakePubSub
 
 PROJECT = "projects/demo"

@@ -17,7 +17,6 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig, SourceConfig
 from lakehouse.demo import run_layers
 from lakehouse.errors import ConfigError, SourceError
-from lakehouse.generator import GeneratorSpec, generate_events
 from lakehouse.publish import publish_pubsublite
 from lakehouse.sources.pubsublite.client import (
     PubSubLiteClient,
@@ -27,6 +26,7 @@ from lakehouse.sources.pubsublite.client import (
 from lakehouse.sources.pubsublite.source import PubSubLiteSource, pubsublite_to_envelope
 from lakehouse.sources.registry import source_for
 from tests.conftest import make_config, register_lake
+from tests.product_generator import GeneratorSpec, generate_events
 from tests.sources.fake_pubsublite import FakePubSubLite
 
 PROJECT = "projects/demo/locations/europe-west1-b"

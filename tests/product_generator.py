@@ -1,23 +1,27 @@
-"""Synthetic product events, with a chosen share of bad ones and the outcome each must have.
+"""Synthetic product events (the ``events`` dataset), hand-written for the tests and the
+benchmarks: a chosen share of bad ones and the outcome each must have.
 
 Every generated line carries the outcome the pipeline owes it: ``silver`` (it must reach
-silver exactly once) or ``quarantine`` with the reason. Tests and the demo compare the
-lake against that manifest.
+silver exactly once) or ``quarantine`` with the reason. The tests compare the lake against
+that manifest. The package itself knows no dataset: ``lakehouse generate`` and the demo make
+events from any contract (:mod:`lakehouse.generate`); this module keeps the product events'
+exact shapes (and their ids and users per seed) that many tests were written against.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from lakehouse.errors import ConfigError
+from lakehouse.generate import GeneratedEvent
+from lakehouse.generate.output import write_landing
+from lakehouse.generate.values import LOCALES as COUNTRIES
 
 __all__ = [
     "BAD_KINDS",
@@ -54,19 +58,6 @@ _EVENT_TYPES = (
     ("login", 3),
     ("logout", 3),
 )
-# (country, currency, weight): where generated users live and what they pay in
-COUNTRIES: tuple[tuple[str, str, int], ...] = (
-    ("US", "USD", 30),
-    ("DE", "EUR", 12),
-    ("GB", "GBP", 10),
-    ("FR", "EUR", 8),
-    ("IN", "INR", 10),
-    ("BR", "BRL", 8),
-    ("JP", "JPY", 7),
-    ("CA", "CAD", 6),
-    ("PL", "PLN", 5),
-    ("ES", "EUR", 4),
-)
 _DEVICES = (("web", 45), ("ios", 25), ("android", 25), ("desktop_app", 5))
 _PAGES = ("/", "/search", "/product", "/cart", "/checkout", "/account", "/help")
 _QUERIES = ("running shoes", "headphones", "coffee grinder", "tent", "usb-c cable", "desk lamp")
@@ -102,15 +93,26 @@ class GeneratorSpec:
             )
 
 
-@dataclass(frozen=True)
-class GeneratedEvent:
-    """One line of the stream and what the pipeline must do with it."""
-
-    line: bytes
-    kind: str  # "good" or one of BAD_KINDS
-    event_id: str | None
-    expected: str  # "silver" | "quarantine"
-    reason: str | None
+def _event(
+    line: bytes, kind: str, event_id: str | None, expected: str, reason: str | None
+) -> GeneratedEvent:
+    """The line with its subject (``user_id``) and event time as a reader of the line sees
+    them: none for a line that is not a JSON object (malformed, invalid UTF-8)."""
+    try:
+        fields = json.loads(line)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        fields = {}
+    user, ts = fields.get("user_id"), fields.get("event_ts")
+    event_time = None
+    if isinstance(ts, str):
+        try:
+            event_time = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            event_time = None
+    subject = user if isinstance(user, str) and user else None
+    return GeneratedEvent(line, kind, event_id, expected, reason, event_time, subject)
 
 
 def _weighted(rng: random.Random, options: Sequence[tuple[object, ...]]) -> tuple[object, ...]:
@@ -184,12 +186,12 @@ def _bad_event(
     event_id = str(event["event_id"])
     if kind == "malformed_json":
         line = _dump(event)[: rng.randint(5, 40)]
-        return GeneratedEvent(line, kind, None, expected, reason)
+        return _event(line, kind, None, expected, reason)
     if kind == "invalid_utf8":
         # "café" written in Latin-1 inside a UTF-8 stream: the byte 0xE9 alone is invalid.
         event["properties"] = {"query": "cafX"}
         line = _dump(event).replace(b"cafX", b"caf\xe9")
-        return GeneratedEvent(line, kind, event_id, expected, reason)
+        return _event(line, kind, event_id, expected, reason)
     if kind == "missing_field":
         del event["user_id"]
     elif kind == "wrong_type":
@@ -197,7 +199,7 @@ def _bad_event(
     elif kind == "duplicate":
         if recent:
             original = rng.choice(recent)
-            return GeneratedEvent(original.line, kind, original.event_id, expected, reason)
+            return _event(original.line, kind, original.event_id, expected, reason)
         kind, expected, reason = "good", "silver", None
     elif kind == "late":
         event["event_ts"] = _iso(ts - timedelta(minutes=rng.randint(10, 600)))
@@ -210,7 +212,7 @@ def _bad_event(
     elif kind == "unknown_field":
         event["app_version"] = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
         event["experiment"] = {"name": "new_checkout", "arm": rng.choice(["a", "b"])}
-    return GeneratedEvent(_dump(event), kind, event_id, expected, reason)
+    return _event(_dump(event), kind, event_id, expected, reason)
 
 
 def generate_events(spec: GeneratorSpec) -> list[GeneratedEvent]:
@@ -229,42 +231,8 @@ def generate_events(spec: GeneratorSpec) -> list[GeneratedEvent]:
             generated = _bad_event(rng.choice(kinds), rng, users, ts, recent)
         else:
             event = _good_event(rng, users, ts)
-            generated = GeneratedEvent(_dump(event), "good", str(event["event_id"]), "silver", None)
+            generated = _event(_dump(event), "good", str(event["event_id"]), "silver", None)
         emitted.append(generated)
         if generated.kind == "good":
             recent.append(generated)
     return emitted
-
-
-def _chunks(events: Sequence[GeneratedEvent], size: int) -> Iterator[Sequence[GeneratedEvent]]:
-    for i in range(0, len(events), size):
-        yield events[i : i + size]
-
-
-def write_landing(
-    events: Sequence[GeneratedEvent],
-    landing_dir: str | Path,
-    events_per_file: int = 1000,
-    files_per_second: float = 0.0,
-    prefix: str | None = None,
-) -> list[Path]:
-    """Write events as JSON-lines files into the landing folder, optionally paced.
-
-    Each file is written under a temporary name and renamed, so a running stream never
-    reads half a file. ``files_per_second`` 0 writes as fast as possible.
-    """
-    if events_per_file < 1:
-        raise ConfigError(f"events per file: {events_per_file} must be at least 1")
-    target = Path(landing_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    prefix = prefix or datetime.now(UTC).strftime("events-%Y%m%dT%H%M%S%f")
-    written: list[Path] = []
-    for n, chunk in enumerate(_chunks(events, events_per_file)):
-        path = target / f"{prefix}-{n:06d}.jsonl"
-        tmp = target / f".{path.name}.tmp"
-        tmp.write_bytes(b"".join(e.line + b"\n" for e in chunk))
-        tmp.rename(path)
-        written.append(path)
-        if files_per_second > 0:
-            time.sleep(1 / files_per_second)
-    return written
