@@ -8,6 +8,7 @@
 - :mod:`lakehouse.cli.contracts`: ``contracts check``
 - :mod:`lakehouse.cli.cost`: ``cost``
 - :mod:`lakehouse.cli.alerts`: ``alerts check``, ``alerts test``
+- :mod:`lakehouse.cli.trace`: ``trace``
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lakehouse.cli import (
     monitoring,
     pipeline,
     query,
+    trace,
 )
 from lakehouse.cli.common import Command
 from lakehouse.config import load_config
@@ -47,6 +49,7 @@ _GROUPS = (
     datasets,
     cost,
     alerts,
+    trace,
 )
 
 

@@ -81,6 +81,7 @@ def cmd_status(args: argparse.Namespace, config: LakehouseConfig) -> int:
 def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from pathlib import Path
 
+    from lakehouse.lineage.section import lineage_graph
     from lakehouse.monitoring.health import gather
     from lakehouse.monitoring.report import write_report
     from lakehouse.preflight import check_storage
@@ -91,6 +92,7 @@ def cmd_report(args: argparse.Namespace, config: LakehouseConfig) -> int:
     from lakehouse.cost.rates import read_daily_cost
 
     health = gather(spark, config, days=args.days)
-    page = write_report(health, Path(args.out), read_daily_cost(spark, config, args.days))
+    cost = read_daily_cost(spark, config, args.days)
+    page = write_report(health, Path(args.out), cost, lineage_graph(spark, config))
     print(f"report: {page}")
     return 0

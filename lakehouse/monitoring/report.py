@@ -1,6 +1,7 @@
 """``lakehouse report --out DIR``: one self-contained static HTML page (inline SVG charts,
 inline CSS, no script, nothing fetched) with the pipeline's health: streams, throughput,
-event lag, quality pass rate, anomalies over time, open anomalies and daily metrics."""
+event lag, quality pass rate, anomalies over time, open anomalies and daily metrics, and the
+lineage graph (dataset -> tables -> gold) with each edge's last batch."""
 
 from __future__ import annotations
 
@@ -175,7 +176,7 @@ body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
-.chart{display:block;margin-top:8px}.ctitle{font-size:13px;font-weight:600}
+.chart,.lineage{display:block;margin-top:8px}.ctitle{font-size:13px;font-weight:600}
 .axis{font-size:10px;fill:#555}.grid{stroke:#eee}.axisline{stroke:#888}
 .empty{fill:#888;color:#888;font-style:italic}
 .legend{font-size:12px;margin:2px 0 10px 64px}.key{margin-right:14px}
@@ -184,8 +185,12 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f
 """
 
 
-def render_report(health: HealthData, cost: Sequence[DailyCost] | None = None) -> str:
-    """The whole page; with ``cost``, its cost section (:mod:`lakehouse.cost.views`)."""
+def render_report(
+    health: HealthData, cost: Sequence[DailyCost] | None = None, lineage: str = ""
+) -> str:
+    """The whole page; with ``cost``, its cost section (:mod:`lakehouse.cost.views`);
+    ``lineage`` is the SVG of the lineage graph
+    (:func:`lakehouse.lineage.section.lineage_graph`), a section of its own when given."""
     throughput: dict[str, list[tuple[datetime, float]]] = {}
     for b in health.batches:
         throughput.setdefault(b.job, []).append((b.finished_ts, b.rows_per_second))
@@ -218,6 +223,7 @@ def render_report(health: HealthData, cost: Sequence[DailyCost] | None = None) -
         f"({critical} critical).</p>",
         "<h2>Streams</h2>",
         _table("streams", STATUS_COLUMNS, [status_row(s) for s in streams]),
+        *(["<h2>Lineage</h2>", lineage] if lineage else []),
         "<h2>Throughput</h2>",
         line_chart("throughput", "Rows per second of each batch", "rows/s", throughput),
         "<h2>Event lag</h2>",
@@ -274,9 +280,14 @@ def _bounds(low: float | None, high: float | None) -> str:
     return f"{one(low)} .. {one(high)}"
 
 
-def write_report(health: HealthData, out: Path, cost: Sequence[DailyCost] | None = None) -> Path:
+def write_report(
+    health: HealthData,
+    out: Path,
+    cost: Sequence[DailyCost] | None = None,
+    lineage: str = "",
+) -> Path:
     """Write ``index.html`` into ``out`` (created); return its path."""
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    page.write_text(render_report(health, cost), encoding="utf-8")
+    page.write_text(render_report(health, cost, lineage), encoding="utf-8")
     return page
