@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse.catalog import table_path
 from lakehouse.config import DatasetsConfig, LakehouseConfig
 from lakehouse.io.silver_job import SilverJob
 from lakehouse.layers.bronze import to_bronze
@@ -56,13 +57,16 @@ def bronze(spark: SparkSession, lines: list[bytes]) -> DataFrame:
 def quarantine_under_narrow_contract(
     spark: SparkSession, config: LakehouseConfig, root: Path
 ) -> str:
-    """Register ``config``'s lake and run one silver batch of :data:`LINES` under the
-    narrow contract copy: fixed-1 and fixed-2 (and a second delivery of ok-1) are refused.
-    Returns the batch's writer id."""
+    """Register ``config``'s lake, write :data:`LINES` to bronze and run one silver batch of
+    them under the narrow contract copy: fixed-1 and fixed-2 (and a second delivery of ok-1)
+    are refused. Returns the batch's writer id."""
     register_lake(spark, config)
     with_checkpoint(config, "silver")
     narrow = narrow_datasets(root / "narrow")
     broken = dataclasses.replace(config, datasets=DatasetsConfig(str(narrow), ("events",)))
-    job = SilverJob(broken, load_platform(broken).dataset("events"))
-    job(bronze(spark, LINES), 0)
+    tables = load_platform(broken).dataset("events")
+    rows = bronze(spark, LINES)
+    rows.write.format("delta").mode("append").save(table_path(config.lake, tables.bronze))
+    job = SilverJob(broken, tables)
+    job(rows, 0)
     return job.identity.app_id(spark)
