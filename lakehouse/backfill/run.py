@@ -1,11 +1,13 @@
 """``lakehouse backfill``: replace a date range of silver or gold with its recomputation
 from the layer below, one Delta commit per table and day (``replaceWhere``).
 
-Each day is recomputed and written in one attempt; an attempt whose commit conflicts with a
-stream (a silver micro-batch appending to the day, a gold upsert of one of its windows) is
-recomputed and written again (:func:`~lakehouse.io.retry.with_retries`), so the commit
-always holds what the layer below had when it won. A day replaced again gives the same rows:
-a backfill killed halfway is run again as it was asked. ``ops.backfills`` gets one row per
+Each day is recomputed and written in one attempt; an attempt whose commit conflicts with
+another writer is recomputed and written again (:func:`~lakehouse.io.retry.with_retries`).
+A day replaced again gives the same rows: a backfill killed halfway is run again as asked.
+Not safe for a day a stream still writes into: the recomputation reads one snapshot and the
+replace commits later, and a stream's blind append in between is no conflict under
+WriteSerializable, so its rows are replaced away (see the README's limitation).
+``ops.backfills`` gets one row per
 table and day written.
 
 The streams reading the replaced table read with ``skipChangeCommits``: they skip a

@@ -10,14 +10,14 @@ The steps, each safe to repeat (a rerun after a crash anywhere repeats what is m
    appended with Delta's idempotent write (``txnAppId`` = ``replay:<id>``, ``txnVersion``
    0): a repeated append writes nothing, so the plan is the first attempt's.
 3. The rows the plan promotes are inserted into silver by a MERGE that inserts an event id
-   only when silver has none within the dedup window (an insert-only MERGE adds files and
-   removes none, so the gold stream reads them as appends and recomputes their windows).
-   The MERGE reads the days it inserts into: a silver micro-batch committing rows into
-   those days in between makes it fail with ``ConcurrentAppendException`` and run again
-   (:func:`~lakehouse.io.retry.with_retries`), so an event the stream promotes meanwhile is
-   never inserted twice; the stream's own appends are blind and never conflict.
+   only when silver has none within the dedup window, decided in the MERGE's transaction
+   (an insert-only MERGE adds files and removes none, so the gold stream reads them as
+   appends and recomputes their windows). The silver stream's appends are blind, which
+   Delta's WriteSerializable isolation does not count as a conflict with the MERGE: a new
+   delivery of the same event promoted by the stream while the MERGE runs could still make
+   a second row of its id (documented in the README).
 4. One MERGE on the quarantine by source coordinates deletes the promoted rows and gives
-   the refused ones their new reasons (same retry on a conflict with the stream).
+   the refused ones their new reasons (retried on a commit conflict).
 5. ``ops.replays`` gets status ``done`` and the counts, from the plan.
 """
 
