@@ -9,6 +9,7 @@
 - :mod:`lakehouse.cli.cost`: ``cost``
 - :mod:`lakehouse.cli.alerts`: ``alerts check``, ``alerts test``
 - :mod:`lakehouse.cli.trace`: ``trace``
+- :mod:`lakehouse.cli.repair`: ``replay``, ``backfill``
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lakehouse.cli import (
     monitoring,
     pipeline,
     query,
+    repair,
     trace,
 )
 from lakehouse.cli.common import Command
@@ -50,6 +52,7 @@ _GROUPS = (
     cost,
     alerts,
     trace,
+    repair,
 )
 
 

@@ -6,6 +6,7 @@ A new ops table is declared in a module here (or in its feature's package) and l
 
 from __future__ import annotations
 
+from lakehouse.ops.backfills import BACKFILLS
 from lakehouse.ops.notifications import NOTIFICATIONS
 from lakehouse.ops.pipeline import (
     ANOMALIES,
@@ -16,10 +17,12 @@ from lakehouse.ops.pipeline import (
     TABLE_METRICS,
 )
 from lakehouse.ops.privacy import ERASURE_AUDIT, ERASURE_REQUESTS
+from lakehouse.ops.replays import REPLAYED_ROWS, REPLAYS
 from lakehouse.tabledef import PIPELINE_OWNER, TableDef
 
 __all__ = [
     "ANOMALIES",
+    "BACKFILLS",
     "BAD_FILES",
     "BATCH_LOG",
     "CONTRACTS",
@@ -29,6 +32,8 @@ __all__ = [
     "OPS_TABLES",
     "PIPELINE_OWNER",
     "QUALITY_RESULTS",
+    "REPLAYED_ROWS",
+    "REPLAYS",
     "TABLE_METRICS",
     "TableDef",
 ]
@@ -45,5 +50,8 @@ OPS_TABLES: dict[str, TableDef] = {
         ERASURE_AUDIT,
         CONTRACTS,
         NOTIFICATIONS,
+        REPLAYS,
+        REPLAYED_ROWS,
+        BACKFILLS,
     )
 }
