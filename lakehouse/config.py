@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import ConfigError
+from lakehouse.serve.settings import ServeConfig
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -513,6 +514,7 @@ class LakehouseConfig:
     dataproc: DataprocConfig = field(default_factory=DataprocConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -534,6 +536,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "dataproc": DataprocConfig,
     "privacy": PrivacyConfig,
     "datasets": DatasetsConfig,
+    "serve": ServeConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
@@ -542,8 +545,9 @@ _PATH_FIELDS = {
     ("quality", "suite_dir"),
     ("privacy", "pseudonym_key_file"),
     ("datasets", "dir"),
+    ("serve", "state_dir"),
 }
-_OPTIONAL_PATHS = {("privacy", "pseudonym_key_file")}
+_OPTIONAL_PATHS = {("privacy", "pseudonym_key_file"), ("serve", "state_dir")}
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

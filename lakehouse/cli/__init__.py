@@ -6,6 +6,7 @@
 - :mod:`lakehouse.cli.maintenance`: ``retention run``, ``erase``
 - :mod:`lakehouse.cli.monitoring`: ``anomalies detect``, ``status``, ``report``
 - :mod:`lakehouse.cli.contracts`: ``contracts check``
+- :mod:`lakehouse.cli.serve`: ``serve``
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lakehouse.cli import (
     monitoring,
     pipeline,
     query,
+    serve,
 )
 from lakehouse.cli.common import Command
 from lakehouse.config import load_config
@@ -33,7 +35,7 @@ from lakehouse.errors import LakehouseError
 
 __all__ = ["main"]
 
-_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets)
+_GROUPS = (pipeline, query, dataproc, maintenance, monitoring, contracts, datasets, serve)
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

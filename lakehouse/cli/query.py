@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
+from typing import Any
 
 from lakehouse.cli.common import Command, Subparsers, session
 from lakehouse.config import LakehouseConfig
@@ -72,6 +74,9 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
+    if not args.allow_writes and _via_server(args, config):
+        return 0
+    print("lakehouse sql: in a new session", file=sys.stderr, flush=True)
     spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False)
     statement = classify(spark, args.query)
     if not statement.reads_only and not args.allow_writes:
@@ -88,11 +93,30 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
             df, rows = run_recorded(spark, config, args.query, statement.kind, args.limit + 1)
     except PySparkException as exc:
         raise LakehouseError(f"query failed: {root_cause(exc)}") from exc
-    shown = rows[: args.limit]
-    print(format_table(df.columns, [list(r) for r in shown]))
-    more = " (more rows not shown; use --limit)" if len(rows) > args.limit else ""
-    print(f"{len(shown)} row(s){more}")
+    _print_rows(df.columns, rows, args.limit, format_table)
     return 0
+
+
+def _via_server(args: argparse.Namespace, config: LakehouseConfig) -> bool:
+    """Run a read-only query on the running ``lakehouse serve`` of this lake, if any (it
+    refuses writes for this client, whatever it allows others); False when none runs."""
+    from lakehouse.display import format_table
+    from lakehouse.serve.client import query_server, server_for
+
+    state = server_for(config.serve, config.lake.root)
+    if state is None:
+        return False
+    print(f"lakehouse sql: via server {state.url}", file=sys.stderr, flush=True)
+    columns, rows = query_server(state, args.query, args.limit + 1)
+    _print_rows(columns, rows, args.limit, format_table)
+    return True
+
+
+def _print_rows(columns: list[str], rows: list[Any], limit: int, fmt: Any) -> None:
+    shown = rows[:limit]
+    print(fmt(columns, [list(r) for r in shown]))
+    more = " (more rows not shown; use --limit)" if len(rows) > limit else ""
+    print(f"{len(shown)} row(s){more}")
 
 
 def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
