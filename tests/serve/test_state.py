@@ -127,3 +127,14 @@ def test_serve_arguments_and_config_errors(
         file.write_text(f"[serve]\n{line}\n")
         assert main(["--config", str(file), "serve", "--stop"]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_sql_says_it_starts_a_new_session_when_no_server_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = tmp_path / "lakehouse.toml"
+    toml.write_text(f'[lake]\nroot = "{tmp_path / "nolake"}"\n[serve]\nstate_dir = "state"\n')
+    assert main(["--config", str(toml), "sql", "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lakehouse sql: in a new session\n")
+    assert "datasets folder" in err.splitlines()[-1]  # its own session: checked first
