@@ -122,9 +122,13 @@ def served(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
         holder.config = config  # type: ignore[attr-defined]
         yield holder
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
+        if process.poll() is None:  # the test failed before its stop: stop it cleanly
+            process.terminate()
+            try:
+                process.wait(90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
 
 
 def _remote(served: Served, read_only: bool = False) -> Any:
@@ -170,6 +174,7 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     first = [tuple(r) for r in spark.sql(DAU).collect()]
     assert [tuple(r) for r in remote.sql(DAU).collect()] == first
 
+    register_lake(spark, config)  # hourly_revenue again, empty
     _batch(spark, config, seed=2, hours_ago=4)  # a batch after the server started
     second = [tuple(r) for r in spark.sql(DAU).collect()]
     assert second != first
