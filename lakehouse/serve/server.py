@@ -21,7 +21,7 @@ from lakehouse.catalog import register_tables, table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import LakehouseError
 from lakehouse.serve.proxy import ConnectProxy
-from lakehouse.serve.state import ServerState, alive, remove_state, write_state
+from lakehouse.serve.state import ServerState, remove_state, write_state
 
 __all__ = ["Server", "connect_conf", "free_port", "jdbc_url", "new_token"]
 
@@ -176,12 +176,14 @@ class Server:
         if self._thrift is not None:
             self._thrift.stop()
         self._spark.stop()
-        _stop_jvm(self.jvm_pid)
+        _stop_jvm()
         remove_state(self._config.serve, os.getpid())
 
 
-def _stop_jvm(pid: int, timeout: float = 30.0) -> None:
-    """End the JVM PySpark started (its non-daemon server threads would keep it alive)."""
+def _stop_jvm(timeout: float = 30.0) -> None:
+    """End the JVM PySpark started for this process (its non-daemon server threads could
+    keep it alive). A driver that spark-submit started (Dataproc) is that JVM's child: the
+    JVM ends when this process does."""
     from pyspark import SparkContext
 
     gateway: Any = SparkContext._gateway
@@ -189,8 +191,6 @@ def _stop_jvm(pid: int, timeout: float = 30.0) -> None:
     if proc is not None:
         proc.terminate()
         proc.wait(timeout)
-    elif alive(pid) and pid != os.getpid():
-        os.kill(pid, signal.SIGTERM)
 
 
 def new_token() -> str:
