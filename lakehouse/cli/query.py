@@ -76,7 +76,7 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
     if not args.allow_writes and _via_server(args, config):
         return 0
-    print("lakehouse sql: in a new session", file=sys.stderr, flush=True)
+    _say("lakehouse sql: in a new session")
     spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False)
     statement = classify(spark, args.query)
     if not statement.reads_only and not args.allow_writes:
@@ -106,10 +106,19 @@ def _via_server(args: argparse.Namespace, config: LakehouseConfig) -> bool:
     state = server_for(config.serve, config.lake.root)
     if state is None:
         return False
-    print(f"lakehouse sql: via server {state.url}", file=sys.stderr, flush=True)
+    _say(f"lakehouse sql: via server {state.url}")
     columns, rows = query_server(state, args.query, args.limit + 1)
     _print_rows(columns, rows, args.limit, format_table)
     return True
+
+
+def _say(line: str) -> None:
+    """Which way the query runs, on stderr: on a terminal or with --verbose (a script's
+    stderr stays empty on success)."""
+    from lakehouse.cli.console import verbose
+
+    if sys.stderr.isatty() or verbose():
+        print(line, file=sys.stderr, flush=True)
 
 
 def _print_rows(columns: list[str], rows: list[Any], limit: int, fmt: Any) -> None:

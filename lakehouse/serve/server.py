@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from delta.tables import DeltaTable
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog import register_tables, table_path
-from lakehouse.config import LakehouseConfig
+from lakehouse.config import LakeConfig, LakehouseConfig
 from lakehouse.errors import LakehouseError
+from lakehouse.ops import TableDef
 from lakehouse.serve.proxy import ConnectProxy
 from lakehouse.serve.state import ServerState, remove_state, write_state
 
@@ -132,12 +133,7 @@ class Server:
 
         lake = self._config.lake
         tables = load_platform(self._config, self._spark).tables.values()
-        new = [
-            t
-            for t in tables
-            if t.name not in self._served
-            and DeltaTable.isDeltaTable(self._spark, table_path(lake, t))
-        ]
+        new = [t for t in tables if t.name not in self._served and self._exists(lake, t)]
         if new:
             register_tables(
                 self._spark,
@@ -151,6 +147,21 @@ class Server:
                 names = ", ".join(sorted(t.name for t in new))
                 print(f"lakehouse serve: now serving {names}", flush=True)
         return sorted(t.name for t in new)
+
+    def _exists(self, lake: LakeConfig, table: TableDef) -> bool:
+        """Whether the table's Delta log is there now. Asked of the file system, and Delta's
+        cached log of the location forgotten when it is: a log Delta opened while the
+        table was missing (the start's registration) would say it still is."""
+        jvm: Any = self._spark.sparkContext._jvm
+        location = table_path(lake, table)
+        log = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log")
+        hadoop = self._spark._jsparkSession.sessionState().newHadoopConf()
+        if not log.getFileSystem(hadoop).exists(log):
+            return False
+        jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(
+            self._spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(location)
+        )
+        return True
 
     @property
     def served(self) -> frozenset[str]:
@@ -167,7 +178,7 @@ class Server:
         while not self._stop.wait(self._config.serve.poll_seconds):
             try:
                 self.refresh()
-            except LakehouseError as exc:  # a broken contract: keep serving what is served
+            except (LakehouseError, PySparkException) as exc:  # keep serving what is served
                 print(f"lakehouse serve: cannot register new tables: {exc}", file=sys.stderr)
 
     def close(self) -> None:

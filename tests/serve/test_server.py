@@ -5,6 +5,7 @@ client, ``lakehouse sql`` goes through it, and ``serve --stop`` leaves no proces
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import shutil
 import socket
@@ -72,6 +73,7 @@ class Served:
     def __init__(self, toml: Path, serve: ServeConfig, process: subprocess.Popen[str]) -> None:
         self.toml, self.serve, self.process = toml, serve, process
         self.state: ServerState | None = None
+        self.sessions: list[Any] = []  # Connect sessions, stopped whatever the outcome
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +124,9 @@ def served(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
         holder.config = config  # type: ignore[attr-defined]
         yield holder
     finally:
+        for remote in holder.sessions:
+            with contextlib.suppress(Exception):  # the server is gone: nothing to release
+                remote.stop()
         if process.poll() is None:  # the test failed before its stop: stop it cleanly
             process.terminate()
             try:
@@ -171,6 +176,7 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     state = served.state
     assert state is not None and state.jdbc_port == served.serve.jdbc_port
     remote = _remote(served)
+    served.sessions.append(remote)
     first = [tuple(r) for r in spark.sql(DAU).collect()]
     assert [tuple(r) for r in remote.sql(DAU).collect()] == first
 
@@ -188,19 +194,18 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     silver = spark.sql("SELECT count(*) FROM silver.events").first()
     assert silver is not None
     assert _beeline(served, "SELECT count(*) FROM silver.events") == [str(silver[0])]
-    remote.stop()
 
     guarded = _remote(served, read_only=True)
+    served.sessions.append(guarded)
     refused = "lakehouse serve only reads and refused this request"
     with pytest.raises(Exception, match=f"{refused} \\(SQL DropTable\\)"):
         guarded.sql("DROP TABLE gold.daily_active_users")
     with pytest.raises(Exception, match=f"{refused} \\(the write_operation command\\)"):
         guarded.range(3).write.format("delta").saveAsTable("gold.nope")
     assert guarded.sql("SELECT count(*) FROM silver.events").first() == silver
-    guarded.stop()
 
     url = f"sc://127.0.0.1:{served.serve.port}"
-    via = _lakehouse(served.toml, "sql", DAU)
+    via = _lakehouse(served.toml, "--verbose", "sql", DAU)
     assert via.returncode == 0, via.stderr[-2000:]
     assert f"lakehouse sql: via server {url}" in via.stderr
     assert via.stdout.splitlines()[-1] == f"{len(second)} row(s)"
@@ -211,6 +216,10 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     assert again.returncode == 2
     assert f"a server already runs on port {served.serve.port} (pid {state.pid}" in again.stderr
 
+    children = [
+        int(Path(p).parent.name) for p in glob.glob("/proc/[0-9]*/stat") if _child_of(p, state.pid)
+    ]
+    assert state.jvm_pid in children
     stop = _lakehouse(served.toml, "serve", "--stop")
     assert stop.stdout == f"stopped the server on port {served.serve.port} (pid {state.pid})\n"
     out, _ = served.process.communicate(timeout=60)
@@ -221,7 +230,7 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     assert not port_open("127.0.0.1", served.serve.port)
     assert not port_open("127.0.0.1", served.serve.jdbc_port)
     assert not state_file(served.serve).exists()
-    assert not [p for p in glob.glob("/proc/[0-9]*/stat") if _child_of(p, state.pid)]
+    assert [c for c in children if alive(c)] == []  # the JVM and Python workers ended
 
 
 def _child_of(stat: str, pid: int) -> bool:

@@ -134,7 +134,7 @@ def test_sql_says_it_starts_a_new_session_when_no_server_runs(
 ) -> None:
     toml = tmp_path / "lakehouse.toml"
     toml.write_text(f'[lake]\nroot = "{tmp_path / "nolake"}"\n[serve]\nstate_dir = "state"\n')
-    assert main(["--config", str(toml), "sql", "SELECT 1"]) == 2
+    assert main(["--config", str(toml), "--verbose", "sql", "SELECT 1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lakehouse sql: in a new session\n")
     assert "datasets folder" in err.splitlines()[-1]  # its own session: checked first
