@@ -166,7 +166,8 @@ def _beeline(served: Served, query: str) -> list[str]:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
-    return [line for line in result.stdout.splitlines() if line.strip()]
+    # beeline -e echoes its prompt before the first row: "0: jdbc:hive2://...> 400"
+    return [line.rsplit("> ", 1)[-1] for line in result.stdout.splitlines() if line.strip()]
 
 
 def test_clients_query_refuse_writes_and_stop_leaves_nothing(
