@@ -73,7 +73,12 @@ class Served:
     def __init__(self, toml: Path, serve: ServeConfig, process: subprocess.Popen[str]) -> None:
         self.toml, self.serve, self.process = toml, serve, process
         self.state: ServerState | None = None
-        self.sessions: list[Any] = []  # Connect sessions, stopped whatever the outcome
+        self.sessions: list[Any] = []  # Connect sessions, released whatever the outcome
+
+    def release(self) -> None:
+        for remote in self.sessions:
+            remote.stop()
+        self.sessions.clear()
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +129,9 @@ def served(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
         holder.config = config  # type: ignore[attr-defined]
         yield holder
     finally:
-        for remote in holder.sessions:
-            with contextlib.suppress(Exception):  # the server is gone: nothing to release
-                remote.stop()
+        if process.poll() is None:
+            with contextlib.suppress(Exception):
+                holder.release()
         if process.poll() is None:  # the test failed before its stop: stop it cleanly
             process.terminate()
             try:
@@ -217,6 +222,7 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
     assert again.returncode == 2
     assert f"a server already runs on port {served.serve.port} (pid {state.pid}" in again.stderr
 
+    served.release()  # while the server runs: a release on a stopped one retries for minutes
     children = [
         int(Path(p).parent.name) for p in glob.glob("/proc/[0-9]*/stat") if _child_of(p, state.pid)
     ]
