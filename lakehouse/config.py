@@ -18,6 +18,7 @@ from typing import Any
 
 from lakehouse.alerts.settings import AlertsConfig, parse_destinations
 from lakehouse.errors import ConfigError
+from lakehouse.serve.settings import ServeConfig
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -570,6 +571,7 @@ class LakehouseConfig:
     datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -593,6 +595,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "datasets": DatasetsConfig,
     "cost": CostConfig,
     "alerts": AlertsConfig,
+    "serve": ServeConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),
@@ -601,8 +604,9 @@ _PATH_FIELDS = {
     ("quality", "suite_dir"),
     ("privacy", "pseudonym_key_file"),
     ("datasets", "dir"),
+    ("serve", "state_dir"),
 }
-_OPTIONAL_PATHS = {("privacy", "pseudonym_key_file")}
+_OPTIONAL_PATHS = {("privacy", "pseudonym_key_file"), ("serve", "state_dir")}
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

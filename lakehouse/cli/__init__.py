@@ -10,6 +10,7 @@
 - :mod:`lakehouse.cli.alerts`: ``alerts check``, ``alerts test``
 - :mod:`lakehouse.cli.trace`: ``trace``
 - :mod:`lakehouse.cli.repair`: ``replay``, ``backfill``
+- :mod:`lakehouse.cli.serve`: ``serve``
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lakehouse.cli import (
     pipeline,
     query,
     repair,
+    serve,
     trace,
 )
 from lakehouse.cli.common import Command
@@ -53,6 +55,7 @@ _GROUPS = (
     alerts,
     trace,
     repair,
+    serve,
 )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
+from typing import Any
 
 from lakehouse.cli.common import Command, Subparsers, session
 from lakehouse.config import LakehouseConfig
@@ -74,6 +76,9 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
+    if not args.allow_writes and _via_server(args, config):
+        return 0
+    _say("lakehouse sql: in a new session")
     spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False)
     statement = classify(spark, args.query)
     if not statement.reads_only and not args.allow_writes:
@@ -90,11 +95,39 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
             df, rows = run_recorded(spark, config, args.query, statement.kind, args.limit + 1)
     except PySparkException as exc:
         raise LakehouseError(f"query failed: {root_cause(exc)}") from exc
-    shown = rows[: args.limit]
-    print(format_table(df.columns, [list(r) for r in shown]))
-    more = " (more rows not shown; use --limit)" if len(rows) > args.limit else ""
-    print(f"{len(shown)} row(s){more}")
+    _print_rows(df.columns, rows, args.limit, format_table)
     return 0
+
+
+def _via_server(args: argparse.Namespace, config: LakehouseConfig) -> bool:
+    """Run a read-only query on the running ``lakehouse serve`` of this lake, if any (it
+    refuses writes for this client, whatever it allows others); False when none runs."""
+    from lakehouse.display import format_table
+    from lakehouse.serve.client import query_server, server_for
+
+    state = server_for(config.serve, config.lake.root)
+    if state is None:
+        return False
+    _say(f"lakehouse sql: via server {state.url}")
+    columns, rows = query_server(state, args.query, args.limit + 1)
+    _print_rows(columns, rows, args.limit, format_table)
+    return True
+
+
+def _say(line: str) -> None:
+    """Which way the query runs, on stderr: on a terminal or with --verbose (a script's
+    stderr stays empty on success)."""
+    from lakehouse.cli.console import verbose
+
+    if sys.stderr.isatty() or verbose():
+        print(line, file=sys.stderr, flush=True)
+
+
+def _print_rows(columns: list[str], rows: list[Any], limit: int, fmt: Any) -> None:
+    shown = rows[:limit]
+    print(fmt(columns, [list(r) for r in shown]))
+    more = " (more rows not shown; use --limit)" if len(rows) > limit else ""
+    print(f"{len(shown)} row(s){more}")
 
 
 def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:
