@@ -19,13 +19,13 @@ from typing import Any
 
 import pyspark
 import pytest
-from lakehouse.generator import GeneratorSpec, generate_events, write_landing
 from pyspark.sql import SparkSession
 
 from lakehouse.demo import run_layers
 from lakehouse.serve.settings import ServeConfig
 from lakehouse.serve.state import ServerState, alive, port_open, read_state, state_file
 from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
+from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 pytestmark = pytest.mark.slow
 
