@@ -66,7 +66,7 @@ class EventTrace:
     gold: list[GoldHit] = field(default_factory=list)
     not_counted: list[str] = field(default_factory=list)  # gold tables whose query leaves it out
     erasures: list[dict[str, Any]] = field(default_factory=list)  # of an event not found
-    replays: list[dict[str, Any]] | None = None  # None: the lake has no ops.replays
+    replays: list[dict[str, Any]] = field(default_factory=list)  # that chose a delivery
     notes: list[str] = field(default_factory=list)
 
 
@@ -156,14 +156,9 @@ def trace_event(
         trace.notes.append("in bronze, not yet processed by the silver stream")
     if trace.status == "not found":  # an erasure deletes every row of an event it touches
         _erased(spark, config, tables, event_id, trace)
-    # a replayed row carries its replay's id (a column named like ``_replay_id``), if any
-    marks = [
-        str(value)
-        for r in (*silver_rows, *refused)
-        for column, value in r.asDict().items()
-        if "replay" in column and column.endswith("id") and value is not None
-    ]
-    trace.replays = replays(spark, dataset.name, marks)
+    trace.replays = replays(
+        spark, config, dataset.name, [(d.source, d.partition, d.offset) for d in trace.deliveries]
+    )
     return trace
 
 

@@ -1,5 +1,5 @@
 """What a trace reads from the ops tables: the batch log rows of the batches that wrote a
-table, the erasures of a dataset's tables and, when the catalog has it, ``ops.replays``."""
+table, the erasures of a dataset's tables and the replays that chose an event's deliveries."""
 
 from __future__ import annotations
 
@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.engine_errors import is_engine_error
-from lakehouse.ops import BATCH_LOG, ERASURE_AUDIT, ERASURE_REQUESTS
+from lakehouse.ops import BATCH_LOG, ERASURE_AUDIT, ERASURE_REQUESTS, REPLAYED_ROWS, REPLAYS
 
-__all__ = ["REPLAYS", "BatchRef", "batch_refs", "erasures", "replays"]
-
-REPLAYS = "ops.replays"
+__all__ = ["BatchRef", "batch_refs", "erasures", "replays"]
 
 
 @dataclass(frozen=True)
@@ -92,23 +90,49 @@ def erasures(
 
 
 def replays(
-    spark: SparkSession, dataset: str, marks: Iterable[str] = ()
-) -> list[dict[str, Any]] | None:
-    """The rows of ``ops.replays`` of ``dataset`` (every column the table has), or None when
-    the catalog has no such table (or it cannot be read: not created yet). Its schema is the
-    replay command's: only ``dataset`` and ``replay_id`` are relied on, each when present.
-    ``marks`` (replay ids found on the event's own rows) narrow the rows to those replays."""
-    if not spark.catalog.tableExists(REPLAYS):
-        return None
-    try:
-        frame = spark.table(REPLAYS)
-        if "dataset" in frame.columns:
-            frame = frame.where(F.col("dataset") == dataset)
-        chosen = sorted(set(marks))
-        if chosen and "replay_id" in frame.columns:
-            frame = frame.where(F.col("replay_id").isin(chosen))
-        return [r.asDict(recursive=True) for r in frame.collect()]
-    except Exception as exc:
-        if not is_engine_error(exc):
-            raise
-        return None
+    spark: SparkSession,
+    config: LakehouseConfig,
+    dataset: str,
+    coordinates: Iterable[tuple[str, str, int]],
+) -> list[dict[str, Any]]:
+    """Every replay that chose one of the deliveries ``coordinates`` (source, partition,
+    offset) of ``dataset``, oldest first: the replay's id, who asked, its status, and the
+    delivery's outcome (promoted or refused, with the new reasons of a refusal), from
+    ``ops.replayed_rows`` joined with ``ops.replays``. A lake made before replays existed
+    (no such tables) has none."""
+    wanted = sorted(set(coordinates))
+    rows_path = table_path(config.lake, REPLAYED_ROWS)
+    if not wanted or not DeltaTable.isDeltaTable(spark, rows_path):
+        return []
+    chosen = F.lit(False)
+    for source, partition, offset in wanted:
+        chosen = chosen | (
+            (F.col("_source") == source)
+            & (F.col("_partition") == partition)
+            & (F.col("_offset") == offset)
+        )
+    replayed = (
+        spark.read.format("delta").load(rows_path).where((F.col("dataset") == dataset) & chosen)
+    )
+    runs = spark.read.format("delta").load(table_path(config.lake, REPLAYS))
+    rows = (
+        replayed.join(
+            runs.select("replay_id", "requested_by", "status", "started_ts"), "replay_id", "left"
+        )
+        .orderBy("replayed_ts", "replay_id", "_source", "_partition", "_offset")
+        .collect()
+    )
+    return [
+        {
+            "replay_id": r["replay_id"],
+            "requested_by": r["requested_by"],
+            "status": r["status"],
+            "replayed_ts": r["replayed_ts"],
+            "source": r["_source"],
+            "partition": r["_partition"],
+            "offset": r["_offset"],
+            "outcome": r["outcome"],
+            "reasons": list(r["reasons"]) if r["reasons"] is not None else [],
+        }
+        for r in rows
+    ]

@@ -10,7 +10,7 @@ from typing import Any
 from lakehouse.display import format_value
 from lakehouse.lineage.event import EventTrace
 from lakehouse.lineage.gold_row import GoldRowTrace
-from lakehouse.lineage.ops_reads import REPLAYS, BatchRef
+from lakehouse.lineage.ops_reads import BatchRef
 from lakehouse.sources.landing import LANDING_SOURCE
 
 __all__ = ["coordinates", "render_event", "render_gold", "to_json"]
@@ -75,12 +75,16 @@ def render_event(trace: EventTrace) -> str:
             f"{e['table']} at {format_value(e['erased_ts'])} (version {e['version_before']} -> "
             f"{e['version_after']})"
         )
-    if trace.replays is None:
-        out.append(f"  replays     none ({REPLAYS} is not in this lake)")
-    elif not trace.replays:
-        out.append(f"  replays     none in {REPLAYS}")
-    for r in trace.replays or []:
-        out.append(f"  replay      {_pairs(r)}")
+    if not trace.replays and trace.deliveries:
+        out.append("  replays     none chose it")
+    for r in trace.replays:
+        outcome = r["outcome"]
+        if r["reasons"]:
+            outcome += f" ({'; '.join(r['reasons'])})"
+        out.append(
+            f"  replay      {r['replay_id']} by {r['requested_by']} ({r['status']}) at "
+            f"{format_value(r['replayed_ts'])}: offset {r['offset']} {outcome}"
+        )
     out += [f"  note        {n}" for n in trace.notes]
     return "\n".join(out)
 

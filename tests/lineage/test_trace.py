@@ -24,6 +24,7 @@ from lakehouse.lineage.render import render_event
 from lakehouse.platform import DatasetTables, load_platform
 from lakehouse.privacy.keys import load_key
 from lakehouse.privacy.pseudonymize import pseudonym
+from lakehouse.replay import parse_selection, replay
 from tests.conftest import register_lake
 from tests.lineage.lake import ERASURE, Lake, build_lake
 
@@ -125,7 +126,7 @@ def test_an_event_in_silver_has_every_hop(lake: Lake, capsys: pytest.CaptureFixt
         ),
     ]
     assert trace["not_counted"] == ["gold.hourly_revenue"]  # a page view has no revenue
-    assert (trace["quarantine"], trace["erasures"], trace["replays"]) == ([], [], None)
+    assert (trace["quarantine"], trace["erasures"], trace["replays"]) == ([], [], [])
 
 
 def test_a_purchase_counts_in_its_revenue_row(
@@ -304,18 +305,31 @@ def test_the_report_draws_the_lineage_graph(
     }
 
 
-def test_replays_are_listed_when_the_lake_has_them(
-    spark: SparkSession, lake: Lake, events: DatasetTables, tmp_path: Path
+def test_a_replay_of_a_quarantined_event_is_on_its_trace(
+    spark: SparkSession, lake: Lake, events: DatasetTables
 ) -> None:
-    """ops.replays belongs to the replay command: read as it is when the catalog has it."""
-    spark.sql(
-        "CREATE TABLE ops.replays (replay_id STRING, dataset STRING, promoted BIGINT) "
-        f"USING delta LOCATION '{tmp_path / 'replays'}'"
-    )
-    try:
-        spark.sql("INSERT INTO ops.replays VALUES ('r1', 'events', 2), ('r2', 'orders', 5)")
-        trace = trace_event(spark, lake.config, events, "e1")
-        assert trace.replays == [{"replay_id": "r1", "dataset": "events", "promoted": 2}]
-        assert "  replay      replay_id=r1, dataset=events, promoted=2" in render_event(trace)
-    finally:
-        spark.sql("DROP TABLE ops.replays")
+    """A real replay of e6's quarantine row under the same contract refuses it again: the
+    trace names the replay, who asked, and the delivery's new outcome. (Last in the module:
+    the replay rewrites the quarantine row's reasons.)"""
+    platform = load_platform(lake.config, spark)
+    selection = parse_selection(platform, "quarantine.silver_events", reason="^invalid_value")
+    done = replay(spark, lake.config, events, selection, requested_by="tester")
+    assert (done.chosen, done.promoted, done.refused) == (1, 0, 1)
+    trace = trace_event(spark, lake.config, events, "e6")
+    assert [{k: v for k, v in r.items() if k != "replayed_ts"} for r in trace.replays] == [
+        {
+            "replay_id": done.replay_id,
+            "requested_by": "tester",
+            "status": "done",
+            "source": "landing",
+            "partition": lake.file("b.jsonl"),
+            "offset": 1,
+            "outcome": "refused",
+            "reasons": ["invalid_value:event_type"],
+        }
+    ]
+    assert f"  replay      {done.replay_id} by tester (done) at " in render_event(trace)
+    assert "offset 1 refused (invalid_value:event_type)" in render_event(trace)
+    untouched = trace_event(spark, lake.config, events, "e1")
+    assert untouched.replays == []
+    assert "  replays     none chose it" in render_event(untouched)
