@@ -80,15 +80,15 @@ def apply_properties(spark: SparkSession, table: TableDef, location: str) -> boo
     New tables get them at creation; this brings tables written before a policy change up
     to date (one commit, only when something differs).
     """
-    current = DeltaTable.forPath(spark, location).detail().first()
-    existing = dict(current["properties"]) if current is not None else {}
+    # SHOW TBLPROPERTIES reads the snapshot's metadata only; DeltaTable.detail() runs a
+    # Spark job over every file of the table (0.8 s a table, most of a command's start)
+    quoted = location.replace("`", "``")
+    rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{quoted}`").collect()
+    existing = {r["key"]: r["value"] for r in rows}
     wanted = table.properties
     if all(existing.get(k) == v for k, v in wanted.items()):
         return False
-    spark.sql(
-        f"ALTER TABLE delta.`{location.replace('`', '``')}` "
-        f"SET TBLPROPERTIES ({_properties_sql(wanted)})"
-    )
+    spark.sql(f"ALTER TABLE delta.`{quoted}` SET TBLPROPERTIES ({_properties_sql(wanted)})")
     return True
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import register_tables, table_path
+from lakehouse.catalog import apply_properties, register_tables, table_path
 from lakehouse.config import LakeConfig
 from lakehouse.errors import TableError
 from tests.events import SILVER_EVENTS, lake_tables, platform
@@ -75,3 +75,25 @@ def test_a_lake_deleted_under_a_running_session_is_registered_again(
         .first()
     )
     assert location is not None and location["data_type"].endswith("new/silver/events")
+
+
+def test_a_table_written_under_an_older_policy_gets_its_properties_once(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A property changed since the table was written is set again at registration, in one
+    commit; a table whose properties match gets no commit."""
+    location = str(tmp_path / "silver_events")
+    spark.createDataFrame([], SILVER_EVENTS.schema).write.format("delta").save(location)
+    spark.sql(
+        f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES "
+        "('delta.logRetentionDuration' = 'interval 60 days', 'other' = 'kept')"
+    )
+    assert apply_properties(spark, SILVER_EVENTS, location) is True
+    properties = {
+        r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{location}`").collect()
+    }
+    assert {k: properties.get(k) for k in SILVER_EVENTS.properties} == SILVER_EVENTS.properties
+    assert properties["other"] == "kept"
+    version = spark.sql(f"DESCRIBE HISTORY delta.`{location}`").first()
+    assert apply_properties(spark, SILVER_EVENTS, location) is False
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{location}`").first() == version

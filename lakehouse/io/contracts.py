@@ -23,8 +23,18 @@ from lakehouse.ops import BATCH_LOG, CONTRACTS
 __all__ = ["contracts_in_use", "record_contract"]
 
 
+# (table path, app id) of the contracts this process recorded: the jobs of one process
+# (e.g. ``lakehouse run bronze silver gold``) share a dataset's contract, and each idempotent
+# append costs a read of the table's state (about 1.5 s) to find it has nothing to do
+_RECORDED: set[tuple[str, str]] = set()
+
+
 def record_contract(spark: SparkSession, config: LakehouseConfig, dataset: Dataset) -> None:
     """Add ``dataset``'s contract to ``ops.contracts`` unless that content is there already."""
+    path = table_path(config.lake, CONTRACTS)
+    app_id = f"contract:{dataset.name}:{dataset.content_hash}"
+    if (path, app_id) in _RECORDED:
+        return
     row = {
         "dataset": dataset.name,
         "version": dataset.version,
@@ -36,8 +46,8 @@ def record_contract(spark: SparkSession, config: LakehouseConfig, dataset: Datas
         "recorded_ts": datetime.now(UTC),
     }
     frame = local_frame(spark, [row], CONTRACTS.schema)
-    app_id = f"contract:{dataset.name}:{dataset.content_hash}"
-    append_idempotent(frame, table_path(config.lake, CONTRACTS), app_id, 0)
+    append_idempotent(frame, path, app_id, 0)
+    _RECORDED.add((path, app_id))
 
 
 def contracts_in_use(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
