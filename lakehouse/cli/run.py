@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -73,7 +74,7 @@ def _drain(
             except (StreamFailed, LakehouseError) as exc:
                 # one dataset's failure never stops another's streams
                 print(f"{name} {layer}: FAILED: {exc}", file=sys.stderr, flush=True)
-                _alert_failed(spark, config, name, layer, exc)
+                _failed(spark, config, name, layer, exc)
                 failed.append(name)
                 continue
             done = time.monotonic() - started
@@ -125,7 +126,7 @@ def _watch(
                         for name in datasets:
                             for layer in layers:
                                 if query.name == _query_name(config, name, layer):
-                                    _alert_failed(spark, config, name, layer, exc)
+                                    _failed(spark, config, name, layer, exc)
                     print(f"{query.name}: {message}", file=sys.stderr, flush=True)
                     failed.append(str(query.name))
                     continue
@@ -154,13 +155,34 @@ def _query_name(config: LakehouseConfig, dataset: str, layer: str) -> str:
     return f"lakehouse-{dataset}-{_job(config, layer)}"
 
 
-def _alert_failed(
+def _failed(
     spark: SparkSession, config: LakehouseConfig, dataset: str, layer: str, exc: Exception
 ) -> None:
-    """Tell a person (``[alerts]``) that the stream stopped; never raises."""
+    """Record the stream's failure (``ops.stream_failures``: ``status`` shows it) with its
+    trace in this command's log file, and tell a person (``[alerts]``); never raises."""
     from lakehouse.alerts.notify import stream_failed
+    from lakehouse.cli.console import log_file
+    from lakehouse.io.failures import record_stream_failure
 
-    stream_failed(spark, config, dataset, _job(config, layer), str(exc))
+    job = _job(config, layer)
+    log: str | None = None
+    try:
+        with log_file().open("a", encoding="utf-8") as handle:
+            handle.write(f"{dataset} {job} failed:\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        log = str(log_file())
+    except OSError:
+        pass  # no log folder: the row names no file
+    record_stream_failure(
+        spark,
+        config,
+        dataset=dataset,
+        job=job,
+        query_name=_query_name(config, dataset, layer),
+        error=str(exc),
+        log_file=log,
+    )
+    stream_failed(spark, config, dataset, job, str(exc))
 
 
 def _check_run(config: LakehouseConfig, layers: Sequence[str], datasets: Sequence[str]) -> None:

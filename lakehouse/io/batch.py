@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +42,7 @@ from lakehouse.sources.base import OffsetRange
 __all__ = [
     "BatchStats",
     "BatchWriter",
+    "batch_summary",
     "now",
     "observed",
     "offset_summary",
@@ -70,6 +71,8 @@ class BatchStats:
     source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
     task: TaskTotals | None = None  # Spark task metrics of the batch's jobs
     cost_findings: list[Finding] = field(default_factory=list)
+    # code field -> control and format characters silver's normalization removed (silver)
+    characters_removed: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -99,18 +102,38 @@ def offset_summary(
 ) -> tuple[int, str | None]:
     """The rows of a batch, and JSON of the first and last offset read per source partition
     (:func:`summarize_offsets`), from one aggregate job."""
+    rows, offsets, _ = batch_summary(df, source, partition, offset)
+    return rows, offsets
+
+
+def batch_summary(
+    df: DataFrame,
+    source: str,
+    partition: str,
+    offset: str,
+    sums: Mapping[str, Column] | None = None,
+) -> tuple[int, str | None, dict[str, int]]:
+    """:func:`offset_summary` and the totals of ``sums`` (name -> an integer column, null
+    counts as 0) over the batch, from the same aggregate job."""
+    extra = dict(sums or {})
     rows = (
         df.groupBy(source, partition)
         .agg(
             F.min(offset).alias("first"),
             F.max(offset).alias("last"),
             F.count(F.lit(1)).alias("rows"),
+            *[
+                F.coalesce(F.sum(c), F.lit(0)).alias(f"sum_{i}")
+                for i, c in enumerate(extra.values())
+            ],
         )
         .collect()
     )
-    return summarize_offsets(
+    count, offsets = summarize_offsets(
         OffsetRange(r[source], r[partition], r["first"], r["last"], r["rows"]) for r in rows
     )
+    totals = {name: sum(int(r[f"sum_{i}"]) for r in rows) for i, name in enumerate(extra)}
+    return count, offsets, totals
 
 
 def summarize_offsets(ranges: Iterable[OffsetRange]) -> tuple[int, str | None]:
@@ -332,6 +355,7 @@ class BatchWriter:
                 rows_quarantined=rows_quarantined,
                 can_block=can_block,
                 measured=measured,
+                characters_removed=stats.characters_removed,
             )
         stats.observations.append(observation)
         if observation.blocking:

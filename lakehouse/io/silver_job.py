@@ -8,14 +8,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, parse_duration
-from lakehouse.io.batch import BatchStats, BatchWriter, offset_summary
+from lakehouse.io.batch import BatchStats, BatchWriter, batch_summary
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.layers.silver import (
     COORDINATES,
     DEDUP_COL,
+    INVISIBLE_COL,
     REASONS_COL,
     SilverRules,
     classify_duplicates,
+    code_fields,
     parse_events,
     to_quarantine,
     to_silver,
@@ -113,9 +115,19 @@ class SilverJob(BatchWriter):
                 )
             )
             classified = classified.persist()
-            rows_in, offsets = offset_summary(parsed, "_source", "_partition", "_offset")
+            codes = code_fields(dataset)
+            rows_in, offsets, removed = batch_summary(
+                parsed,
+                "_source",
+                "_partition",
+                "_offset",
+                {c: F.col(INVISIBLE_COL)[c] for c in codes},
+            )
             stats = BatchStats(
-                rows_in=rows_in, source_offsets=offsets, key_version=self.key_version
+                rows_in=rows_in,
+                source_offsets=offsets,
+                key_version=self.key_version,
+                characters_removed=removed,
             )
             candidates = (
                 classified.where(F.col(DEDUP_COL) == "new")

@@ -17,15 +17,18 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts.model import Dataset, SchemaVersion
 from lakehouse.contracts.types import field_type, nullable
+from lakehouse.layers.normalize import removed_characters
 from lakehouse.layers.parse import field_reasons, typed_value
 from lakehouse.ops import TableDef
 
 __all__ = [
     "COORDINATES",
     "DUPLICATE_REASON",
+    "INVISIBLE_COL",
     "REASONS_COL",
     "SilverRules",
     "classify_duplicates",
+    "code_fields",
     "parse_events",
     "to_quarantine",
     "to_silver",
@@ -37,6 +40,9 @@ RAW_COL = "_raw"
 RAW_ID = "_raw_id"
 RAW_SUBJECT = "_raw_subject"
 DEDUP_COL = "_dedup"
+# per code field (normalize lower or upper), the control and format characters its value
+# lost (a struct of ints; null when the contract has no such field): the batch's metrics
+INVISIBLE_COL = "_invisible_removed"
 DUPLICATE_REASON = "duplicate_event_id"
 COORDINATES = ("_source", "_partition", "_offset")
 _STRING_MAP = "map<string,string>"
@@ -109,13 +115,22 @@ def _typed_columns(dataset: Dataset, version: Column) -> dict[str, Column]:
     return columns
 
 
+def code_fields(dataset: Dataset) -> list[str]:
+    """The top-level fields of any schema version whose values are codes (normalized to one
+    case): silver removes their control and format characters (lakehouse.layers.normalize)."""
+    return sorted(
+        {f.name for v in dataset.versions for f in v.fields if f.normalize in ("lower", "upper")}
+    )
+
+
 def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], DataFrame]:
     """Parse bronze rows into the dataset's typed columns plus ``_reasons`` (empty when the
     row is good), each event with the schema version its version field names.
 
     Unknown top-level fields are kept in ``rescued_data``; nothing in the payload is lost.
     Of the parsed payload only the raw id and subject are kept (for quarantine): the jobs
-    cache and shuffle these rows, and the payload is there in full.
+    cache and shuffle these rows, and the payload is there in full. ``_invisible_removed``
+    counts per code field what normalization removed (:data:`INVISIBLE_COL`).
     """
     known = sorted({f.name for v in dataset.versions for f in v.fields})
     version_field = dataset.latest.field(dataset.version_field)
@@ -158,8 +173,15 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
         )
         rescued = F.map_filter(F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(known), k))
         subject = dataset.subject_field
+        codes = code_fields(dataset)
+        invisible = (
+            F.struct(*[removed_characters(F.col(RAW_COL)[c]).alias(c) for c in codes])
+            if codes
+            else F.lit(None)
+        )
         return parsed.withColumns(
             {
+                INVISIBLE_COL: invisible,
                 REASONS_COL: gate,
                 "event_date": F.to_date(dataset.event_time_field),
                 "rescued_data": F.when(F.size(rescued) > 0, rescued),

@@ -7,18 +7,26 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from pyspark.sql import SparkSession
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.monitoring.history import read_metrics
 from lakehouse.monitoring.model import SEVERITY_RANK, BatchMetrics, Finding
-from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS
+from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, STREAM_FAILURES, TableDef
 
-__all__ = ["BatchRow", "FindingRow", "HealthData", "QualityRow", "StreamStatus", "gather"]
+__all__ = [
+    "BatchRow",
+    "FailureRow",
+    "FindingRow",
+    "HealthData",
+    "QualityRow",
+    "StreamStatus",
+    "gather",
+]
 
 
 def _utc(ts: datetime) -> datetime:
@@ -64,12 +72,23 @@ class FindingRow(Finding):
 
 
 @dataclass(frozen=True)
+class FailureRow:
+    """A stream that stopped with an error (``ops.stream_failures``)."""
+
+    job: str  # the stream: dataset/job
+    failed_ts: datetime
+    error: str
+    log_file: str | None
+
+
+@dataclass(frozen=True)
 class StreamStatus:
-    """One stream as ``lakehouse status`` shows it."""
+    """One stream as ``lakehouse status`` shows it: ``batch_status`` is FAILED when the
+    stream stopped with an error after its last batch (``failure`` says why)."""
 
     job: str
-    last_batch: int
-    finished_ts: datetime
+    last_batch: int | None  # None: failed before its first batch in the window
+    finished_ts: datetime | None
     batch_status: str
     rows_in: int
     rows_per_second: float
@@ -78,6 +97,7 @@ class StreamStatus:
     quarantine_rate: float
     open_critical: int
     open_warning: int
+    failure: FailureRow | None = None
 
 
 @dataclass(frozen=True)
@@ -88,35 +108,53 @@ class HealthData:
     metrics: list[BatchMetrics]
     quality: list[QualityRow]
     findings: list[FindingRow]
+    failures: list[FailureRow] = dataclasses.field(default_factory=list)
+
+    def failed(self) -> dict[str, FailureRow]:
+        """Per stream, its newest failure when no batch finished after it (a stream that
+        ran a batch since is running again)."""
+        last: dict[str, datetime] = {}
+        for b in self.batches:
+            last[b.job] = max(b.finished_ts, last.get(b.job, b.finished_ts))
+        newest: dict[str, FailureRow] = {}
+        for f in sorted(self.failures, key=lambda f: f.failed_ts):
+            newest[f.job] = f
+        return {job: f for job, f in newest.items() if job not in last or f.failed_ts > last[job]}
 
     def streams(self) -> list[StreamStatus]:
-        """The newest batch of every job, with its table's freshness and open findings."""
+        """The newest batch of every job, with its table's freshness and open findings, and
+        FAILED for a stream whose last word was an error."""
         newest: dict[str, BatchRow] = {}
-        for b in self.batches:
-            if b.job not in newest or (b.finished_ts, b.batch_id) > (
-                newest[b.job].finished_ts,
-                newest[b.job].batch_id,
+        for row in self.batches:
+            if row.job not in newest or (row.finished_ts, row.batch_id) > (
+                newest[row.job].finished_ts,
+                newest[row.job].batch_id,
             ):
-                newest[b.job] = b
+                newest[row.job] = row
         lag: dict[str, float | None] = {}
         for m in sorted(self.metrics, key=lambda m: (m.batch_ts, m.batch_id)):
             lag[m.job] = m.event_lag_seconds
+        failed = self.failed()
         statuses = []
-        for job, b in sorted(newest.items()):
+        for job in sorted(set(newest) | set(failed)):
             open_ = [f for f in self.findings if f.job == job and f.status == "open"]
+            failure = failed.get(job)
+            b: BatchRow | None = newest.get(job)
+            since = b.finished_ts if b is not None else failure.failed_ts if failure else None
             statuses.append(
                 StreamStatus(
                     job=job,
-                    last_batch=b.batch_id,
-                    finished_ts=b.finished_ts,
-                    batch_status=b.status,
-                    rows_in=b.rows_in,
-                    rows_per_second=b.rows_per_second,
+                    last_batch=b.batch_id if b else None,
+                    finished_ts=b.finished_ts if b else None,
+                    batch_status="FAILED" if failure else b.status if b else "-",
+                    rows_in=b.rows_in if b else 0,
+                    rows_per_second=b.rows_per_second if b else 0.0,
                     event_lag_seconds=lag.get(job),
-                    idle_seconds=max(0.0, (self.now - b.finished_ts).total_seconds()),
-                    quarantine_rate=b.rows_quarantined / b.rows_in if b.rows_in else 0.0,
+                    idle_seconds=max(0.0, (self.now - since).total_seconds()) if since else 0.0,
+                    quarantine_rate=(b.rows_quarantined / b.rows_in if b and b.rows_in else 0.0),
                     open_critical=sum(1 for f in open_ if f.severity == "critical"),
                     open_warning=sum(1 for f in open_ if f.severity == "warning"),
+                    failure=failure,
                 )
             )
         return statuses
@@ -132,12 +170,15 @@ class HealthData:
 def gather(
     spark: SparkSession, config: LakehouseConfig, days: int = 7, now: datetime | None = None
 ) -> HealthData:
-    """Read the ops tables of the last ``days`` days (four small reads)."""
+    """Read the ops tables of the last ``days`` days (five small reads)."""
     now = now or datetime.now(UTC)
     since = F.lit((now - timedelta(days=days)).astimezone(UTC).replace(tzinfo=None))
 
-    def load(table: Any) -> Any:
-        return spark.read.format("delta").load(table_path(config.lake, table))
+    def load(table: TableDef) -> DataFrame:
+        path = table_path(config.lake, table)
+        if not DeltaTable.isDeltaTable(spark, path):  # a lake older than the table
+            return spark.createDataFrame([], table.schema)
+        return spark.read.format("delta").load(path)
 
     # a stream is a dataset's job: "events/silver"; ops rows name the job and the table
     owners = _table_datasets(config)
@@ -196,6 +237,15 @@ def gather(
         .where((F.col("detected_ts") >= since) | (F.col("status") == "open"))
         .collect()
     ]
+    failures = [
+        FailureRow(
+            job=stream(r["job"], r["dataset"]),
+            failed_ts=_utc(r["failed_ts"]),
+            error=r["error"],
+            log_file=r["log_file"],
+        )
+        for r in load(STREAM_FAILURES).where(F.col("failed_ts") >= since).collect()
+    ]
     history = read_metrics(
         spark, config.lake, days=days, per_table=config.monitoring.history_batches, now=now
     )
@@ -204,7 +254,7 @@ def gather(
         for points in history.values()
         for m in points
     ]
-    return HealthData(now, days, batches, metrics, quality, findings)
+    return HealthData(now, days, batches, metrics, quality, findings, failures)
 
 
 def _table_datasets(config: LakehouseConfig) -> dict[str, str]:

@@ -59,6 +59,7 @@ def _metrics_row(m: BatchMetrics, writer_id: str) -> dict[str, Any]:
         "quantiles": {k: list(v) for k, v in m.quantiles.items()},
         "category_counts": {k: dict(v) for k, v in m.category_counts.items()},
         "rescued_keys": list(m.rescued_keys),
+        "characters_removed": dict(m.characters_removed),
         "max_event_ts": _naive(m.max_event_ts),
         "event_lag_seconds": m.event_lag_seconds,
         "_writer_id": writer_id,
@@ -87,6 +88,8 @@ def metrics_from_row(row: Any) -> BatchMetrics:
         quantiles={k: tuple(v) for k, v in row["quantiles"].items()},
         category_counts={k: dict(v) for k, v in row["category_counts"].items()},
         rescued_keys=tuple(row["rescued_keys"]),
+        # a lake older than the column has none (read commands never change a table)
+        characters_removed=dict(row.asDict().get("characters_removed") or {}),
         max_event_ts=_utc(row["max_event_ts"]),
         event_lag_seconds=row["event_lag_seconds"],
     )

@@ -90,8 +90,10 @@ def metrics_from_values(
     batch_ts: datetime,
     rows_in: int,
     rows_quarantined: int,
+    characters_removed: Mapping[str, int] | None = None,
 ) -> BatchMetrics:
-    """The metrics from the values of :func:`metric_aggregates` (by alias)."""
+    """The metrics from the values of :func:`metric_aggregates` (by alias), with the
+    characters normalization removed per code field (silver) when given."""
     m = monitoring
     rows = int(row["rows"])
 
@@ -127,6 +129,7 @@ def metrics_from_values(
         quantiles=quantiles,
         category_counts=categories,
         rescued_keys=tuple(row["rescued"] or ()) if m.rescued is not None else (),
+        characters_removed=dict(characters_removed or {}),
         max_event_ts=newest,
         event_lag_seconds=(
             None if newest is None else max(0.0, (batch_ts - newest).total_seconds())

@@ -36,6 +36,8 @@ class BatchMetrics:
     quantiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     category_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     rescued_keys: tuple[str, ...] = ()
+    # code field -> control and format characters silver's normalization removed
+    characters_removed: Mapping[str, int] = field(default_factory=dict)
     max_event_ts: datetime | None = None
     event_lag_seconds: float | None = None
 

@@ -76,6 +76,7 @@ class Monitor:
         rows_quarantined: int,
         can_block: bool = True,
         measured: Mapping[str, Any] | None = None,
+        characters_removed: Mapping[str, int] | None = None,
     ) -> Observation:
         """Measure ``df`` (one Spark job; none when ``measured`` holds the values of its
         :func:`~lakehouse.monitoring.metrics.metric_aggregates`, observed while it was
@@ -93,6 +94,7 @@ class Monitor:
             batch_ts=batch_ts,
             rows_in=rows_in,
             rows_quarantined=rows_quarantined,
+            characters_removed=characters_removed,
         )
         return self.judge(df.sparkSession, table, metrics, can_block=can_block)
 

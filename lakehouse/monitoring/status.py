@@ -53,8 +53,8 @@ def _anomalies(s: StreamStatus) -> str:
 def status_row(s: StreamStatus) -> list[object]:
     return [
         s.job,
-        s.last_batch,
-        s.finished_ts.replace(tzinfo=None, microsecond=0),
+        "-" if s.last_batch is None else s.last_batch,
+        "-" if s.finished_ts is None else s.finished_ts.replace(tzinfo=None, microsecond=0),
         s.batch_status,
         s.rows_in,
         round(s.rows_per_second, 1),
@@ -71,6 +71,13 @@ def render_status(health: HealthData) -> str:
     if not streams:
         return f"no batches in the last {health.days} days: start a stream (lakehouse run ...)"
     lines = [format_table(STATUS_COLUMNS, [status_row(s) for s in streams])]
+    failed = [s.failure for s in streams if s.failure is not None]
+    if failed:
+        lines.append(f"\nfailed streams ({len(failed)}): restart with lakehouse run")
+        for f in failed:
+            when = f.failed_ts.replace(tzinfo=None, microsecond=0)
+            trace = f" (full trace: {f.log_file})" if f.log_file else ""
+            lines.append(f"  {f.job} at {when}: {f.error}{trace}")
     findings = health.open_findings()
     if findings:
         lines.append(f"\nopen anomalies ({len(findings)}):")

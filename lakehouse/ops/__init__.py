@@ -7,6 +7,7 @@ A new ops table is declared in a module here (or in its feature's package) and l
 from __future__ import annotations
 
 from lakehouse.ops.backfills import BACKFILLS
+from lakehouse.ops.failures import STREAM_FAILURES
 from lakehouse.ops.notifications import NOTIFICATIONS
 from lakehouse.ops.pipeline import (
     ANOMALIES,
@@ -34,6 +35,7 @@ __all__ = [
     "QUALITY_RESULTS",
     "REPLAYED_ROWS",
     "REPLAYS",
+    "STREAM_FAILURES",
     "TABLE_METRICS",
     "TableDef",
 ]
@@ -53,5 +55,6 @@ OPS_TABLES: dict[str, TableDef] = {
         REPLAYS,
         REPLAYED_ROWS,
         BACKFILLS,
+        STREAM_FAILURES,
     )
 }

@@ -160,6 +160,8 @@ TABLE_METRICS = TableDef(
         ("max_event_ts", TimestampType(), True),
         ("event_lag_seconds", DoubleType(), True),
         ("_writer_id", StringType(), False),
+        # code field -> control and format characters removed at silver (null: older rows)
+        ("characters_removed", MapType(StringType(), LongType(), False), True),
     ),
     partition_by=(),
     description="One row per micro-batch and monitored table: the metrics anomaly detection reads.",
@@ -187,6 +189,7 @@ TABLE_METRICS = TableDef(
             "max_event_ts",
             "event_lag_seconds",
             "_writer_id",
+            "characters_removed",
         ),
         retention=Retention.window("batch_ts", 400),
     ),

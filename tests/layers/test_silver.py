@@ -9,12 +9,15 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.io.batch import batch_summary
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.layers.silver import (
     DEDUP_COL,
+    INVISIBLE_COL,
     REASONS_COL,
     SilverRules,
     classify_duplicates,
+    code_fields,
     parse_events,
     to_quarantine,
     to_silver,
@@ -245,3 +248,23 @@ def test_silver_and_quarantine_rows_have_the_table_schemas(spark: SparkSession) 
         expected_bad,
         ignore_nullable=True,
     )
+
+
+def test_control_characters_removed_from_codes_are_counted_per_field(
+    spark: SparkSession,
+) -> None:
+    """What normalization removes is counted per code field (the silver metrics' input),
+    whether the row then passes or not; a plain value counts 0."""
+    payloads = [
+        _line(_event(country="\u0000\u0007de", currency="e\u200bur")),
+        _line(_event(event_id="e2", country="\u001bZZ")),
+        _line(_event(event_id="e3")),
+    ]
+    parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
+    codes = code_fields(EVENTS)
+    assert "country" in codes and "currency" in codes
+    rows, _, removed = batch_summary(
+        parsed, "_source", "_partition", "_offset", {c: F.col(INVISIBLE_COL)[c] for c in codes}
+    )
+    assert rows == 3
+    assert removed == {c: {"country": 3, "currency": 1}.get(c, 0) for c in codes}

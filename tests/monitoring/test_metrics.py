@@ -62,6 +62,7 @@ def test_metrics_of_a_batch_in_one_spark_job(spark: SparkSession) -> None:
             batch_ts=BATCH_TS.replace(tzinfo=UTC),
             rows_in=6,
             rows_quarantined=2,
+            characters_removed={"country": 2, "currency": 0},
         )
     finally:
         spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
@@ -94,6 +95,7 @@ def test_metrics_of_a_batch_in_one_spark_job(spark: SparkSession) -> None:
                 "max_event_ts": datetime(2026, 11, 23, 12, 0),
                 "event_lag_seconds": 30.0,
                 "_writer_id": "w1",
+                "characters_removed": {"country": 2, "currency": 0},
             }
         ],
         TABLE_METRICS.schema,

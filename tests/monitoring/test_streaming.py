@@ -26,7 +26,7 @@ from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from lakehouse.monitoring.history import metrics_frame
 from lakehouse.monitoring.model import BatchMetrics
-from lakehouse.ops import BATCH_LOG, TABLE_METRICS
+from lakehouse.ops import BATCH_LOG, STREAM_FAILURES, TABLE_METRICS
 from tests.conftest import TEST_KEY, events_landing, make_config, register_lake
 from tests.contracts.declared_gold import AGGREGATES
 from tests.events import SILVER_EVENTS
@@ -345,3 +345,40 @@ def test_gold_tables_are_measured_in_the_gold_stream(spark: SparkSession, tmp_pa
     log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG)).where("job='gold'")
     [gold] = log.collect()
     assert {f"monitor {a.table.name}" for a in AGGREGATES} <= set(gold["step_ms"])
+
+
+def test_a_failed_stream_is_failed_in_status_until_it_runs_again(
+    spark: SparkSession, lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A silver data file gold has not read yet is corrupted: ``run gold`` fails (exit 1), the
+    failure is in ops.stream_failures with its cause and log file, and ``status`` marks the
+    stream FAILED. (Last in the module: the lake keeps the corrupt file.)"""
+    config = _config(lake)
+    register_lake(spark, config)
+    silver = spark.read.format("delta").load(table_path(config.lake, SILVER_EVENTS))
+    victim = Path(sorted(silver.inputFiles())[0].removeprefix("file:"))
+    victim.write_bytes(b"not parquet at all")
+    toml = str(lake / "lakehouse.toml")
+    capsys.readouterr()
+    assert main(["--config", toml, "run", "gold", "--available-now"]) == 1
+    assert "events gold: FAILED: " in capsys.readouterr().err
+    [failure] = spark.read.format("delta").load(table_path(config.lake, STREAM_FAILURES)).collect()
+    assert (failure["dataset"], failure["job"], failure["query_name"]) == (
+        "events",
+        "gold",
+        "lakehouse-events-gold",
+    )
+    assert failure["error"].startswith("stream 'lakehouse-events-gold' failed: ")
+    assert "\n" not in failure["error"]
+    assert Path(failure["log_file"]).read_text().count("events gold failed:") == 1
+    assert main(["--config", toml, "status"]) == 0
+    out = capsys.readouterr().out
+    gold = next(line for line in out.splitlines() if line.startswith("| events/gold "))
+    assert [c.strip() for c in gold.strip("|").split("|")][:4] == [
+        "events/gold",
+        "-",
+        "-",
+        "FAILED",
+    ]
+    assert "failed streams (1): restart with lakehouse run" in out
+    assert "  events/gold at " in out and failure["log_file"] in out

@@ -11,7 +11,13 @@ import pytest
 
 from lakehouse.config import MonitoringConfig, load_config
 from lakehouse.errors import ConfigError
-from lakehouse.monitoring.health import BatchRow, FindingRow, HealthData, QualityRow
+from lakehouse.monitoring.health import (
+    BatchRow,
+    FailureRow,
+    FindingRow,
+    HealthData,
+    QualityRow,
+)
 from lakehouse.monitoring.model import BatchMetrics
 from lakehouse.monitoring.report import render_report, write_report
 from lakehouse.monitoring.status import duration, render_status
@@ -95,6 +101,40 @@ def test_status_table_of_each_stream() -> None:
     assert [c.strip() for c in bronze.strip("|").split("|")][6:] == ["-", "3.0 h", "0.0 %", "none"]
     assert "open anomalies (1):" in text
     assert "fewer rows" not in text  # resolved findings are not listed
+
+
+def test_a_stream_that_failed_after_its_last_batch_is_failed_until_it_runs_again() -> None:
+    health = _health()
+    failures = [
+        # silver failed after its last batch (11:32); bronze failed before its batch (9:00):
+        # it ran since. gold failed before running any batch in the window.
+        FailureRow("silver", NOW - timedelta(minutes=10), "StreamFailed: disk full", "/l/1.log"),
+        FailureRow("bronze-landing", NOW - timedelta(hours=4), "StreamFailed: old", None),
+        FailureRow("gold", NOW - timedelta(minutes=5), "StreamFailed: no gold", None),
+    ]
+    health = HealthData(
+        NOW, 7, health.batches, health.metrics, health.quality, health.findings, failures
+    )
+    text = render_status(health)
+    rows = {
+        cells[0]: cells
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| stream ")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    assert rows["silver"][3] == "FAILED"
+    assert rows["silver"][7] == "28.0 min"  # idle since its last batch
+    assert rows["bronze-landing"][3] == "ok"  # it ran a batch after the failure
+    assert rows["gold"][:4] == ["gold", "-", "-", "FAILED"]
+    assert rows["gold"][7] == "5.0 min"  # since it failed
+    assert "failed streams (2): restart with lakehouse run" in text
+    assert "  silver at 2026-11-23 11:50:00: StreamFailed: disk full (full trace: /l/1.log)" in text
+    assert "  gold at 2026-11-23 11:55:00: StreamFailed: no gold" in text
+    assert "StreamFailed: old" not in text
+    # the report's streams table says it too
+    page = render_report(health)
+    streams = page.split('data-table="streams"')[1].split("</table>")[0]
+    assert streams.count("FAILED") == 2
 
 
 def test_status_without_batches_says_what_to_do() -> None:

@@ -34,7 +34,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     """A lake after ``run bronze silver gold`` over a poison file, a good file with a
     control-character country and one that is no country at all."""
     root = tmp_path_factory.mktemp("hostile")
-    config = write_config(root, max_files_per_trigger=10, monitoring=False)
+    config = write_config(root, max_files_per_trigger=10)  # monitoring on: the metrics
     env = {"LAKEHOUSE_LOG_DIR": str(root / "logs")}
     landing = root / "landing" / "events"  # the events dataset's folder
     landing.mkdir(parents=True)
@@ -91,6 +91,13 @@ def test_control_characters_are_stripped_and_a_non_country_is_refused(
     gold = spark.read.format("delta").load(str(lake / "gold" / "events_per_minute"))
     assert {r["country"] for r in gold.collect()} == {"ES"}
     assert [r[0] for r in gold.agg(F.sum("events")).collect()] == [2]
+    # what was removed is counted in silver's metrics, per code field
+    metrics = spark.read.format("delta").load(str(lake / "ops" / "table_metrics"))
+    [removed] = [
+        r["characters_removed"]
+        for r in metrics.where(F.col("table_name") == "silver.events").collect()
+    ]
+    assert {k: v for k, v in removed.items() if v} == {"country": 2}
 
 
 def test_sql_reads_quietly_and_refuses_a_delete(
