@@ -102,7 +102,7 @@ def offset_summary(
 ) -> tuple[int, str | None]:
     """The rows of a batch, and JSON of the first and last offset read per source partition
     (:func:`summarize_offsets`), from one aggregate job."""
-    rows, offsets, _ = batch_summary(df, source, partition, offset)
+    rows, offsets, _, _ = batch_summary(df, source, partition, offset)
     return rows, offsets
 
 
@@ -111,11 +111,14 @@ def batch_summary(
     source: str,
     partition: str,
     offset: str,
+    *,
     sums: Mapping[str, Column] | None = None,
-) -> tuple[int, str | None, dict[str, int]]:
-    """:func:`offset_summary` and the totals of ``sums`` (name -> an integer column, null
-    counts as 0) over the batch, from the same aggregate job."""
-    extra = dict(sums or {})
+    bounds: Mapping[str, Column] | None = None,
+) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
+    """:func:`offset_summary`, the totals of ``sums`` (name -> an integer column, null counts
+    as 0) and the smallest and largest value of ``bounds`` (name -> an integer column; None
+    when every value is null) over the batch, from the same aggregate job."""
+    extra, ranges = dict(sums or {}), dict(bounds or {})
     rows = (
         df.groupBy(source, partition)
         .agg(
@@ -126,6 +129,8 @@ def batch_summary(
                 F.coalesce(F.sum(c), F.lit(0)).alias(f"sum_{i}")
                 for i, c in enumerate(extra.values())
             ],
+            *[F.min(c).alias(f"lo_{i}") for i, c in enumerate(ranges.values())],
+            *[F.max(c).alias(f"hi_{i}") for i, c in enumerate(ranges.values())],
         )
         .collect()
     )
@@ -133,7 +138,12 @@ def batch_summary(
         OffsetRange(r[source], r[partition], r["first"], r["last"], r["rows"]) for r in rows
     )
     totals = {name: sum(int(r[f"sum_{i}"]) for r in rows) for i, name in enumerate(extra)}
-    return count, offsets, totals
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for i, name in enumerate(ranges):
+        lows = [int(r[f"lo_{i}"]) for r in rows if r[f"lo_{i}"] is not None]
+        highs = [int(r[f"hi_{i}"]) for r in rows if r[f"hi_{i}"] is not None]
+        found[name] = (min(lows) if lows else None, max(highs) if highs else None)
+    return count, offsets, totals, found
 
 
 def summarize_offsets(ranges: Iterable[OffsetRange]) -> tuple[int, str | None]:

@@ -66,39 +66,57 @@ class SilverJob(BatchWriter):
         return df.where((F.col("_writer_id") != writer_id) | (F.col("_batch_id") != batch_id))
 
     def _existing(
-        self, spark: SparkSession, good: DataFrame, writer_id: str, batch_id: int
+        self,
+        spark: SparkSession,
+        good: DataFrame,
+        writer_id: str,
+        batch_id: int,
+        event_micros: tuple[int | None, int | None] | None = None,
     ) -> DataFrame:
-        """Ids and coordinates of silver rows within the dedup window of the batch's events."""
+        """Ids and coordinates of silver rows within the dedup window of the batch's events
+        (``event_micros``: the smallest and largest event time of ``good`` in microseconds,
+        when the caller has them; else one Spark job finds them)."""
         window = int(self.dedup_window.total_seconds() * 1_000_000)
         event_time = self.dataset.event_time_field
-        bounds = good.agg(
-            (F.unix_micros(F.min(event_time)) - window).alias("lo"),
-            (F.unix_micros(F.max(event_time)) + window).alias("hi"),
-        ).first()
+        if event_micros is None:
+            found = good.agg(
+                F.unix_micros(F.min(event_time)).alias("lo"),
+                F.unix_micros(F.max(event_time)).alias("hi"),
+            ).first()
+            event_micros = (None, None) if found is None else (found["lo"], found["hi"])
         silver = self._excluding_this_batch(
             spark.read.format("delta").load(self.path(self.tables.silver)), writer_id, batch_id
         )
-        if bounds is None or bounds["lo"] is None:
+        first, last = event_micros
+        if first is None or last is None:
             return silver.limit(0)
-        lo, hi = F.timestamp_micros(F.lit(bounds["lo"])), F.timestamp_micros(F.lit(bounds["hi"]))
+        lo = F.timestamp_micros(F.lit(first - window))
+        hi = F.timestamp_micros(F.lit(last + window))
         return silver.where(
             F.col("event_date").between(F.to_date(lo), F.to_date(hi))
             & F.col(event_time).between(lo, hi)
         )
 
     def _quarantined(
-        self, spark: SparkSession, batch: DataFrame, writer_id: str, batch_id: int
+        self,
+        spark: SparkSession,
+        writer_id: str,
+        batch_id: int,
+        ingest_micros: tuple[int | None, int | None],
     ) -> DataFrame:
-        """Coordinates of rows of this batch's deliveries that are quarantined already."""
-        bounds = batch.agg(F.min("_ingest_ts").alias("lo"), F.max("_ingest_ts").alias("hi"))
+        """Coordinates of rows of this batch's deliveries that are quarantined already (the
+        batch's ingest times as literals: Delta skips the files whose statistics are
+        outside them)."""
         quarantine = self._excluding_this_batch(
             spark.read.format("delta").load(self.path(self.tables.quarantine)),
             writer_id,
             batch_id,
         )
-        return quarantine.join(
-            bounds, quarantine["_ingest_ts"].between(bounds["lo"], bounds["hi"])
-        ).select(*COORDINATES)
+        first, last = ingest_micros
+        if first is None or last is None:
+            return quarantine.select(*COORDINATES).limit(0)
+        lo, hi = F.timestamp_micros(F.lit(first)), F.timestamp_micros(F.lit(last))
+        return quarantine.where(F.col("_ingest_ts").between(lo, hi)).select(*COORDINATES)
 
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
@@ -109,20 +127,30 @@ class SilverJob(BatchWriter):
         classified: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
-            classified = good.transform(
-                classify_duplicates(
-                    self._existing(spark, good, writer_id, batch_id), dataset.id_field
-                )
-            )
-            classified = classified.persist()
+            # one aggregate job: rows and offsets read, the characters normalization removed,
+            # the event time range of the good rows (the dedup lookup's window) and the
+            # ingest time range (the lookup of deliveries quarantined already)
             codes = code_fields(dataset)
-            rows_in, offsets, removed = batch_summary(
+            is_good = F.size(REASONS_COL) == 0
+            micros = F.unix_micros(F.col(dataset.event_time_field))
+            rows_in, offsets, removed, ranges = batch_summary(
                 parsed,
                 "_source",
                 "_partition",
                 "_offset",
-                {c: F.col(INVISIBLE_COL)[c] for c in codes},
+                sums={c: F.col(INVISIBLE_COL)[c] for c in codes},
+                bounds={
+                    "event": F.when(is_good, micros),
+                    "ingest": F.unix_micros(F.col("_ingest_ts")),
+                },
             )
+            classified = good.transform(
+                classify_duplicates(
+                    self._existing(spark, good, writer_id, batch_id, ranges["event"]),
+                    dataset.id_field,
+                )
+            )
+            classified = classified.persist()
             stats = BatchStats(
                 rows_in=rows_in,
                 source_offsets=offsets,
@@ -188,7 +216,7 @@ class SilverJob(BatchWriter):
             refused = (
                 # a replayed delivery is quarantined once, not once per replay
                 refused.join(
-                    self._quarantined(spark, parsed, writer_id, batch_id),
+                    self._quarantined(spark, writer_id, batch_id, ranges["ingest"]),
                     list(COORDINATES),
                     "left_anti",
                 )

@@ -263,8 +263,14 @@ def test_control_characters_removed_from_codes_are_counted_per_field(
     parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
     codes = code_fields(EVENTS)
     assert "country" in codes and "currency" in codes
-    rows, _, removed = batch_summary(
-        parsed, "_source", "_partition", "_offset", {c: F.col(INVISIBLE_COL)[c] for c in codes}
+    rows, _, removed, ranges = batch_summary(
+        parsed,
+        "_source",
+        "_partition",
+        "_offset",
+        sums={c: F.col(INVISIBLE_COL)[c] for c in codes},
+        bounds={"offset": F.col("_offset"), "none": F.lit(None).cast("long")},
     )
     assert rows == 3
     assert removed == {c: {"country": 3, "currency": 1}.get(c, 0) for c in codes}
+    assert ranges == {"offset": (0, 2), "none": (None, None)}
