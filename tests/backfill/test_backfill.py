@@ -6,6 +6,7 @@ written); a dry run writes nothing, and ``ops.backfills`` has one row per table 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import shutil
@@ -18,8 +19,10 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.backfill import backfill, parse_range, refused_message
+import lakehouse.backfill.run as backfill_run
+from lakehouse.backfill import backfill, parse_range
 from lakehouse.catalog import table_path
+from lakehouse.cli.repair import cmd_backfill
 from lakehouse.config import DatasetsConfig, LakehouseConfig, QualityConfig
 from lakehouse.errors import ConfigError
 from lakehouse.io.delta import latest_version
@@ -74,7 +77,17 @@ def test_parse_range_refuses_a_reversed_or_too_long_range() -> None:
         parse_range("2020-01-01", "2026-12-01")
 
 
-def test_backfill_silver_then_gold_after_a_contract_change(spark: SparkSession, lake: Lake) -> None:
+class _Crash(Exception):
+    pass
+
+
+def _crash(*_: object) -> None:
+    raise _Crash
+
+
+def test_backfill_silver_then_gold_after_a_contract_change(
+    spark: SparkSession, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = lake.narrowed
     tables = _tables(spark, config)
     silver_path = table_path(config.lake, tables.silver)
@@ -87,6 +100,14 @@ def test_backfill_silver_then_gold_after_a_contract_change(spark: SparkSession, 
     assert (latest_version(spark, silver_path), latest_version(spark, quarantine_path)) == versions
     assert _read(spark, config, "ops/backfills").count() == 0
 
+    # stopped after the quarantine, before the silver commit: refused rows are in both ...
+    with monkeypatch.context() as patch:
+        patch.setattr(backfill_run, "merge_silver_day", _crash)
+        with pytest.raises(_Crash):
+            backfill(spark, config, tables, "silver", DAYS, requested_by="tester")
+    assert _read(spark, config, "silver/events").count() == 3
+    assert _read(spark, config, "quarantine/silver_events").count() == 3 + 2
+    # ... until it is run again
     done = backfill(spark, config, tables, "silver", DAYS, requested_by="tester")
     assert [(r.rows_before, r.rows_after, r.rows_quarantined) for r in done] == [
         (r.rows_before, r.rows_after, r.rows_quarantined) for r in dry
@@ -132,6 +153,11 @@ def test_backfill_silver_then_gold_after_a_contract_change(spark: SparkSession, 
         ignore_nullable=True,
     )
 
+    gold_paths = [table_path(config.lake, t) for _, t, _ in tables.gold]
+    gold_versions = [latest_version(spark, p) for p in gold_paths]
+    dry_gold = backfill(spark, config, tables, "gold", DAYS, dry_run=True)
+    assert sum(r.rows_after for r in dry_gold if r.table == "gold.daily_active_users") == 1
+    assert [latest_version(spark, p) for p in gold_paths] == gold_versions
     backfill(spark, config, tables, "gold", DAYS, requested_by="tester")
     users = _read(spark, config, "gold/daily_active_users").select(
         "event_date", "active_users", "events"
@@ -155,7 +181,7 @@ def _strict_suites(folder: Path) -> Path:
 
 
 def test_a_gold_day_failing_its_suite_is_not_written_and_says_why(
-    spark: SparkSession, lake: Lake, tmp_path: Path
+    spark: SparkSession, lake: Lake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = dataclasses.replace(
         lake.config,
@@ -164,24 +190,40 @@ def test_a_gold_day_failing_its_suite_is_not_written_and_says_why(
     tables = _tables(spark, config)
     users = next(t for g, t, _ in tables.gold if g.name == "daily_active_users")
     before = latest_version(spark, table_path(config.lake, users))
-    results = backfill(spark, config, tables, "gold", DAYS[:1], requested_by="tester")
-    refused = [r for r in results if r.status == "refused"]
-    assert [r.table for r in refused] == ["gold.daily_active_users"], results
-    assert refused_message(refused[0]) == (
-        f"gold.daily_active_users {DAYS[0]}: not written: critical expectation(s) failed: "
-        "expect_column_values_to_be_between(events)"
+    day = DAYS[0].isoformat()
+    args = argparse.Namespace(
+        dataset="events", layer="gold", start=day, end=day, dry_run=False, stream_wait=None
     )
+    assert cmd_backfill(args, config) == 1
+    reason = "critical expectation(s) failed: expect_column_values_to_be_between(events)"
+    assert capsys.readouterr().err.splitlines() == [
+        f"lakehouse: backfill: gold.daily_active_users {day}: not written: {reason}"
+    ]
     assert latest_version(spark, table_path(config.lake, users)) == before
     log = (
         _read(spark, config, "ops/backfills")
-        .where(F.col("status") == "refused")
-        .select("table_name", "day", "reason", "version_written")
+        .where(F.col("backfill_id") == _newest_backfill(spark, config))
+        .select(
+            "table_name", "status", "reason", F.col("version_written").isNotNull().alias("written")
+        )
     )
     assert_df_equality(
         log,
         spark.createDataFrame(
-            [(users.name, DAYS[0], refused[0].reason, None)],
-            "table_name string, day date, reason string, version_written long",
+            [
+                ("gold.daily_active_users", "refused", reason, False),
+                ("gold.events_per_minute", "done", None, True),
+                ("gold.hourly_revenue", "done", None, True),
+            ],
+            "table_name string, status string, reason string, written boolean",
         ),
+        ignore_row_order=True,
         ignore_nullable=True,
     )
+
+
+def _newest_backfill(spark: SparkSession, config: LakehouseConfig) -> str:
+    log = _read(spark, config, "ops/backfills")
+    newest = log.orderBy(F.col("finished_ts").desc()).first()
+    assert newest is not None
+    return str(newest["backfill_id"])
