@@ -1,7 +1,22 @@
-"""Recompute a date range of silver or gold from the layer below (``lakehouse backfill``)."""
+"""Recompute a date range of silver or gold from the layer below (``lakehouse backfill``),
+while the streams run."""
 
 from __future__ import annotations
 
-from lakehouse.backfill.run import DayResult, backfill, parse_range
+from lakehouse.backfill.commit import BackfillError
+from lakehouse.backfill.run import (
+    STREAM_WAIT_SECONDS,
+    DayResult,
+    backfill,
+    parse_range,
+    refused_message,
+)
 
-__all__ = ["DayResult", "backfill", "parse_range"]
+__all__ = [
+    "STREAM_WAIT_SECONDS",
+    "BackfillError",
+    "DayResult",
+    "backfill",
+    "parse_range",
+    "refused_message",
+]

@@ -1,62 +1,113 @@
-"""``lakehouse backfill``: replace a date range of silver or gold with its recomputation
-from the layer below, one Delta commit per table and day (``replaceWhere``).
+"""``lakehouse backfill``: recompute a date range of silver or gold from the layer below and
+write each day in place, while the streams run; ``ops.backfills`` gets one row per table
+and day.
 
-Each day is recomputed and written in one attempt; an attempt whose commit conflicts with
-another writer is recomputed and written again (:func:`~lakehouse.io.retry.with_retries`).
-A day replaced again gives the same rows: a backfill killed halfway is run again as asked.
-Not safe for a day a stream still writes into: the recomputation reads one snapshot and the
-replace commits later, and a stream's blind append in between is no conflict under
-WriteSerializable, so its rows are replaced away (see the README's limitation).
-``ops.backfills`` gets one row per
-table and day written.
+**Silver**, per day D: pin silver's newest version V and recompute the rows silver@V holds
+for D from their bronze deliveries with the current contract
+(:func:`~lakehouse.backfill.recompute.silver_day`). Then, in this order:
 
-The streams reading the replaced table read with ``skipChangeCommits``: they skip a
-backfill's commits (which remove files) and go on; a silver backfill therefore changes gold
-only when gold is backfilled too. Rows a silver backfill refuses are not written to the
-quarantine (``lakehouse replay`` owns the quarantine).
+1. the quarantine gets the deliveries now refused, with their reasons, unless it holds them
+   already (:func:`~lakehouse.backfill.commit.settle_quarantine`): a backfill run again
+   after an interruption quarantines nothing twice;
+2. one MERGE on source coordinates replaces those rows of D in silver by their
+   recomputation and deletes the refused ones
+   (:func:`~lakehouse.backfill.commit.merge_silver_day`).
+
+Between 1 and 2 a refused delivery is in both tables; after 2 every delivery of silver@V's
+day is in silver or in the quarantine exactly once (a backfill that stopped between the two
+is finished by running it again). Rows the silver stream appends after V are not in the
+MERGE's source and are never touched, whether they commit before the MERGE starts or while
+it runs (then the MERGE fails on the appended partition and is retried). The backfill only
+keeps or removes event ids silver@V had for D, so a stream batch deciding dedup on silver
+before or after the commit never makes a second row of an event id (a new delivery of an
+id the backfill removed is refused as ``duplicate_event_id`` if the stream read silver
+before the commit; replay re-judges it). A day the bronze->silver suite blocks (a critical
+table-level failure) is not written.
+
+**Gold**, for the whole range: take the start time T, wait until the gold stream's
+micro-batch in flight at T (if any) has committed (its checkpoint), then pin silver's
+newest version X. Per table and day, recompute the day's windows from silver@X, run the
+table's suite (the gold stream's gate; a day failing a critical expectation is not written
+and is recorded as ``refused`` with the expectations), then one MERGE
+(:func:`~lakehouse.backfill.commit.merge_gold_day`) that writes windows stamped T and only
+replaces or deletes rows stamped at or before T. A gold batch that started before T has
+committed before X was read, so the backfill's values are at least as new; one that started
+after T read silver after T, after any silver backfill that finished before this one began,
+and is kept. Run a gold backfill after the silver backfill it follows has finished.
+
+The streams read with ``skipChangeCommits``: they skip a backfill's commits (which remove
+files), so a silver backfill reaches gold only through a gold backfill. Restart the streams
+with the fix first, then backfill: a stream still running the old contract or gold SQL
+keeps writing what it computes. A dry run reads and counts, writes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
+from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
-from lakehouse.backfill.recompute import gold_day, gold_predicate, silver_day, silver_predicate
+from lakehouse.backfill.commit import (
+    BackfillError,
+    merge_gold_day,
+    merge_silver_day,
+    settle_quarantine,
+    wait_for_batch,
+)
+from lakehouse.backfill.recompute import (
+    gold_day,
+    gold_predicate,
+    read_silver,
+    silver_day,
+)
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.contracts.model import GoldTable
 from lakehouse.errors import ConfigError
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
 from lakehouse.io.delta import latest_version
 from lakehouse.io.faults import fault_point
-from lakehouse.io.retry import with_retries
+from lakehouse.io.gold_job import GoldJob
 from lakehouse.io.silver_job import SilverJob
-from lakehouse.ops import TableDef
 from lakehouse.ops.backfills import BACKFILLS
 from lakehouse.platform import DatasetTables
 
-__all__ = ["JOB", "MAX_DAYS", "DayResult", "backfill", "parse_range"]
+__all__ = [
+    "JOB",
+    "MAX_DAYS",
+    "STREAM_WAIT_SECONDS",
+    "BackfillError",
+    "DayResult",
+    "backfill",
+    "parse_range",
+    "refused_message",
+]
 
 JOB = "backfill"  # the job of the fault points: backfill:after_write:<table>
 MAX_DAYS = 400
-_LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
+STREAM_WAIT_SECONDS = 300.0
+DONE, REFUSED = "done", "refused"
 
 
 @dataclass(frozen=True)
 class DayResult:
+    """What a backfill did (or, dry, would do) to one table's day."""
+
     table: str
     day: date
     rows_before: int
     rows_after: int
-    version: int | None  # None in a dry run
+    version: int | None  # None in a dry run, or when there was nothing to write
+    status: str = DONE  # done, or refused: nothing written (see reason)
+    reason: str | None = None
+    rows_quarantined: int = 0  # silver: rows of the day moved to the quarantine
+    version_read: int | None = None  # the silver version the day was recomputed from
 
 
 def parse_range(start: str, end: str) -> list[date]:
@@ -75,55 +126,132 @@ def parse_range(start: str, end: str) -> list[date]:
     return [first + timedelta(days=i) for i in range(count)]
 
 
-def _replace(
-    spark: SparkSession, compute: Callable[[], DataFrame], path: str, predicate: str
-) -> tuple[int, int]:
-    """Recompute and replace the rows of ``predicate``; (rows written, version)."""
-    written = 0
-
-    def attempt() -> None:
-        nonlocal written
-        rows = compute().localCheckpoint(eager=True)
-        written = rows.count()
-        spark.conf.unset(_LAST_COMMIT)
-        rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
-
-    with_retries(f"backfill {predicate} of {path}", attempt)
-    version = spark.conf.get(_LAST_COMMIT, None)
-    return written, int(version) if version is not None else latest_version(spark, path)
+def _lenient(config: LakehouseConfig) -> LakehouseConfig:
+    """``config`` with the strict gate off: a backfill refuses a day, it does not stop."""
+    return dataclasses.replace(config, quality=dataclasses.replace(config.quality, strict=False))
 
 
-def _targets(
-    spark: SparkSession,
-    config: LakehouseConfig,
-    tables: DatasetTables,
-    layer: str,
-    *,
-    started: datetime,
-    writer: str,
-) -> list[tuple[TableDef, Callable[[date], str], Callable[[date], DataFrame]]]:
-    """Per table of ``layer``: the table, its predicate of a day, its recomputation of a day."""
-    if layer == "silver":
-        job = SilverJob(config, tables)
-        return [
-            (tables.silver, silver_predicate, lambda d: silver_day(job, spark, d, writer, started))
-        ]
-    if layer != "gold":
-        raise ConfigError(f"--layer: {layer!r}; choose silver or gold")
-    silver_path = table_path(config.lake, tables.silver)
+@dataclass(frozen=True)
+class _Run:
+    spark: SparkSession
+    config: LakehouseConfig
+    tables: DatasetTables
+    backfill_id: str
+    started: datetime
+    requested_by: str
+    dry_run: bool
 
-    def of_gold(
-        gold: GoldTable, table: TableDef
-    ) -> tuple[TableDef, Callable[[date], str], Callable[[date], DataFrame]]:
-        def compute(d: date) -> DataFrame:
-            silver = spark.read.format("delta").load(silver_path)
-            return gold_day(
-                spark, silver.where(F.col("event_date") == F.lit(d)), gold, table, started
+    @property
+    def writer(self) -> str:
+        return f"backfill:{self.backfill_id}"
+
+    def record(self, result: DayResult, quarantine_version: int | None = None) -> None:
+        row: dict[str, Any] = {
+            "backfill_id": self.backfill_id,
+            "dataset": self.tables.dataset.name,
+            "table_name": result.table,
+            "day": result.day,
+            "requested_by": self.requested_by,
+            "contract_hash": self.tables.dataset.content_hash,
+            "rows_before": result.rows_before,
+            "rows_after": result.rows_after,
+            "version_written": result.version,
+            "finished_ts": now(),
+            "status": result.status,
+            "reason": result.reason,
+            "rows_quarantined": result.rows_quarantined,
+            "version_read": result.version_read,
+            "quarantine_version": quarantine_version,
+        }
+        frame = local_frame(self.spark, [row], BACKFILLS.schema)
+        frame.write.format("delta").mode("append").save(table_path(self.config.lake, BACKFILLS))
+
+
+def _silver(run: _Run, days: list[date]) -> Iterator[DayResult]:
+    spark, tables = run.spark, run.tables
+    job = SilverJob(_lenient(run.config), tables)
+    silver_path, quarantine_path = job.path(tables.silver), job.path(tables.quarantine)
+    for day in days:
+        version = latest_version(spark, silver_path)
+        recomputed = silver_day(
+            job, read_silver(spark, silver_path, version), day, run.writer, run.started
+        )
+        before = recomputed.before.localCheckpoint(eager=True)
+        kept = recomputed.kept.localCheckpoint(eager=True)
+        refused = recomputed.refused.localCheckpoint(eager=True)
+        rows_before, rows_refused = before.count(), refused.count()
+        result = DayResult(
+            tables.silver.name,
+            day,
+            rows_before,
+            rows_before - rows_refused,  # rows without a bronze delivery stay as they are
+            None,
+            rows_quarantined=rows_refused,
+            version_read=version,
+        )
+        if recomputed.blocked:
+            result = dataclasses.replace(
+                result, status=REFUSED, reason=recomputed.blocked, rows_after=rows_before
             )
+        if run.dry_run or result.status == REFUSED:
+            if not run.dry_run:
+                run.record(result)
+            yield result
+            continue
+        quarantine = spark.read.format("delta").load(quarantine_path)
+        quarantine_version = settle_quarantine(
+            quarantine,
+            quarantine_path,
+            before=before,
+            kept=kept,
+            refused=refused,
+            app_id=run.writer,
+            day=day,
+        )
+        fault_point(JOB, f"after_write:{tables.quarantine.name}", day.toordinal())
+        written = merge_silver_day(kept, refused, silver_path, day)
+        fault_point(JOB, f"after_write:{tables.silver.name}", day.toordinal())
+        result = dataclasses.replace(result, version=written)
+        run.record(result, quarantine_version)
+        yield result
 
-        return (table, lambda d: gold_predicate(gold, d), compute)
 
-    return [of_gold(gold, table) for gold, table, _ in tables.gold]
+def _gold(run: _Run, days: list[date], stream_wait_seconds: float) -> Iterator[DayResult]:
+    spark, tables = run.spark, run.tables
+    job = GoldJob(_lenient(run.config), tables)
+    if not run.dry_run:
+        wait_for_batch(spark, job.checkpoint, stream_wait_seconds)
+    silver_path = job.path(tables.silver)
+    version = latest_version(spark, silver_path)
+    silver = read_silver(spark, silver_path, version)
+    for gold, table, _ in tables.gold:
+        path = job.path(table)
+        for day in days:
+            recomputed = gold_day(job, silver, gold=gold, table=table, day=day, stamp=run.started)
+            rows_before = spark.read.format("delta").load(path).where(gold_predicate(gold, day))
+            result = DayResult(
+                table.name,
+                day,
+                rows_before.count(),
+                recomputed.rows.count(),
+                None,
+                version_read=version,
+            )
+            if recomputed.refused:
+                reason = f"critical expectation(s) failed: {recomputed.refused}"
+                result = dataclasses.replace(
+                    result, status=REFUSED, reason=reason, rows_after=result.rows_before
+                )
+            if run.dry_run or result.status == REFUSED:
+                if not run.dry_run:
+                    run.record(result)
+                yield result
+                continue
+            written = merge_gold_day(recomputed.rows, path, gold, day, run.started)
+            fault_point(JOB, f"after_write:{table.name}", day.toordinal())
+            result = dataclasses.replace(result, version=written)
+            run.record(result)
+            yield result
 
 
 def backfill(
@@ -135,38 +263,27 @@ def backfill(
     *,
     dry_run: bool = False,
     requested_by: str | None = None,
+    stream_wait_seconds: float = STREAM_WAIT_SECONDS,
 ) -> list[DayResult]:
-    """Recompute ``days`` of ``layer`` of a dataset (see the module docstring)."""
-    started = now()
-    backfill_id = uuid.uuid4().hex
-    writer = f"backfill:{backfill_id}"
-    results: list[DayResult] = []
-    for table, predicate, compute in _targets(
-        spark, config, tables, layer, started=started, writer=writer
-    ):
-        path = table_path(config.lake, table)
-        for day in days:
-            before = spark.read.format("delta").load(path).where(predicate(day)).count()
-            if dry_run:
-                after = compute(day).count()
-                results.append(DayResult(table.name, day, before, after, None))
-                continue
-            after, version = _replace(spark, partial(compute, day), path, predicate(day))
-            fault_point(JOB, f"after_write:{table.name}", day.toordinal())
-            row = {
-                "backfill_id": backfill_id,
-                "dataset": tables.dataset.name,
-                "table_name": table.name,
-                "day": day,
-                "requested_by": requested_by or getpass.getuser(),
-                "contract_hash": tables.dataset.content_hash,
-                "rows_before": before,
-                "rows_after": after,
-                "version_written": version,
-                "finished_ts": now(),
-            }
-            local_frame(spark, [row], BACKFILLS.schema).write.format("delta").mode("append").save(
-                table_path(config.lake, BACKFILLS)
-            )
-            results.append(DayResult(table.name, day, before, after, version))
-    return results
+    """Recompute ``days`` of ``layer`` (silver or gold) of a dataset (see the module
+    docstring). ``stream_wait_seconds`` bounds the wait for the gold stream's batch in
+    flight (0: do not wait)."""
+    if layer not in ("silver", "gold"):
+        raise ConfigError(f"--layer: {layer!r}; choose silver or gold")
+    run = _Run(
+        spark,
+        config,
+        tables,
+        uuid.uuid4().hex,
+        now(),
+        requested_by or getpass.getuser(),
+        dry_run,
+    )
+    if layer == "silver":
+        return list(_silver(run, days))
+    return list(_gold(run, days, stream_wait_seconds))
+
+
+def refused_message(result: DayResult) -> str:
+    """One line saying why a day was not written."""
+    return f"{result.table} {result.day}: not written: {result.reason}"

@@ -4,6 +4,7 @@ current contract) and ``backfill`` (a date range recomputed from the layer below
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lakehouse.cli.common import Command, Subparsers, session
 from lakehouse.config import LakehouseConfig
@@ -40,6 +41,14 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     back.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day")
     back.add_argument(
         "--dry-run", action="store_true", help="only print the rows before and after per day"
+    )
+    back.add_argument(
+        "--stream-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="gold: how long to wait for the gold stream's batch in flight (default 300; "
+        "0 when that stream is stopped)",
     )
     return {"replay": cmd_replay, "backfill": cmd_backfill}
 
@@ -82,13 +91,14 @@ def cmd_replay(args: argparse.Namespace, config: LakehouseConfig) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace, config: LakehouseConfig) -> int:
-    from lakehouse.backfill import backfill, parse_range
+    from lakehouse.backfill import STREAM_WAIT_SECONDS, backfill, parse_range, refused_message
     from lakehouse.display import format_table
     from lakehouse.platform import load_platform
 
     platform = load_platform(config)
     tables = platform.dataset(args.dataset)
     days = parse_range(args.start, args.end)
+    wait = STREAM_WAIT_SECONDS if args.stream_wait is None else args.stream_wait
     spark = session(config, "lakehouse-backfill", write=not args.dry_run, create=not args.dry_run)
     results = backfill(
         spark,
@@ -97,16 +107,33 @@ def cmd_backfill(args: argparse.Namespace, config: LakehouseConfig) -> int:
         args.layer,
         days,
         dry_run=args.dry_run,
+        stream_wait_seconds=wait,
     )
     verb = "would be" if args.dry_run else "after"
+    header = ["table", "day", "rows before", f"rows {verb}", "to quarantine", "status"]
     print(
         format_table(
-            ["table", "day", "rows before", f"rows {verb}", "version"],
-            [[r.table, r.day, r.rows_before, r.rows_after, r.version] for r in results],
+            [*header, "version"],
+            [
+                [
+                    r.table,
+                    r.day,
+                    r.rows_before,
+                    r.rows_after,
+                    r.rows_quarantined,
+                    r.status,
+                    r.version,
+                ]
+                for r in results
+            ],
         )
     )
+    refused = [r for r in results if r.status != "done"]
+    for result in refused:
+        print(f"lakehouse: backfill: {refused_message(result)}", file=sys.stderr)
     if args.dry_run:
         print("dry run: nothing written")
     else:
-        print(f"backfilled {len(days)} day(s); recorded in ops.backfills")
-    return 0
+        written = len(results) - len(refused)
+        print(f"backfilled {written} of {len(results)} table day(s); recorded in ops.backfills")
+    return 1 if refused else 0

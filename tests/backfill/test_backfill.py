@@ -1,38 +1,70 @@
-"""``lakehouse backfill`` after a contract fix: silver's days are recomputed from the bronze
-deliveries the stream processed (the fixed events join, duplicates and bad rows stay out),
-gold's from silver; a dry run writes nothing, a second backfill gives the same rows, and
-``ops.backfills`` has one row per table and day."""
+"""``lakehouse backfill`` after a contract change: silver's days are recomputed from the bronze
+deliveries of the rows silver holds, and the rows the new contract refuses move to the
+quarantine with their reasons, once (a second backfill quarantines nothing again); gold's
+days are recomputed from silver and gated by the gold suites (a day failing one is not
+written); a dry run writes nothing, and ``ops.backfills`` has one row per table and day."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+import lakehouse.backfill.run as backfill_run
 from lakehouse.backfill import backfill, parse_range
 from lakehouse.catalog import table_path
-from lakehouse.config import LakehouseConfig
+from lakehouse.cli.repair import cmd_backfill
+from lakehouse.config import DatasetsConfig, LakehouseConfig, QualityConfig
 from lakehouse.errors import ConfigError
 from lakehouse.io.delta import latest_version
-from lakehouse.platform import load_platform
-from tests.conftest import make_config
-from tests.replay.scenario import TS, quarantine_under_narrow_contract
+from lakehouse.io.silver_job import SilverJob
+from lakehouse.platform import DatasetTables, load_platform
+from tests.conftest import SUITES, make_config, register_lake, with_checkpoint
+from tests.reliability.helpers import account
+from tests.replay.scenario import INVALID, LINES, TS, bronze, narrow_datasets
 
 DAYS = parse_range(TS.date().isoformat(), (TS + timedelta(minutes=1)).date().isoformat())
 
 
+@dataclasses.dataclass(frozen=True)
+class Lake:
+    config: LakehouseConfig  # the contract the silver stream ran under
+    narrowed: LakehouseConfig  # the new contract: signup and login are refused now
+
+
+def _tables(spark: SparkSession, config: LakehouseConfig) -> DatasetTables:
+    return load_platform(config, spark).dataset("events")
+
+
+def _read(spark: SparkSession, config: LakehouseConfig, name: str) -> DataFrame:
+    return spark.read.format("delta").load(f"{config.lake.root}/{name}")
+
+
 @pytest.fixture(scope="module")
-def lake(
-    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LakehouseConfig]:
+def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
+    """One silver batch of the scenario's lines ran under the shipped contract: silver has
+    ok-1, fixed-1 (signup) and fixed-2 (login); the quarantine the rest."""
     root = tmp_path_factory.mktemp("backfill")
     config = make_config(root, gates=False, monitoring=False)
-    quarantine_under_narrow_contract(spark, config, root)
-    yield config
+    register_lake(spark, config)
+    with_checkpoint(config, "silver")
+    tables = _tables(spark, config)
+    rows = bronze(spark, LINES)
+    rows.write.format("delta").mode("append").save(table_path(config.lake, tables.bronze))
+    SilverJob(config, tables)(rows, 0)
+    narrow = narrow_datasets(root / "narrow")
+    yield Lake(
+        config, dataclasses.replace(config, datasets=DatasetsConfig(str(narrow), ("events",)))
+    )
 
 
 def test_parse_range_refuses_a_reversed_or_too_long_range() -> None:
@@ -45,54 +77,153 @@ def test_parse_range_refuses_a_reversed_or_too_long_range() -> None:
         parse_range("2020-01-01", "2026-12-01")
 
 
-def test_backfill_silver_then_gold_after_a_contract_fix(
-    spark: SparkSession, lake: LakehouseConfig
-) -> None:
-    platform = load_platform(lake, spark)
-    tables = platform.dataset("events")
-    silver_path = table_path(lake.lake, tables.silver)
-    before = latest_version(spark, silver_path)
-    dry = backfill(spark, lake, tables, "silver", DAYS, dry_run=True)
-    assert sum(r.rows_before for r in dry) == 1  # ok-1
-    assert sum(r.rows_after for r in dry) == 3  # ok-1 and the two fixed events
-    assert latest_version(spark, silver_path) == before
-    assert spark.table("ops.backfills").count() == 0
+class _Crash(Exception):
+    pass
 
-    done = backfill(spark, lake, tables, "silver", DAYS, requested_by="tester")
-    assert [(r.rows_before, r.rows_after) for r in done if r.rows_after] == [
-        (r.rows_before, r.rows_after) for r in dry if r.rows_after
+
+def _crash(*_: object) -> None:
+    raise _Crash
+
+
+def test_backfill_silver_then_gold_after_a_contract_change(
+    spark: SparkSession, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = lake.narrowed
+    tables = _tables(spark, config)
+    silver_path = table_path(config.lake, tables.silver)
+    quarantine_path = table_path(config.lake, tables.quarantine)
+    versions = (latest_version(spark, silver_path), latest_version(spark, quarantine_path))
+    dry = backfill(spark, config, tables, "silver", DAYS, dry_run=True)
+    assert sum(r.rows_before for r in dry) == 3  # ok-1, fixed-1, fixed-2
+    assert sum(r.rows_after for r in dry) == 1  # ok-1
+    assert sum(r.rows_quarantined for r in dry) == 2
+    assert (latest_version(spark, silver_path), latest_version(spark, quarantine_path)) == versions
+    assert _read(spark, config, "ops/backfills").count() == 0
+
+    # stopped after the quarantine, before the silver commit: refused rows are in both ...
+    with monkeypatch.context() as patch:
+        patch.setattr(backfill_run, "merge_silver_day", _crash)
+        with pytest.raises(_Crash):
+            backfill(spark, config, tables, "silver", DAYS, requested_by="tester")
+    assert _read(spark, config, "silver/events").count() == 3
+    assert _read(spark, config, "quarantine/silver_events").count() == 3 + 2
+    # ... until it is run again
+    done = backfill(spark, config, tables, "silver", DAYS, requested_by="tester")
+    assert [(r.rows_before, r.rows_after, r.rows_quarantined) for r in done] == [
+        (r.rows_before, r.rows_after, r.rows_quarantined) for r in dry
     ]
+    silver = _read(spark, config, "silver/events").select("event_id", "event_type", "_offset")
     expected = spark.createDataFrame(
-        [("ok-1", "page_view", 0), ("fixed-1", "signup", 1), ("fixed-2", "login", 2)],
-        "event_id string, event_type string, _offset long",
+        [("ok-1", "page_view", 0)], "event_id string, event_type string, _offset long"
     )
-    silver = spark.table("silver.events").select("event_id", "event_type", "_offset")
-    assert_df_equality(silver, expected, ignore_row_order=True, ignore_nullable=True)
-    writers = {r["_writer_id"] for r in spark.table("silver.events").collect()}
+    assert_df_equality(silver, expected, ignore_nullable=True)
+    writers = {r["_writer_id"] for r in _read(spark, config, "silver/events").collect()}
     assert len(writers) == 1 and writers.pop().startswith("backfill:")
-    # again: the same rows, one more commit per day
-    backfill(spark, lake, tables, "silver", DAYS, requested_by="tester")
-    assert_df_equality(silver, expected, ignore_row_order=True, ignore_nullable=True)
+    account(spark, config.lake.root).assert_exactly_once()
+
+    # again: the same rows, and the refused ones are in the quarantine once
+    backfill(spark, config, tables, "silver", DAYS, requested_by="tester")
+    assert_df_equality(silver, expected, ignore_nullable=True)
+    refused = (
+        _read(spark, config, "quarantine/silver_events")
+        .where(F.col("_writer_id").startswith("backfill:"))
+        .select("event_id", "_offset", "reason", "reasons")
+    )
+    assert_df_equality(
+        refused,
+        spark.createDataFrame(
+            [("fixed-1", 1, INVALID, [INVALID]), ("fixed-2", 2, INVALID, [INVALID])],
+            "event_id string, _offset long, reason string, reasons array<string>",
+        ),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    account(spark, config.lake.root).assert_exactly_once()
     log = (
-        spark.table("ops.backfills")
-        .groupBy("table_name")
-        .agg(F.count(F.lit(1)).alias("rows"), F.max("rows_after").alias("most"))
+        _read(spark, config, "ops/backfills")
+        .groupBy("table_name", "status")
+        .agg(F.count(F.lit(1)).alias("rows"), F.sum("rows_quarantined").alias("quarantined"))
     )
     assert_df_equality(
         log,
         spark.createDataFrame(
-            [("silver.events", 2 * len(DAYS), max(r.rows_after for r in done))],
-            "table_name string, rows long, most long",
+            [("silver.events", "done", 2 * len(DAYS), 2)],  # the second run moves nothing
+            "table_name string, status string, rows long, quarantined long",
         ),
         ignore_nullable=True,
     )
 
-    backfill(spark, lake, tables, "gold", DAYS, requested_by="tester")
-    users = spark.table("gold.daily_active_users").select("event_date", "active_users", "events")
-    expected_users = (
-        spark.table("silver.events")
-        .groupBy("event_date")
-        .agg(F.count_distinct("user_id").alias("active_users"), F.count(F.lit(1)).alias("events"))
+    gold_paths = [table_path(config.lake, t) for _, t, _ in tables.gold]
+    gold_versions = [latest_version(spark, p) for p in gold_paths]
+    dry_gold = backfill(spark, config, tables, "gold", DAYS, dry_run=True)
+    assert sum(r.rows_after for r in dry_gold if r.table == "gold.daily_active_users") == 1
+    assert [latest_version(spark, p) for p in gold_paths] == gold_versions
+    backfill(spark, config, tables, "gold", DAYS, requested_by="tester")
+    users = _read(spark, config, "gold/daily_active_users").select(
+        "event_date", "active_users", "events"
     )
-    assert_df_equality(users, expected_users, ignore_row_order=True, ignore_nullable=True)
-    assert sum(r["events"] for r in users.collect()) == 3
+    expected_users = spark.createDataFrame(
+        [(TS.date(), 1, 1)], "event_date date, active_users long, events long"
+    )
+    assert_df_equality(users, expected_users, ignore_nullable=True)
+
+
+def _strict_suites(folder: Path) -> Path:
+    """A copy of the suites whose daily active users suite wants 1000 events a day."""
+    shutil.copytree(SUITES, folder)
+    file = folder / "silver_to_gold_daily_active_users.json"
+    suite = json.loads(file.read_text())
+    for expectation in suite["expectations"]:
+        if expectation["kwargs"].get("column") == "events":
+            expectation["kwargs"]["min_value"] = 1000.0
+    file.write_text(json.dumps(suite))
+    return folder
+
+
+def test_a_gold_day_failing_its_suite_is_not_written_and_says_why(
+    spark: SparkSession, lake: Lake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = dataclasses.replace(
+        lake.config,
+        quality=QualityConfig(enabled=True, suite_dir=str(_strict_suites(tmp_path / "s"))),
+    )
+    tables = _tables(spark, config)
+    users = next(t for g, t, _ in tables.gold if g.name == "daily_active_users")
+    before = latest_version(spark, table_path(config.lake, users))
+    day = DAYS[0].isoformat()
+    args = argparse.Namespace(
+        dataset="events", layer="gold", start=day, end=day, dry_run=False, stream_wait=None
+    )
+    assert cmd_backfill(args, config) == 1
+    reason = "critical expectation(s) failed: expect_column_values_to_be_between(events)"
+    assert capsys.readouterr().err.splitlines() == [
+        f"lakehouse: backfill: gold.daily_active_users {day}: not written: {reason}"
+    ]
+    assert latest_version(spark, table_path(config.lake, users)) == before
+    log = (
+        _read(spark, config, "ops/backfills")
+        .where(F.col("backfill_id") == _newest_backfill(spark, config))
+        .select(
+            "table_name", "status", "reason", F.col("version_written").isNotNull().alias("written")
+        )
+    )
+    assert_df_equality(
+        log,
+        spark.createDataFrame(
+            [
+                ("gold.daily_active_users", "refused", reason, False),
+                ("gold.events_per_minute", "done", None, True),
+                ("gold.hourly_revenue", "done", None, True),
+            ],
+            "table_name string, status string, reason string, written boolean",
+        ),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def _newest_backfill(spark: SparkSession, config: LakehouseConfig) -> str:
+    log = _read(spark, config, "ops/backfills")
+    newest = log.orderBy(F.col("finished_ts").desc()).first()
+    assert newest is not None
+    return str(newest["backfill_id"])
