@@ -12,10 +12,11 @@ The steps, each safe to repeat (a rerun after a crash anywhere repeats what is m
 3. The rows the plan promotes are inserted into silver by a MERGE that inserts an event id
    only when silver has none within the dedup window, decided in the MERGE's transaction
    (an insert-only MERGE adds files and removes none, so the gold stream reads them as
-   appends and recomputes their windows). The silver stream's appends are blind, which
-   Delta's WriteSerializable isolation does not count as a conflict with the MERGE: a new
-   delivery of the same event promoted by the stream while the MERGE runs could still make
-   a second row of its id (documented in the README).
+   appends and recomputes their windows). A stream append that commits while the MERGE
+   runs, into a partition the MERGE read, makes the MERGE conflict and retry (Delta's
+   Serializable check); but the stream's appends are blind (they check nothing they read):
+   a stream batch that judged a new delivery of the same event against silver before the
+   MERGE committed appends it anyway, a second row of its id (documented in the README).
 4. One MERGE on the quarantine by source coordinates deletes the promoted rows and gives
    the refused ones their new reasons (retried on a commit conflict).
 5. ``ops.replays`` gets status ``done`` and the counts, from the plan.
