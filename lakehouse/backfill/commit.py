@@ -48,15 +48,13 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.backfill.recompute import gold_predicate
 from lakehouse.contracts.model import GoldTable
 from lakehouse.errors import LakehouseError
-from lakehouse.io.delta import append_idempotent, latest_version
-from lakehouse.io.retry import with_retries
+from lakehouse.io.delta import append_idempotent, merge
 from lakehouse.layers.silver import COORDINATES
 
 __all__ = [
@@ -68,17 +66,11 @@ __all__ = [
     "wait_for_batch",
 ]
 
-_LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
 _KEEP = "_backfill_keep"
 
 
 class BackfillError(LakehouseError):
     """A backfill cannot go on as asked."""
-
-
-def _committed(spark: SparkSession, path: str) -> int:
-    version = spark.conf.get(_LAST_COMMIT, None)
-    return int(version) if version is not None else latest_version(spark, path)
 
 
 def _on_coordinates(extra: str) -> str:
@@ -105,7 +97,6 @@ def settle_quarantine(
     interruption quarantines nothing twice. Returns the version written, None when there
     was nothing to write.
     """
-    spark = quarantine.sparkSession
     present = (
         quarantine.join(before, list(COORDINATES), "left_semi")
         .select(*COORDINATES, "quarantine_date")
@@ -120,18 +111,13 @@ def settle_quarantine(
     if dates:
         listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
         condition = _on_coordinates(f"t.quarantine_date IN ({listed})")
-        spark.conf.unset(_LAST_COMMIT)
-        with_retries(
-            f"backfill: quarantine of {day} in {path}",
-            lambda: (
-                DeltaTable.forPath(spark, path)
-                .alias("t")
-                .merge(stale.alias("s"), condition)
-                .whenMatchedDelete()
-                .execute()
-            ),
+        version = merge(
+            stale,
+            path,
+            condition,
+            lambda m: m.whenMatchedDelete(),
+            what=f"backfill: quarantine of {day} in {path}",
         )
-        version = _committed(spark, path)
     return version
 
 
@@ -139,7 +125,6 @@ def merge_silver_day(kept: DataFrame, refused: DataFrame, path: str, day: date) 
     """One MERGE into the silver table at ``path``: its rows of ``day`` whose coordinates are
     in ``kept`` become those rows, those in ``refused`` are deleted, no other row is touched
     (see the module docstring). Returns the version written, None when both are empty."""
-    spark = kept.sparkSession
     source = kept.withColumn(_KEEP, F.lit(True)).unionByName(
         refused.select(*COORDINATES).withColumn(_KEEP, F.lit(False)), allowMissingColumns=True
     )
@@ -147,42 +132,34 @@ def merge_silver_day(kept: DataFrame, refused: DataFrame, path: str, day: date) 
         return None
     condition = _on_coordinates(f"t.event_date = DATE'{day.isoformat()}'")
     columns: dict[str, str | Column] = {c: f"s.`{c}`" for c in kept.columns}
-    spark.conf.unset(_LAST_COMMIT)
-    with_retries(
-        f"backfill: silver day {day} of {path}",
-        lambda: (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenMatchedUpdate(condition=f"s.`{_KEEP}`", set=columns)
-            .whenMatchedDelete(condition=f"NOT s.`{_KEEP}`")
-            .execute()
+    return merge(
+        source,
+        path,
+        condition,
+        lambda m: m.whenMatchedUpdate(condition=f"s.`{_KEEP}`", set=columns).whenMatchedDelete(
+            condition=f"NOT s.`{_KEEP}`"
         ),
+        what=f"backfill: silver day {day} of {path}",
     )
-    return _committed(spark, path)
 
 
 def merge_gold_day(rows: DataFrame, path: str, gold: GoldTable, day: date, stamp: datetime) -> int:
     """One MERGE of a gold table's recomputed windows of ``day`` (stamped ``updated_ts =
     stamp``) into the table at ``path`` (see the module docstring): windows stamped after
     ``stamp`` are the gold stream's and are left alone."""
-    spark = rows.sparkSession
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in gold.keys)
     ours = F.col("t.updated_ts") <= F.lit(stamp).cast("timestamp")
-    spark.conf.unset(_LAST_COMMIT)
-    with_retries(
-        f"backfill: {gold.name} day {day} of {path}",
-        lambda: (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(rows.alias("s"), f"{on} AND {gold_predicate(gold, day, 't')}")
-            .whenMatchedUpdateAll(condition=ours)
+    return merge(
+        rows,
+        path,
+        f"{on} AND {gold_predicate(gold, day, 't')}",
+        lambda m: (
+            m.whenMatchedUpdateAll(condition=ours)
             .whenNotMatchedInsertAll()
             .whenNotMatchedBySourceDelete(condition=F.expr(gold_predicate(gold, day, "t")) & ours)
-            .execute()
         ),
+        what=f"backfill: {gold.name} day {day} of {path}",
     )
-    return _committed(spark, path)
 
 
 def _batch_ids(spark: SparkSession, folder: str) -> set[int]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from delta.tables import DeltaMergeBuilder, DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
 
 from lakehouse.io.retry import with_retries
 
@@ -16,6 +16,7 @@ __all__ = [
     "append_idempotent",
     "committed_in_session",
     "latest_version",
+    "merge",
     "prefetch_state",
     "settle_prefetches",
     "upsert",
@@ -136,18 +137,34 @@ def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
     Replacing whole rows with freshly computed values makes the write idempotent, so a MERGE
     that conflicts with another writer is simply run again (:func:`with_retries`).
     """
-    spark = df.sparkSession
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    return merge(
+        df,
+        path,
+        condition,
+        lambda m: m.whenMatchedUpdateAll().whenNotMatchedInsertAll(),
+        what=f"upsert into {path}",
+    )
+
+
+def merge(
+    source: DataFrame,
+    path: str,
+    condition: str | Column,
+    clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder],
+    *,
+    what: str,
+) -> int:
+    """One MERGE of ``source`` (alias ``s``) into the Delta table at ``path`` (alias ``t``) on
+    ``condition``, with the ``clauses`` the caller adds to the builder; attempted again on a
+    commit conflict (:func:`with_retries`, ``what`` names it). Returns the version written
+    (the newest one when the MERGE committed nothing)."""
+    spark = source.sparkSession
     spark.conf.unset(_LAST_COMMIT)
     with_retries(
-        f"upsert into {path}",
-        lambda: (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(df.alias("s"), condition)
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        ),
+        what,
+        lambda: clauses(
+            DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
+        ).execute(),
     )
     return _committed_version(spark, path)

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -40,9 +39,8 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
-from lakehouse.io.delta import append_idempotent, latest_version, upsert
+from lakehouse.io.delta import append_idempotent, latest_version, merge, upsert
 from lakehouse.io.faults import fault_point
-from lakehouse.io.retry import with_retries
 from lakehouse.io.silver_job import SilverJob
 from lakehouse.layers.silver import COORDINATES
 from lakehouse.ops.replays import REPLAYED_ROWS, REPLAYS
@@ -53,7 +51,6 @@ from lakehouse.replay.select import Selection, choose
 __all__ = ["JOB", "ReplayError", "ReplayResult", "replay"]
 
 JOB = "replay"  # the job of the fault points: replay:after_write:<table>
-_LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
 
 
 class ReplayError(LakehouseError):
@@ -119,11 +116,6 @@ def _record(
     )
 
 
-def _committed(spark: SparkSession, path: str) -> int:
-    version = spark.conf.get(_LAST_COMMIT, None)
-    return int(version) if version is not None else latest_version(spark, path)
-
-
 def insert_absent(rows: DataFrame, path: str, id_field: str, window_seconds: int) -> int:
     """Insert ``rows`` into the silver table at ``path``, each only when the table has no row
     of its event id within ``window_seconds`` of its day; return the version afterwards."""
@@ -138,18 +130,13 @@ def insert_absent(rows: DataFrame, path: str, id_field: str, window_seconds: int
     condition = (
         f"t.`{id_field}` = s.`{id_field}` AND t.event_date BETWEEN DATE'{first}' AND DATE'{last}'"
     )
-    spark.conf.unset(_LAST_COMMIT)
-    with_retries(
-        f"replay insert into {path}",
-        lambda: (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(rows.alias("s"), condition)
-            .whenNotMatchedInsertAll()
-            .execute()
-        ),
+    return merge(
+        rows,
+        path,
+        condition,
+        lambda m: m.whenNotMatchedInsertAll(),
+        what=f"replay insert into {path}",
     )
-    return _committed(spark, path)
 
 
 def settle_quarantine(plan: DataFrame, path: str) -> int:
@@ -164,22 +151,16 @@ def settle_quarantine(plan: DataFrame, path: str) -> int:
     on = " AND ".join(f"t.`{c}` = s.`{c}`" for c in COORDINATES)
     listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
     condition = f"{on} AND t.quarantine_date IN ({listed})"
-    spark.conf.unset(_LAST_COMMIT)
-    with_retries(
-        f"replay settle {path}",
-        lambda: (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(plan.alias("s"), condition)
-            .whenMatchedDelete(condition="s.outcome = 'promoted'")
-            .whenMatchedUpdate(
-                condition="s.outcome = 'refused'",
-                set={"reason": "element_at(s.reasons, 1)", "reasons": "s.reasons"},
-            )
-            .execute()
+    return merge(
+        plan,
+        path,
+        condition,
+        lambda m: m.whenMatchedDelete(condition="s.outcome = 'promoted'").whenMatchedUpdate(
+            condition="s.outcome = 'refused'",
+            set={"reason": "element_at(s.reasons, 1)", "reasons": "s.reasons"},
         ),
+        what=f"replay settle {path}",
     )
-    return _committed(spark, path)
 
 
 def _start(
