@@ -23,6 +23,7 @@ from lakehouse.serve.settings import ServeConfig
 __all__ = [
     "CONFIG_ENV_VAR",
     "AlertsConfig",
+    "BackfillConfig",
     "CostConfig",
     "DataprocConfig",
     "DatasetsConfig",
@@ -351,6 +352,25 @@ class MonitoringConfig:
             raise ConfigError(f"monitoring.history_days: {self.history_days} must be 1 to 400")
 
 
+@dataclass(frozen=True)
+class BackfillConfig:
+    """``lakehouse backfill``: ``claim_ttl`` is how long a backfill's claim on its days
+    (``ops.backfill_claims``) lives without a heartbeat. A running backfill renews it every
+    third of that; the claim of a backfill whose process died expires after at most this
+    long, and another backfill of those days may then take over."""
+
+    claim_ttl: str = "10 minutes"
+
+    def __post_init__(self) -> None:
+        seconds = parse_duration(self.claim_ttl, "backfill.claim_ttl")
+        if not 30 <= seconds <= 86400:
+            raise ConfigError(f"backfill.claim_ttl: {self.claim_ttl!r} must be 30 seconds to 1 day")
+
+    @property
+    def claim_ttl_seconds(self) -> int:
+        return parse_duration(self.claim_ttl, "backfill.claim_ttl")
+
+
 MAX_BATCH_TTL_SECONDS = 14 * 86400  # Dataproc Serverless: ttl is at most 14 days
 MIN_BATCH_TTL_SECONDS = 600  # and at least 10 minutes
 
@@ -572,6 +592,7 @@ class LakehouseConfig:
     cost: CostConfig = field(default_factory=CostConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> LakehouseConfig:
         """Return a copy with some fields of some sections replaced (validated again)."""
@@ -596,6 +617,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "cost": CostConfig,
     "alerts": AlertsConfig,
     "serve": ServeConfig,
+    "backfill": BackfillConfig,
 }
 _PATH_FIELDS = {
     ("lake", "root"),

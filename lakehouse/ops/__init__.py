@@ -6,7 +6,7 @@ A new ops table is declared in a module here (or in its feature's package) and l
 
 from __future__ import annotations
 
-from lakehouse.ops.backfills import BACKFILLS
+from lakehouse.ops.backfills import BACKFILL_CLAIMS, BACKFILLS
 from lakehouse.ops.failures import STREAM_FAILURES
 from lakehouse.ops.notifications import NOTIFICATIONS
 from lakehouse.ops.pipeline import (
@@ -24,6 +24,7 @@ from lakehouse.tabledef import PIPELINE_OWNER, TableDef
 __all__ = [
     "ANOMALIES",
     "BACKFILLS",
+    "BACKFILL_CLAIMS",
     "BAD_FILES",
     "BATCH_LOG",
     "CONTRACTS",
@@ -55,6 +56,7 @@ OPS_TABLES: dict[str, TableDef] = {
         REPLAYS,
         REPLAYED_ROWS,
         BACKFILLS,
+        BACKFILL_CLAIMS,
         STREAM_FAILURES,
     )
 }

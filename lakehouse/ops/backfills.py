@@ -1,4 +1,6 @@
-"""The ops table of ``lakehouse backfill``: one row per table and day a backfill recomputed.
+"""The ops tables of ``lakehouse backfill``: one row per table and day a backfill recomputed
+(``ops.backfills``), and one row per claim a backfill took on its days
+(``ops.backfill_claims``, :mod:`lakehouse.backfill.claim`).
 
 ``status`` is ``done`` (the day was written) or ``refused`` (the recomputed rows failed a
 critical expectation of the table's suite and nothing was written; ``reason`` says which).
@@ -56,5 +58,47 @@ BACKFILLS = TableDef(
             "quarantine_version",
         ),
         retention=Retention.keep("record of every range a backfill replaced"),
+    ),
+)
+
+BACKFILL_CLAIMS = TableDef(
+    name="ops.backfill_claims",
+    schema=struct(
+        ("claim_id", StringType(), False),  # the backfill's id (ops.backfills.backfill_id)
+        ("dataset", StringType(), False),
+        ("layer", StringType(), False),  # silver or gold
+        ("first_day", DateType(), False),
+        ("last_day", DateType(), False),
+        ("requested_by", StringType(), False),
+        ("host", StringType(), False),
+        ("claimed_ts", TimestampType(), False),
+        # the claim holds until then unless released; a running backfill moves it forward
+        ("expires_ts", TimestampType(), False),
+        ("released_ts", TimestampType(), True),
+        ("released_by", StringType(), True),  # user@host of the release
+        ("release_reason", StringType(), True),  # finished, failed or broken
+    ),
+    partition_by=(),
+    description=(
+        "One row per claim a backfill took on a dataset's layer and days: who, when, until "
+        "when (renewed while it runs), and its release."
+    ),
+    policy=Policy(
+        owner=PIPELINE_OWNER,
+        columns=none_columns(
+            "claim_id",
+            "dataset",
+            "layer",
+            "first_day",
+            "last_day",
+            "requested_by",
+            "host",
+            "claimed_ts",
+            "expires_ts",
+            "released_ts",
+            "released_by",
+            "release_reason",
+        ),
+        retention=Retention.window("claimed_ts", 90),
     ),
 )
