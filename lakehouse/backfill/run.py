@@ -38,13 +38,24 @@ and is kept. Run a gold backfill after the silver backfill it follows has finish
 The streams read with ``skipChangeCommits``: they skip a backfill's commits (which remove
 files), so a silver backfill reaches gold only through a gold backfill. Restart the streams
 with the fix first, then backfill: a stream still running the old contract or gold SQL
-keeps writing what it computes. A dry run reads and counts, writes nothing.
+keeps writing what it computes. A dry run reads and counts, writes nothing and claims
+nothing.
+
+**One at a time**: unless dry, a backfill first claims its dataset's layer for its days in
+``ops.backfill_claims`` (:mod:`lakehouse.backfill.claim`: one Delta MERGE, serialised by
+Delta's optimistic concurrency across processes and hosts). A second backfill of
+overlapping days of the same dataset and layer stops at once
+(:class:`~lakehouse.backfill.claim.BackfillClaimed`, one line naming the holder: exit code
+2). The claim is renewed by a heartbeat while the backfill runs, checked before each write
+(a lost claim stops the backfill), and released when it ends, on an error too; a killed
+backfill's claim expires after ``backfill.claim_ttl``, or is released by ``--break-claim``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import getpass
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +64,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from lakehouse.backfill.claim import Claim, HeldClaim, claimed
 from lakehouse.backfill.commit import (
     BackfillError,
     merge_gold_day,
@@ -140,10 +152,16 @@ class _Run:
     started: datetime
     requested_by: str
     dry_run: bool
+    claim: HeldClaim | None = None
 
     @property
     def writer(self) -> str:
         return f"backfill:{self.backfill_id}"
+
+    def check_claim(self, table: str, day: date) -> None:
+        """Stop (:class:`BackfillError`) before a write when the claim is lost."""
+        if self.claim is not None:
+            self.claim.check(f"writing {table} {day}")
 
     def record(self, result: DayResult, quarantine_version: int | None = None) -> None:
         row: dict[str, Any] = {
@@ -193,9 +211,12 @@ def _silver(run: _Run, days: list[date]) -> Iterator[DayResult]:
             result = dataclasses.replace(
                 result, status=REFUSED, reason=recomputed.blocked, rows_after=rows_before
             )
-        if run.dry_run or result.status == REFUSED:
-            if not run.dry_run:
-                run.record(result)
+        if run.dry_run:
+            yield result
+            continue
+        run.check_claim(tables.silver.name, day)
+        if result.status == REFUSED:
+            run.record(result)
             yield result
             continue
         quarantine = spark.read.format("delta").load(quarantine_path)
@@ -242,9 +263,12 @@ def _gold(run: _Run, days: list[date], stream_wait_seconds: float) -> Iterator[D
                 result = dataclasses.replace(
                     result, status=REFUSED, reason=reason, rows_after=result.rows_before
                 )
-            if run.dry_run or result.status == REFUSED:
-                if not run.dry_run:
-                    run.record(result)
+            if run.dry_run:
+                yield result
+                continue
+            run.check_claim(table.name, day)
+            if result.status == REFUSED:
+                run.record(result)
                 yield result
                 continue
             written = merge_gold_day(recomputed.rows, path, gold, day, run.started)
@@ -264,21 +288,46 @@ def backfill(
     dry_run: bool = False,
     requested_by: str | None = None,
     stream_wait_seconds: float = STREAM_WAIT_SECONDS,
+    break_claim: str | None = None,
 ) -> list[DayResult]:
     """Recompute ``days`` of ``layer`` (silver or gold) of a dataset (see the module
     docstring). ``stream_wait_seconds`` bounds the wait for the gold stream's batch in
-    flight (0: do not wait)."""
+    flight (0: do not wait). Unless ``dry_run``, the days are claimed first
+    (:mod:`lakehouse.backfill.claim`; :class:`~lakehouse.backfill.claim.BackfillClaimed`
+    when another backfill holds some of them), after releasing the claim ``break_claim``."""
     if layer not in ("silver", "gold"):
         raise ConfigError(f"--layer: {layer!r}; choose silver or gold")
-    run = _Run(
-        spark,
-        config,
-        tables,
-        uuid.uuid4().hex,
-        now(),
-        requested_by or getpass.getuser(),
-        dry_run,
+    if not days:
+        raise ConfigError("backfill: no day to recompute; give --from and --to")
+    if dry_run and break_claim is not None:
+        raise ConfigError(
+            f"--break-claim {break_claim} with --dry-run: a dry run takes no claim and breaks "
+            "none; drop one of them"
+        )
+    user = requested_by or getpass.getuser()
+    run = _Run(spark, config, tables, uuid.uuid4().hex, now(), user, dry_run)
+    if dry_run:
+        return _results(run, layer, days, stream_wait_seconds)
+    host = socket.gethostname()
+    ttl = timedelta(seconds=config.backfill.claim_ttl_seconds)
+    claim = Claim(
+        run.backfill_id,
+        tables.dataset.name,
+        layer,
+        min(days),
+        max(days),
+        user,
+        host,
+        run.started,
+        run.started + ttl,
     )
+    with claimed(spark, config.lake, claim, ttl, by=f"{user}@{host}", break_id=break_claim) as held:
+        return _results(dataclasses.replace(run, claim=held), layer, days, stream_wait_seconds)
+
+
+def _results(
+    run: _Run, layer: str, days: list[date], stream_wait_seconds: float
+) -> list[DayResult]:
     if layer == "silver":
         return list(_silver(run, days))
     return list(_gold(run, days, stream_wait_seconds))

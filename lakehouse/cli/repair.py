@@ -50,6 +50,13 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
         help="gold: how long to wait for the gold stream's batch in flight (default 300; "
         "0 when that stream is stopped)",
     )
+    back.add_argument(
+        "--break-claim",
+        metavar="ID",
+        help="release the claim of backfill ID first (its process is gone; it stops before "
+        "its next write if not); a claim left by a killed backfill also expires by itself "
+        "(backfill.claim_ttl)",
+    )
     return {"replay": cmd_replay, "backfill": cmd_backfill}
 
 
@@ -108,6 +115,7 @@ def cmd_backfill(args: argparse.Namespace, config: LakehouseConfig) -> int:
         days,
         dry_run=args.dry_run,
         stream_wait_seconds=wait,
+        break_claim=args.break_claim,
     )
     verb = "would be" if args.dry_run else "after"
     header = ["table", "day", "rows before", f"rows {verb}", "to quarantine", "status"]

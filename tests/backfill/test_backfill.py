@@ -192,7 +192,13 @@ def test_a_gold_day_failing_its_suite_is_not_written_and_says_why(
     before = latest_version(spark, table_path(config.lake, users))
     day = DAYS[0].isoformat()
     args = argparse.Namespace(
-        dataset="events", layer="gold", start=day, end=day, dry_run=False, stream_wait=None
+        dataset="events",
+        layer="gold",
+        start=day,
+        end=day,
+        dry_run=False,
+        stream_wait=None,
+        break_claim=None,
     )
     assert cmd_backfill(args, config) == 1
     reason = "critical expectation(s) failed: expect_column_values_to_be_between(events)"
