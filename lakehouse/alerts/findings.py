@@ -168,22 +168,25 @@ def stream_logs(spark: SparkSession, config: LakehouseConfig, scope: Scope) -> l
 
 
 def _verdicts(
-    spark: SparkSession, config: LakehouseConfig, wanted: list[tuple[str, int]]
-) -> dict[tuple[str, int], list[Any]]:
-    """The blocking verdicts (``ops.quality_results``) of some (table, batch) pairs."""
+    spark: SparkSession, config: LakehouseConfig, wanted: list[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], list[Any]]:
+    """The blocking verdicts (``ops.quality_results``) of some (job, table, batch) triples
+    (the job too: a backfill's verdicts carry a day's ordinal as their batch id)."""
     if not wanted:
         return {}
     match: Column = F.lit(False)
-    for table, batch in wanted:
-        match = match | ((F.col("table_name") == table) & (F.col("batch_id") == batch))
-    verdicts: dict[tuple[str, int], list[Any]] = {}
+    for job, table, batch in wanted:
+        match = match | (
+            (F.col("job") == job) & (F.col("table_name") == table) & (F.col("batch_id") == batch)
+        )
+    verdicts: dict[tuple[str, str, int], list[Any]] = {}
     for v in (
         spark.read.format("delta")
         .load(table_path(config.lake, QUALITY_RESULTS))
         .where(match & (F.col("action") == "blocked_batch"))
         .collect()
     ):
-        verdicts.setdefault((v["table_name"], int(v["batch_id"])), []).append(v)
+        verdicts.setdefault((v["job"], v["table_name"], int(v["batch_id"])), []).append(v)
     return verdicts
 
 
@@ -199,11 +202,11 @@ def _blocked(
         and s.newest_status == "blocked"
         and (blocks := _gate_blocks(s.newest_reason))
     ]
-    verdicts = _verdicts(spark, config, [(b[0][0], s.newest_batch) for s, b in runs])
+    verdicts = _verdicts(spark, config, [(s.job, b[0][0], s.newest_batch) for s, b in runs])
     alerts = []
     for s, blocks in runs:
         table, labels = blocks[0]
-        found = verdicts.get((table, s.newest_batch), [])
+        found = verdicts.get((s.job, table, s.newest_batch), [])
         observed = "; ".join(
             f"{v['expectation_type']}: observed {v['observed_value']}"
             + (f", {v['unexpected_count']} unexpected" if v["unexpected_count"] is not None else "")

@@ -66,8 +66,8 @@ class Alert:
         if self.kind == "blocked":
             return (
                 f'{cli} status; {cli} sql "SELECT * FROM ops.quality_results '
-                f"WHERE table_name = '{self.table_name}' AND batch_id = {self.batch_id} "
-                'AND NOT success"'
+                f"WHERE job = '{self.job}' AND table_name = '{self.table_name}' "
+                f'AND batch_id = {self.batch_id} AND NOT success"'
             )
         if self.kind == "stalled":
             return f"{cli} status; {cli} anomalies detect"

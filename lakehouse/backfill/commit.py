@@ -1,6 +1,7 @@
 """The writes of a backfill, each safe while the streams run and safe to repeat: one day of
-silver (the quarantine first, then one MERGE into silver) and one day of a gold table (one
-MERGE), and the wait for a gold micro-batch in flight.
+silver (the quarantine first, then one MERGE into silver), one day of a gold table (one
+MERGE), the rows its gate refuses (the table's quarantine), the gate's verdicts
+(``ops.quality_results``), and the wait for a gold micro-batch in flight.
 
 What Delta does, which this relies on (delta-spark 4.2: ``DeltaConfigs.ISOLATION_LEVEL``,
 ``ConflictChecker.checkForAddedFilesThatShouldHaveBeenReadByCurrentTxn`` and
@@ -40,12 +41,20 @@ silver read after it (see :mod:`lakehouse.backfill.run`) and is left to the stre
 tables are unpartitioned, so any gold stream commit during the MERGE makes it fail and run
 again; a backfill commit during a gold stream MERGE makes that one run again (its upsert
 is retried the same way).
+
+The gold rows the gate refuses go to the table's quarantine by a blind append (like the
+gold stream's; idempotent under the backfill's writer id and the day) of the windows the
+quarantine does not hold already from a backfill of the same day with the same reasons: a
+backfill run again (a new id) quarantines nothing twice. Two backfills of the same day
+never run at once (:mod:`lakehouse.backfill.claim`), so nothing else adds such rows
+between that read and the append. The verdicts are an idempotent append under the
+backfill's writer id and the table, one version per day.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -56,11 +65,16 @@ from lakehouse.contracts.model import GoldTable
 from lakehouse.errors import LakehouseError
 from lakehouse.io.delta import append_idempotent, merge
 from lakehouse.layers.silver import COORDINATES
+from lakehouse.ops import TableDef
+from lakehouse.quality.gate import GateDecision
+from lakehouse.quality.results import quality_rows
 
 __all__ = [
     "BackfillError",
     "merge_gold_day",
     "merge_silver_day",
+    "quarantine_gold_day",
+    "record_verdicts",
     "settle_quarantine",
     "unfinished_batch",
     "wait_for_batch",
@@ -160,6 +174,53 @@ def merge_gold_day(rows: DataFrame, path: str, gold: GoldTable, day: date, stamp
         ),
         what=f"backfill: {gold.name} day {day} of {path}",
     )
+
+
+def quarantine_gold_day(
+    quarantine: DataFrame, path: str, rows: DataFrame, gold: GoldTable, *, app_id: str, day: date
+) -> int | None:
+    """Append ``rows`` (quarantine rows of ``gold``'s windows of ``day`` its gate refused) to
+    the quarantine table at ``path`` (read as ``quarantine``), except the windows it holds
+    already from a backfill of that day with the same reasons (see the module docstring).
+    A blind append, idempotent under ``app_id`` and the day. Returns the version written,
+    None when there was nothing to write."""
+    held = quarantine.where(
+        (F.col("_batch_id") == day.toordinal()) & F.col("_writer_id").startswith("backfill:")
+    ).select(*gold.keys, "reasons")
+    on = [rows[k].eqNullSafe(held[k]) for k in gold.keys] + [rows["reasons"] == held["reasons"]]
+    new = rows.join(held, on, "left_anti").localCheckpoint(eager=True)
+    if new.isEmpty():
+        return None
+    return append_idempotent(new, path, app_id, day.toordinal())
+
+
+def record_verdicts(
+    spark: SparkSession,
+    path: str,
+    decisions: Sequence[GateDecision],
+    table: TableDef,
+    *,
+    job: str,
+    writer_id: str,
+    day: date,
+    validated_ts: datetime,
+) -> int | None:
+    """Append the gate's verdicts on ``table``'s day to ``ops.quality_results`` (at
+    ``path``): ``job``, ``batch_id`` the day's ordinal (the ``_batch_id`` of the rows the
+    backfill writes), ``_writer_id`` the backfill's. Once per writer, table and day (an
+    idempotent append). Returns the version written, None when there is no verdict."""
+    if not decisions:
+        return None
+    rows = quality_rows(
+        spark,
+        job,
+        day.toordinal(),
+        list(decisions),
+        {table.name: table},
+        validated_ts=validated_ts,
+        writer_id=writer_id,
+    )
+    return append_idempotent(rows, path, f"{writer_id}:{table.name}", day.toordinal())
 
 
 def _batch_ids(spark: SparkSession, folder: str) -> set[int]:

@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
 from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.gold_job import to_gold_quarantine
 from lakehouse.io.silver_job import SilverJob
 from lakehouse.layers.silver import (
     COORDINATES,
@@ -35,7 +36,7 @@ from lakehouse.layers.silver import (
 )
 from lakehouse.ops import TableDef
 from lakehouse.privacy.pseudonymize import minimize, pseudonymize
-from lakehouse.quality.gate import GATE_REASONS
+from lakehouse.quality.gate import GATE_REASONS, GateDecision
 from lakehouse.quality.parameters import suite_parameters
 
 __all__ = [
@@ -70,13 +71,15 @@ class SilverDay:
     deliveries the current contract or suite refuses. A row of ``before`` whose bronze
     delivery is gone (bronze keeps fewer days than silver) is in neither and stays as it is.
     ``blocked`` is the gate's reason when a critical table-level expectation failed: then
-    the day is not written.
+    the day is not written. ``decisions`` are the gate's verdicts (for
+    ``ops.quality_results``; empty when the gates are off).
     """
 
     before: DataFrame
     kept: DataFrame
     refused: DataFrame
     blocked: str | None
+    decisions: tuple[GateDecision, ...] = ()
 
 
 def silver_day(
@@ -151,16 +154,21 @@ def silver_day(
         # the raw subject id becomes its pseudonym, as in the stream's quarantine rows
         .transform(pseudonymize(job.key, subject)),
         blocked="; ".join(stats.blocked_reasons) or None,
+        decisions=tuple(stats.decisions),
     )
 
 
 @dataclass(frozen=True)
 class GoldDay:
     """A gold table's windows of one day recomputed from silver; ``refused`` names the
-    critical expectations of the table's suite they fail (then nothing is written)."""
+    critical expectations of the table's suite they fail (then nothing is written).
+    ``quarantine`` holds the rows the gate refuses, as the table's quarantine rows (with
+    their reasons; empty when none is refused), ``decisions`` the gate's verdicts."""
 
     rows: DataFrame
     refused: str | None
+    quarantine: DataFrame
+    decisions: tuple[GateDecision, ...] = ()
 
 
 def gold_day(
@@ -171,10 +179,13 @@ def gold_day(
     table: TableDef,
     day: date,
     stamp: datetime,
+    writer_id: str,
 ) -> GoldDay:
     """The rows of ``gold``'s windows of ``day`` recomputed from ``silver`` (its rows of that
     day), stamped ``updated_ts = stamp``, and the verdict of the table's suite on them: the
-    gate the gold stream runs (any critical failure refuses the day)."""
+    gate the gold stream runs (any critical failure refuses the day). The rows the gate
+    refuses become quarantine rows as the gold stream writes them (``_writer_id =
+    writer_id``, ``_batch_id`` the day's ordinal)."""
     spark = silver.sparkSession
     rows = (
         gold_frame(spark, gold, silver.where(F.col("event_date") == F.lit(day)))
@@ -183,7 +194,7 @@ def gold_day(
         .localCheckpoint(eager=True)
     )
     stats = BatchStats()
-    job.gate(
+    _, gated = job.gate(
         rows,
         table=table,
         suite_name=gold.suite,
@@ -191,5 +202,10 @@ def gold_day(
         batch_id=day.toordinal(),
         stats=stats,
     )
+    if gated is None:  # the gates are off
+        gated = rows.limit(0).withColumn(GATE_REASONS, F.array().cast("array<string>"))
+    quarantine = gated.transform(
+        to_gold_quarantine(table, writer_id, day.toordinal(), stamp)
+    ).localCheckpoint(eager=True)
     failed = [o.label for d in stats.decisions for o in d.critical_failures]
-    return GoldDay(rows, ", ".join(failed) if failed else None)
+    return GoldDay(rows, ", ".join(failed) if failed else None, quarantine, tuple(stats.decisions))

@@ -22,7 +22,8 @@ keeps or removes event ids silver@V had for D, so a stream batch deciding dedup 
 before or after the commit never makes a second row of an event id (a new delivery of an
 id the backfill removed is refused as ``duplicate_event_id`` if the stream read silver
 before the commit; replay re-judges it). A day the bronze->silver suite blocks (a critical
-table-level failure) is not written.
+table-level failure) is not written; rows it refuses (a critical row-level failure) are
+among those step 1 quarantines.
 
 **Gold**, for the whole range: take the start time T, wait until the gold stream's
 micro-batch in flight at T (if any) has committed (its checkpoint), then pin silver's
@@ -33,13 +34,16 @@ and is recorded as ``refused`` with the expectations), then one MERGE
 replaces or deletes rows stamped at or before T. A gold batch that started before T has
 committed before X was read, so the backfill's values are at least as new; one that started
 after T read silver after T, after any silver backfill that finished before this one began,
-and is kept. Run a gold backfill after the silver backfill it follows has finished.
+and is kept. Run a gold backfill after the silver backfill it follows has finished. The
+rows a refused day's gate refuses go to the table's gold quarantine with their reasons, as
+the gold stream's gate sends them, unless the quarantine holds them already from a backfill
+of that day (:func:`~lakehouse.backfill.commit.quarantine_gold_day`): run again after an
+interruption, a backfill quarantines nothing twice.
 
-The streams read with ``skipChangeCommits``: they skip a backfill's commits (which remove
-files), so a silver backfill reaches gold only through a gold backfill. Restart the streams
-with the fix first, then backfill: a stream still running the old contract or gold SQL
-keeps writing what it computes. A dry run reads and counts, writes nothing and claims
-nothing.
+**Verdicts**: every gate's verdicts on a table's day go to ``ops.quality_results`` as the
+streams' do, with ``job = backfill``, ``batch_id`` the day's ordinal (the ``_batch_id`` of
+the rows the backfill writes) and ``_writer_id = backfill:<id>``, once per run, table and
+day (:func:`~lakehouse.backfill.commit.record_verdicts`); a run records its own verdicts.
 
 **One at a time**: unless dry, a backfill first claims its dataset's layer for its days in
 ``ops.backfill_claims`` (:mod:`lakehouse.backfill.claim`: one Delta MERGE, serialised by
@@ -49,6 +53,12 @@ overlapping days of the same dataset and layer stops at once
 2). The claim is renewed by a heartbeat while the backfill runs, checked before each write
 (a lost claim stops the backfill), and released when it ends, on an error too; a killed
 backfill's claim expires after ``backfill.claim_ttl``, or is released by ``--break-claim``.
+
+The streams read with ``skipChangeCommits``: they skip a backfill's commits (which remove
+files), so a silver backfill reaches gold only through a gold backfill. Restart the streams
+with the fix first, then backfill: a stream still running the old contract or gold SQL
+keeps writing what it computes. A dry run reads and counts, writes nothing and claims
+nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +67,7 @@ import dataclasses
 import getpass
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -69,6 +79,8 @@ from lakehouse.backfill.commit import (
     BackfillError,
     merge_gold_day,
     merge_silver_day,
+    quarantine_gold_day,
+    record_verdicts,
     settle_quarantine,
     wait_for_batch,
 )
@@ -87,8 +99,10 @@ from lakehouse.io.delta import latest_version
 from lakehouse.io.faults import fault_point
 from lakehouse.io.gold_job import GoldJob
 from lakehouse.io.silver_job import SilverJob
+from lakehouse.ops import QUALITY_RESULTS, TableDef
 from lakehouse.ops.backfills import BACKFILLS
 from lakehouse.platform import DatasetTables
+from lakehouse.quality.gate import GateDecision
 
 __all__ = [
     "JOB",
@@ -101,7 +115,7 @@ __all__ = [
     "refused_message",
 ]
 
-JOB = "backfill"  # the job of the fault points: backfill:after_write:<table>
+JOB = "backfill"  # the job of the fault points (backfill:after_write:<table>) and verdicts
 MAX_DAYS = 400
 STREAM_WAIT_SECONDS = 300.0
 DONE, REFUSED = "done", "refused"
@@ -118,7 +132,7 @@ class DayResult:
     version: int | None  # None in a dry run, or when there was nothing to write
     status: str = DONE  # done, or refused: nothing written (see reason)
     reason: str | None = None
-    rows_quarantined: int = 0  # silver: rows of the day moved to the quarantine
+    rows_quarantined: int = 0  # rows of the day the recomputation refuses: to the quarantine
     version_read: int | None = None  # the silver version the day was recomputed from
 
 
@@ -162,6 +176,19 @@ class _Run:
         """Stop (:class:`BackfillError`) before a write when the claim is lost."""
         if self.claim is not None:
             self.claim.check(f"writing {table} {day}")
+
+    def verdicts(self, table: TableDef, day: date, decisions: Sequence[GateDecision]) -> None:
+        """The gate's verdicts on ``table``'s ``day``, to ``ops.quality_results``."""
+        record_verdicts(
+            self.spark,
+            table_path(self.config.lake, QUALITY_RESULTS),
+            decisions,
+            table,
+            job=JOB,
+            writer_id=self.writer,
+            day=day,
+            validated_ts=now(),
+        )
 
     def record(self, result: DayResult, quarantine_version: int | None = None) -> None:
         row: dict[str, Any] = {
@@ -216,6 +243,7 @@ def _silver(run: _Run, days: list[date]) -> Iterator[DayResult]:
             continue
         run.check_claim(tables.silver.name, day)
         if result.status == REFUSED:
+            run.verdicts(tables.silver, day, recomputed.decisions)
             run.record(result)
             yield result
             continue
@@ -232,6 +260,7 @@ def _silver(run: _Run, days: list[date]) -> Iterator[DayResult]:
         fault_point(JOB, f"after_write:{tables.quarantine.name}", day.toordinal())
         written = merge_silver_day(kept, refused, silver_path, day)
         fault_point(JOB, f"after_write:{tables.silver.name}", day.toordinal())
+        run.verdicts(tables.silver, day, recomputed.decisions)
         result = dataclasses.replace(result, version=written)
         run.record(result, quarantine_version)
         yield result
@@ -245,10 +274,18 @@ def _gold(run: _Run, days: list[date], stream_wait_seconds: float) -> Iterator[D
     silver_path = job.path(tables.silver)
     version = latest_version(spark, silver_path)
     silver = read_silver(spark, silver_path, version)
-    for gold, table, _ in tables.gold:
+    for gold, table, quarantine_table in tables.gold:
         path = job.path(table)
         for day in days:
-            recomputed = gold_day(job, silver, gold=gold, table=table, day=day, stamp=run.started)
+            recomputed = gold_day(
+                job,
+                silver,
+                gold=gold,
+                table=table,
+                day=day,
+                stamp=run.started,
+                writer_id=run.writer,
+            )
             rows_before = spark.read.format("delta").load(path).where(gold_predicate(gold, day))
             result = DayResult(
                 table.name,
@@ -256,6 +293,7 @@ def _gold(run: _Run, days: list[date], stream_wait_seconds: float) -> Iterator[D
                 rows_before.count(),
                 recomputed.rows.count(),
                 None,
+                rows_quarantined=recomputed.quarantine.count(),
                 version_read=version,
             )
             if recomputed.refused:
@@ -267,14 +305,25 @@ def _gold(run: _Run, days: list[date], stream_wait_seconds: float) -> Iterator[D
                 yield result
                 continue
             run.check_claim(table.name, day)
-            if result.status == REFUSED:
-                run.record(result)
-                yield result
-                continue
-            written = merge_gold_day(recomputed.rows, path, gold, day, run.started)
-            fault_point(JOB, f"after_write:{table.name}", day.toordinal())
-            result = dataclasses.replace(result, version=written)
-            run.record(result)
+            # the rows the gate refuses, as the gold stream quarantines them (only a refused
+            # day has any: the gate refuses rows for critical failures only)
+            quarantine_path = job.path(quarantine_table)
+            quarantined = quarantine_gold_day(
+                spark.read.format("delta").load(quarantine_path),
+                quarantine_path,
+                recomputed.quarantine,
+                gold,
+                app_id=run.writer,
+                day=day,
+            )
+            if quarantined is not None:
+                fault_point(JOB, f"after_write:{quarantine_table.name}", day.toordinal())
+            if result.status != REFUSED:
+                written = merge_gold_day(recomputed.rows, path, gold, day, run.started)
+                fault_point(JOB, f"after_write:{table.name}", day.toordinal())
+                result = dataclasses.replace(result, version=written)
+            run.verdicts(table, day, recomputed.decisions)
+            run.record(result, quarantined)
             yield result
 
 

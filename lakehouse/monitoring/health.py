@@ -209,7 +209,8 @@ def gather(
         )
         for r in load(QUALITY_RESULTS)
         .where(F.col("validated_ts") >= since)
-        .groupBy("job", "table_name", "batch_id")
+        # a backfill's verdicts: job backfill, a day as the batch id, a writer per backfill
+        .groupBy("job", "table_name", "batch_id", "_writer_id")
         .agg(
             F.max("validated_ts").alias("validated_ts"),
             F.count_if("success").alias("passed"),

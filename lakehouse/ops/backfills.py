@@ -30,7 +30,8 @@ BACKFILLS = TableDef(
         ("finished_ts", TimestampType(), False),
         ("status", StringType(), True),
         ("reason", StringType(), True),
-        # silver: rows of the day moved to the quarantine (refused by the current contract)
+        # rows of the day refused, to the quarantine: silver, by the current contract or
+        # suite; gold, by the table's suite (quarantine_version null: held already)
         ("rows_quarantined", LongType(), True),
         # the silver version read: silver, the rows replaced; gold, the rows aggregated
         ("version_read", LongType(), True),

@@ -126,7 +126,16 @@ def _seed(spark: SparkSession, config: LakehouseConfig) -> None:
         "validated_ts": (NOW - timedelta(minutes=2)).replace(tzinfo=None),
         "_writer_id": "test",
     }
-    _append(spark, config, QUALITY_RESULTS, local_frame(spark, [verdict], QUALITY_RESULTS.schema))
+    # a backfill's verdict with the same table and batch id is not the stream's
+    other = {
+        **verdict,
+        "job": "backfill",
+        "expectation_type": "expect_column_values_to_not_be_null",
+        "_writer_id": "backfill:x",
+    }
+    _append(
+        spark, config, QUALITY_RESULTS, local_frame(spark, [verdict, other], QUALITY_RESULTS.schema)
+    )
 
 
 ANOMALY_ID = _finding(3).finding_id
@@ -216,7 +225,7 @@ def test_each_finding_is_told_once_then_resolved(
         "observed": "expect_table_row_count_to_be_between: observed 10",
         "expected": 'expect_table_row_count_to_be_between {"min_value": 20}',
         "command": 'lakehouse status; lakehouse sql "SELECT * FROM ops.quality_results WHERE '
-        "table_name = 'silver.events' AND batch_id = 6 AND NOT success\"",
+        "job = 'silver' AND table_name = 'silver.events' AND batch_id = 6 AND NOT success\"",
     }
     assert by_kind["blocked"]["detail"] == (
         f"batch 6 was not promoted (every batch since batch 4 is blocked): {BLOCK}"
