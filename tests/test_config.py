@@ -607,6 +607,8 @@ def test_with_overrides_without_arguments_is_equal_copy() -> None:
         ({"spark": {"catalog": "glue"}}, "choose one of in-memory, hive"),
         ({"silver": {"max_lateness": "2 weeks"}}, r"silver\.max_lateness"),
         ({"lake": {"root": ""}}, "must not be empty"),
+        ({"backfill": {"claim_ttl": "10 seconds"}}, r"backfill\.claim_ttl: '10 seconds' must be"),
+        ({"backfill": {"claim_ttl": "soon"}}, r"backfill\.claim_ttl: 'soon' is not a duration"),
     ],
 )
 def test_with_overrides_validates_again(sections: dict[str, dict[str, object]], match: str) -> None:
@@ -636,3 +638,11 @@ def test_quality_booleans_from_file_and_environment(
     assert config.quality.suite_dir == str(tmp_path / "suites")
     with pytest.raises(ConfigError, match=r"quality\.strict .*'maybe' is not a boolean"):
         load_config(path, env={"LAKEHOUSE_QUALITY_STRICT": "maybe"})
+
+
+def test_backfill_claim_ttl_from_file_and_environment(tmp_path: Path) -> None:
+    assert LakehouseConfig().backfill.claim_ttl_seconds == 600
+    path = write_config(tmp_path, "[backfill]\nclaim_ttl = '30 minutes'\n", "c.toml")
+    assert load_config(path, env={}).backfill.claim_ttl_seconds == 1800
+    config = load_config(path, env={"LAKEHOUSE_BACKFILL_CLAIM_TTL": "2 hours"})
+    assert config.backfill.claim_ttl_seconds == 7200
