@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -31,6 +34,7 @@ from lakehouse.config import (
 from lakehouse.platform import load_platform, source_config
 from lakehouse.session import build_session
 from lakehouse.sources.kafka import kafka_package
+from lakehouse.tabledef import TableDef
 from tests.product_generator import BAD_KINDS
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
@@ -92,9 +96,37 @@ def events_landing(config: LakehouseConfig) -> str:
     return source_config(config, EVENTS).landing_path
 
 
+# Empty lakes made once per test process, by the tables they hold: a new lake is a copy of
+# one, registered where it lies (creating some twenty empty Delta tables costs seconds each
+# time; copying their logs and registering them, a third of that). tests/test_catalog.py
+# creates its lakes table by table.
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _template_key(tables: list[TableDef]) -> str:
+    described = [
+        (t.name, t.schema.json(), t.partition_by, sorted(t.properties.items()), repr(t))
+        for t in tables
+    ]
+    return hashlib.sha256(repr(sorted(described)).encode()).hexdigest()
+
+
 def register_lake(spark: SparkSession, config: LakehouseConfig) -> None:
-    """Register every table of ``config``'s platform (its datasets' and the ops tables)."""
-    tables = load_platform(config, spark).tables.values()
+    """Register every table of ``config``'s platform (its datasets' and the ops tables); a
+    lake root that does not exist yet gets them as a copy of an empty lake made once."""
+    tables = list(load_platform(config, spark).tables.values())
+    root = Path(config.lake.root)
+    if "://" not in config.lake.root and not root.exists():
+        key = _template_key(tables)
+        template = _TEMPLATES.get(key)
+        if template is None:
+            folder = Path(tempfile.mkdtemp(prefix="lakehouse-template-"))
+            atexit.register(shutil.rmtree, folder, True)
+            template = folder / "lake"
+            lake = LakeConfig(root=str(template), checkpoint_root=str(folder / "checkpoints"))
+            register_tables(spark, lake, tables)
+            _TEMPLATES[key] = template
+        shutil.copytree(template, root)
     register_tables(spark, config.lake, tables)
 
 
