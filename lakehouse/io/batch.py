@@ -1,12 +1,14 @@
 """Bookkeeping shared by the streaming jobs: batch statistics, idempotent appends keyed by the
-stream identity and batch id, the quality gate of a promotion, and the batch log."""
+stream identity and batch id, the quality gate of a promotion, and the batch log.
+
+The summaries a batch computes of what it read (rows, source offsets, observed metrics) are
+in :mod:`lakehouse.io.summary`; they are importable from here as well."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ from lakehouse.frames import local_frame
 from lakehouse.io.delta import append_idempotent, committed_in_session
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
+from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
@@ -37,7 +40,6 @@ from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
-from lakehouse.sources.base import OffsetRange
 
 __all__ = [
     "BatchStats",
@@ -49,8 +51,6 @@ __all__ = [
     "summarize_offsets",
     "timed",
 ]
-
-MAX_OFFSET_ENTRIES = 50
 
 
 @dataclass
@@ -95,84 +95,6 @@ def timed(stats: BatchStats, step: str) -> Iterator[None]:
     finally:
         elapsed = int((time.perf_counter() - started) * 1000)
         stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
-
-
-def offset_summary(
-    df: DataFrame, source: str, partition: str, offset: str
-) -> tuple[int, str | None]:
-    """The rows of a batch, and JSON of the first and last offset read per source partition
-    (:func:`summarize_offsets`), from one aggregate job."""
-    rows, offsets, _, _ = batch_summary(df, source, partition, offset)
-    return rows, offsets
-
-
-def batch_summary(
-    df: DataFrame,
-    source: str,
-    partition: str,
-    offset: str,
-    *,
-    sums: Mapping[str, Column] | None = None,
-    bounds: Mapping[str, Column] | None = None,
-) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
-    """:func:`offset_summary`, the totals of ``sums`` (name -> an integer column, null counts
-    as 0) and the smallest and largest value of ``bounds`` (name -> an integer column; None
-    when every value is null) over the batch, from the same aggregate job."""
-    extra, ranges = dict(sums or {}), dict(bounds or {})
-    rows = (
-        df.groupBy(source, partition)
-        .agg(
-            F.min(offset).alias("first"),
-            F.max(offset).alias("last"),
-            F.count(F.lit(1)).alias("rows"),
-            *[
-                F.coalesce(F.sum(c), F.lit(0)).alias(f"sum_{i}")
-                for i, c in enumerate(extra.values())
-            ],
-            *[F.min(c).alias(f"lo_{i}") for i, c in enumerate(ranges.values())],
-            *[F.max(c).alias(f"hi_{i}") for i, c in enumerate(ranges.values())],
-        )
-        .collect()
-    )
-    count, offsets = summarize_offsets(
-        OffsetRange(r[source], r[partition], r["first"], r["last"], r["rows"]) for r in rows
-    )
-    totals = {name: sum(int(r[f"sum_{i}"]) for r in rows) for i, name in enumerate(extra)}
-    found: dict[str, tuple[int | None, int | None]] = {}
-    for i, name in enumerate(ranges):
-        lows = [int(r[f"lo_{i}"]) for r in rows if r[f"lo_{i}"] is not None]
-        highs = [int(r[f"hi_{i}"]) for r in rows if r[f"hi_{i}"] is not None]
-        found[name] = (min(lows) if lows else None, max(highs) if highs else None)
-    return count, offsets, totals, found
-
-
-def summarize_offsets(ranges: Iterable[OffsetRange]) -> tuple[int, str | None]:
-    """The rows of a batch, and JSON of the first and last offset read per source partition
-    (at most 50 entries, then ``"...": []``); None for an empty batch."""
-    ordered = sorted(ranges, key=lambda r: (r.source, r.partition))
-    total = sum(r.rows for r in ordered)
-    if not ordered:
-        return total, None
-    summary: dict[str, list[int]] = {
-        f"{r.source}/{r.partition}": [r.first, r.last] for r in ordered[:MAX_OFFSET_ENTRIES]
-    }
-    if len(ordered) > MAX_OFFSET_ENTRIES:
-        summary["..."] = []
-    return total, json.dumps(summary, sort_keys=True)
-
-
-def observed(observation: SparkObservation, timeout: float = 60.0) -> dict[str, Any] | None:
-    """The metrics ``observation`` collected during the action that ran its DataFrame; None
-    when they did not arrive within ``timeout`` seconds. Spark delivers them when the action
-    ends; the wait is bounded so that a write that ran no job can never hang a batch."""
-    deadline = time.monotonic() + timeout
-    while True:
-        # Observation.get would wait without end; getRowOrEmpty waits at most 100 ms
-        row = observation._jo.getRowOrEmpty() if observation._jo is not None else None
-        if row is not None and row.isDefined():
-            return observation.get
-        if row is None or time.monotonic() >= deadline:
-            return None
 
 
 class BatchWriter:
