@@ -25,7 +25,8 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.cost.capture import TaskMeter, TaskTotals
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
-from lakehouse.io.delta import append_idempotent, committed_in_session
+from lakehouse.io.commits import files_written
+from lakehouse.io.delta import append_idempotent, committed_in_session, upsert
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
@@ -70,6 +71,11 @@ class BatchStats:
     source_backlog_messages: int | None = None  # unacked at the source (Pub/Sub), if sampled
     source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
     task: TaskTotals | None = None  # Spark task metrics of the batch's jobs
+    # (table path, version) of every commit the batch's writes made; a write a retried batch
+    # skipped (the table has the batch already) made none
+    commits: list[tuple[str, int]] = field(default_factory=list)
+    # data files those commits added, up to the batch log step (see BatchWriter.log)
+    files_written: int | None = None
     cost_findings: list[Finding] = field(default_factory=list)
     # code field -> control and format characters silver's normalization removed (silver)
     characters_removed: dict[str, int] = field(default_factory=dict)
@@ -127,9 +133,12 @@ class BatchWriter:
         return now()
 
     def _measure_cost(self, spark: SparkSession, batch_id: int, stats: BatchStats) -> None:
-        """The batch's task metrics (jobs since :meth:`begin`) and the cost-rise detector."""
+        """The batch's task metrics (jobs since :meth:`begin`), the files its commits added,
+        and the cost-rise detector."""
         with timed(stats, "cost metrics"):
             stats.task = self._meter.stop(spark)
+            if stats.task is not None:
+                stats.files_written = files_written(spark, stats.commits)
         if stats.task is None:
             return
         sample = CostSample(batch_id, stats.rows_in, stats.task.task_cpu_ms)
@@ -150,12 +159,40 @@ class BatchWriter:
     def path(self, table: TableDef) -> str:
         return table_path(self.config.lake, table)
 
-    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> None:
-        app_id = self.identity.app_id(df.sparkSession)
+    def _written(self, spark: SparkSession, path: str, version: int, stats: BatchStats) -> bool:
+        """Record the version a write left ``path`` at; return whether the write committed
+        (False: an append of a batch the table has already, which ran no Spark job)."""
+        committed = committed_in_session(spark)
+        if committed:
+            stats.commits.append((path, version))
+        return committed
+
+    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> bool:
+        """Append ``df`` to ``table`` once per batch (a retried batch the table has already
+        writes nothing); return whether it committed."""
+        spark, path = df.sparkSession, self.path(table)
+        app_id = self.identity.app_id(spark)
         with timed(stats, f"write {table.name}"):
-            stats.versions_written[table.name] = append_idempotent(
-                df, self.path(table), app_id, batch_id, prefetch=True
-            )
+            version = append_idempotent(df, path, app_id, batch_id, prefetch=True)
+            stats.versions_written[table.name] = version
+            committed = self._written(spark, path, version, stats)
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
+        return committed
+
+    def upsert(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        keys: Sequence[str],
+        batch_id: int,
+        stats: BatchStats,
+    ) -> None:
+        """Insert or replace the rows of ``table`` by ``keys`` (:func:`~.delta.upsert`)."""
+        spark, path = df.sparkSession, self.path(table)
+        with timed(stats, f"write {table.name}"):
+            version = upsert(df, path, keys)
+            stats.versions_written[table.name] = version
+            self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)
 
     def _watched(self, table: TableDef) -> Monitoring | None:
@@ -174,8 +211,7 @@ class BatchWriter:
         itself (``DataFrame.observe``): no pass of their own. Returns their values by alias;
         None when the write ran no job (a retried batch the table has already)."""
         observation = SparkObservation()
-        self.append(df.observe(observation, *aggregates), table, batch_id, stats)
-        if not committed_in_session(df.sparkSession):
+        if not self.append(df.observe(observation, *aggregates), table, batch_id, stats):
             return None
         return observed(observation)
 
@@ -308,6 +344,13 @@ class BatchWriter:
             )
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
+        """Write the batch's ops rows: metrics and findings, quality results, and last its
+        row of the batch log.
+
+        The cost columns are measured first, so they cover the batch up to here and not the
+        ops rows written here: the task metrics and ``files_read`` of the jobs since
+        :meth:`begin`, ``files_written`` of the commits of :meth:`append` and :meth:`upsert`
+        before this call (the layer tables, quarantine, ``ops.bad_files``)."""
         writer_id = self.identity.app_id(spark)
         self._measure_cost(spark, batch_id, stats)
         if stats.observations or stats.cost_findings:
@@ -343,7 +386,7 @@ class BatchWriter:
             "key_version": stats.key_version,
             "source_backlog_messages": stats.source_backlog_messages,
             "source_backlog_oldest_s": stats.source_backlog_oldest_s,
-            **_cost_columns(stats.task),
+            **_cost_columns(stats.task, stats.files_written),
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
@@ -361,8 +404,8 @@ class BatchWriter:
         fault_point(self.job, "after_log", batch_id)
 
 
-def _cost_columns(task: TaskTotals | None) -> dict[str, int | None]:
-    """The batch log's task-metric columns (null when the batch was not measured)."""
+def _cost_columns(task: TaskTotals | None, written: int | None) -> dict[str, int | None]:
+    """The batch log's task-metric and file columns (null when the batch was not measured)."""
     if task is None:
         return {}
     return {
@@ -374,4 +417,6 @@ def _cost_columns(task: TaskTotals | None) -> dict[str, int | None]:
         "task_run_ms": task.task_run_ms,
         "spark_jobs": task.jobs,
         "spark_stages": task.stages,
+        "files_read": task.files_read,
+        "files_written": written,
     }
