@@ -32,9 +32,11 @@ def _per_million(column: str) -> Column:
 def daily_cost(batch_log: DataFrame, vcpu_hour: float) -> DataFrame:
     """Per dataset, job and UTC day of ``finished_ts``: batches, events (``rows_in``), task
     CPU, bytes, and per million events the task CPU milliseconds, the input bytes and the
-    price (``task_cpu_ms / 3.6e6 * vcpu_hour``). Batches without task metrics (written
+    price (``task_cpu_ms / 3.6e6 * vcpu_hour``); ``file_batches``, the batches that recorded
+    the files they read and wrote, and those files. Batches without task metrics (written
     before they were recorded) are left out."""
     measured = batch_log.where(F.col("task_cpu_ms").isNotNull())
+    with_files = F.col("files_read").isNotNull() & F.col("files_written").isNotNull()
     return (
         measured.groupBy("dataset", "job", F.to_date("finished_ts").alias("day"))
         .agg(
@@ -46,6 +48,9 @@ def daily_cost(batch_log: DataFrame, vcpu_hour: float) -> DataFrame:
             F.sum(F.col("shuffle_read_bytes") + F.col("shuffle_write_bytes")).alias(
                 "shuffle_bytes"
             ),
+            F.count(F.when(with_files, F.lit(1))).alias("file_batches"),
+            F.sum(F.when(with_files, F.col("files_read"))).alias("files_read"),
+            F.sum(F.when(with_files, F.col("files_written"))).alias("files_written"),
         )
         .withColumn("cpu_ms_per_million", _per_million("task_cpu_ms"))
         .withColumn("input_bytes_per_million", _per_million("input_bytes"))
@@ -70,6 +75,9 @@ class DailyCost:
     shuffle_bytes: int
     cpu_ms_per_million: float | None
     usd_per_million: float | None
+    file_batches: int = 0  # batches that recorded their files (older ones did not)
+    files_read: int = 0  # over those batches
+    files_written: int = 0
 
 
 def read_daily_cost(
@@ -94,6 +102,9 @@ def read_daily_cost(
             shuffle_bytes=int(r["shuffle_bytes"] or 0),
             cpu_ms_per_million=r["cpu_ms_per_million"],
             usd_per_million=r["usd_per_million"],
+            file_batches=int(r["file_batches"]),
+            files_read=int(r["files_read"] or 0),
+            files_written=int(r["files_written"] or 0),
         )
         for r in frame.orderBy("dataset", "job", "day").collect()
     ]

@@ -17,6 +17,8 @@ COST_COLUMNS = (
     "CPU ms / M events",
     "USD / M events",
     "input MB / M events",
+    "files read / batch",
+    "files written / batch",
     "trend (last day)",
 )
 
@@ -25,9 +27,14 @@ def _trend(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:+.0f} %"
 
 
+def _per_batch(files: int, batches: int) -> object:
+    return round(files / batches, 1) if batches else "-"
+
+
 def cost_rows(days: Sequence[DailyCost]) -> list[list[object]]:
-    """One row per stream over the whole window, with the newest day's cost per event
-    against the median of its earlier days."""
+    """One row per stream over the whole window, with the files per batch (over the batches
+    that recorded them) and the newest day's cost per event against the median of its
+    earlier days."""
     streams: dict[str, list[DailyCost]] = {}
     for d in sorted(days, key=lambda d: (d.stream, d.day)):
         streams.setdefault(d.stream, []).append(d)
@@ -37,6 +44,7 @@ def cost_rows(days: Sequence[DailyCost]) -> list[list[object]]:
         cpu = sum(p.task_cpu_ms for p in points)
         usd = sum(p.usd_per_million * p.events for p in points if p.usd_per_million) / 1e6
         read = sum(p.input_bytes for p in points)
+        file_batches = sum(p.file_batches for p in points)
         rows.append(
             [
                 stream,
@@ -44,6 +52,8 @@ def cost_rows(days: Sequence[DailyCost]) -> list[list[object]]:
                 round(cpu * 1e6 / events) if events else "-",
                 round(usd * 1e6 / events, 4) if events else "-",
                 round(read / events, 1) if events else "-",  # bytes per event = MB per M
+                _per_batch(sum(p.files_read for p in points), file_batches),
+                _per_batch(sum(p.files_written for p in points), file_batches),
                 _trend(
                     trend(
                         [p.cpu_ms_per_million for p in points if p.cpu_ms_per_million is not None]
@@ -73,7 +83,8 @@ def render_cost_html(days: Sequence[DailyCost]) -> str:
         f"<tr><td>{html.escape(d.stream)}</td><td>{d.day.isoformat()}</td><td>{d.batches}</td>"
         f"<td>{d.events}</td><td>"
         + ("-" if d.cpu_ms_per_million is None else f"{d.cpu_ms_per_million:.0f}")
-        + "</td></tr>"
+        + f"</td><td>{_per_batch(d.files_read, d.file_batches)}</td>"
+        f"<td>{_per_batch(d.files_written, d.file_batches)}</td></tr>"
         for d in days
     )
     return (
@@ -82,5 +93,6 @@ def render_cost_html(days: Sequence[DailyCost]) -> str:
         + "</tr>"
         + body
         + '</table><h3>Per day</h3><table id="cost-daily"><tr><th>stream</th><th>day</th>'
-        "<th>batches</th><th>events</th><th>CPU ms / M events</th></tr>" + daily + "</table>"
+        "<th>batches</th><th>events</th><th>CPU ms / M events</th><th>files read / batch</th>"
+        "<th>files written / batch</th></tr>" + daily + "</table>"
     )

@@ -1,12 +1,14 @@
 """Bookkeeping shared by the streaming jobs: batch statistics, idempotent appends keyed by the
-stream identity and batch id, the quality gate of a promotion, and the batch log."""
+stream identity and batch id, the quality gate of a promotion, and the batch log.
+
+The summaries a batch computes of what it read (rows, source offsets, observed metrics) are
+in :mod:`lakehouse.io.summary`; they are importable from here as well."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,9 +25,11 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.cost.capture import TaskMeter, TaskTotals
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
-from lakehouse.io.delta import append_idempotent, committed_in_session
+from lakehouse.io.commits import files_written
+from lakehouse.io.delta import append_idempotent, committed_in_session, upsert
 from lakehouse.io.faults import fault_point
 from lakehouse.io.streams import StreamIdentity
+from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
@@ -37,7 +41,6 @@ from lakehouse.quality.gate import GateDecision, apply_gate, decide
 from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
-from lakehouse.sources.base import OffsetRange
 
 __all__ = [
     "BatchStats",
@@ -49,8 +52,6 @@ __all__ = [
     "summarize_offsets",
     "timed",
 ]
-
-MAX_OFFSET_ENTRIES = 50
 
 
 @dataclass
@@ -70,6 +71,11 @@ class BatchStats:
     source_backlog_messages: int | None = None  # unacked at the source (Pub/Sub), if sampled
     source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
     task: TaskTotals | None = None  # Spark task metrics of the batch's jobs
+    # (table path, version) of every commit the batch's writes made; a write a retried batch
+    # skipped (the table has the batch already) made none
+    commits: list[tuple[str, int]] = field(default_factory=list)
+    # data files those commits added, up to the batch log step (see BatchWriter.log)
+    files_written: int | None = None
     cost_findings: list[Finding] = field(default_factory=list)
     # code field -> control and format characters silver's normalization removed (silver)
     characters_removed: dict[str, int] = field(default_factory=dict)
@@ -95,84 +101,6 @@ def timed(stats: BatchStats, step: str) -> Iterator[None]:
     finally:
         elapsed = int((time.perf_counter() - started) * 1000)
         stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
-
-
-def offset_summary(
-    df: DataFrame, source: str, partition: str, offset: str
-) -> tuple[int, str | None]:
-    """The rows of a batch, and JSON of the first and last offset read per source partition
-    (:func:`summarize_offsets`), from one aggregate job."""
-    rows, offsets, _, _ = batch_summary(df, source, partition, offset)
-    return rows, offsets
-
-
-def batch_summary(
-    df: DataFrame,
-    source: str,
-    partition: str,
-    offset: str,
-    *,
-    sums: Mapping[str, Column] | None = None,
-    bounds: Mapping[str, Column] | None = None,
-) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
-    """:func:`offset_summary`, the totals of ``sums`` (name -> an integer column, null counts
-    as 0) and the smallest and largest value of ``bounds`` (name -> an integer column; None
-    when every value is null) over the batch, from the same aggregate job."""
-    extra, ranges = dict(sums or {}), dict(bounds or {})
-    rows = (
-        df.groupBy(source, partition)
-        .agg(
-            F.min(offset).alias("first"),
-            F.max(offset).alias("last"),
-            F.count(F.lit(1)).alias("rows"),
-            *[
-                F.coalesce(F.sum(c), F.lit(0)).alias(f"sum_{i}")
-                for i, c in enumerate(extra.values())
-            ],
-            *[F.min(c).alias(f"lo_{i}") for i, c in enumerate(ranges.values())],
-            *[F.max(c).alias(f"hi_{i}") for i, c in enumerate(ranges.values())],
-        )
-        .collect()
-    )
-    count, offsets = summarize_offsets(
-        OffsetRange(r[source], r[partition], r["first"], r["last"], r["rows"]) for r in rows
-    )
-    totals = {name: sum(int(r[f"sum_{i}"]) for r in rows) for i, name in enumerate(extra)}
-    found: dict[str, tuple[int | None, int | None]] = {}
-    for i, name in enumerate(ranges):
-        lows = [int(r[f"lo_{i}"]) for r in rows if r[f"lo_{i}"] is not None]
-        highs = [int(r[f"hi_{i}"]) for r in rows if r[f"hi_{i}"] is not None]
-        found[name] = (min(lows) if lows else None, max(highs) if highs else None)
-    return count, offsets, totals, found
-
-
-def summarize_offsets(ranges: Iterable[OffsetRange]) -> tuple[int, str | None]:
-    """The rows of a batch, and JSON of the first and last offset read per source partition
-    (at most 50 entries, then ``"...": []``); None for an empty batch."""
-    ordered = sorted(ranges, key=lambda r: (r.source, r.partition))
-    total = sum(r.rows for r in ordered)
-    if not ordered:
-        return total, None
-    summary: dict[str, list[int]] = {
-        f"{r.source}/{r.partition}": [r.first, r.last] for r in ordered[:MAX_OFFSET_ENTRIES]
-    }
-    if len(ordered) > MAX_OFFSET_ENTRIES:
-        summary["..."] = []
-    return total, json.dumps(summary, sort_keys=True)
-
-
-def observed(observation: SparkObservation, timeout: float = 60.0) -> dict[str, Any] | None:
-    """The metrics ``observation`` collected during the action that ran its DataFrame; None
-    when they did not arrive within ``timeout`` seconds. Spark delivers them when the action
-    ends; the wait is bounded so that a write that ran no job can never hang a batch."""
-    deadline = time.monotonic() + timeout
-    while True:
-        # Observation.get would wait without end; getRowOrEmpty waits at most 100 ms
-        row = observation._jo.getRowOrEmpty() if observation._jo is not None else None
-        if row is not None and row.isDefined():
-            return observation.get
-        if row is None or time.monotonic() >= deadline:
-            return None
 
 
 class BatchWriter:
@@ -205,9 +133,12 @@ class BatchWriter:
         return now()
 
     def _measure_cost(self, spark: SparkSession, batch_id: int, stats: BatchStats) -> None:
-        """The batch's task metrics (jobs since :meth:`begin`) and the cost-rise detector."""
+        """The batch's task metrics (jobs since :meth:`begin`), the files its commits added,
+        and the cost-rise detector."""
         with timed(stats, "cost metrics"):
             stats.task = self._meter.stop(spark)
+            if stats.task is not None:
+                stats.files_written = files_written(spark, stats.commits)
         if stats.task is None:
             return
         sample = CostSample(batch_id, stats.rows_in, stats.task.task_cpu_ms)
@@ -228,12 +159,40 @@ class BatchWriter:
     def path(self, table: TableDef) -> str:
         return table_path(self.config.lake, table)
 
-    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> None:
-        app_id = self.identity.app_id(df.sparkSession)
+    def _written(self, spark: SparkSession, path: str, version: int, stats: BatchStats) -> bool:
+        """Record the version a write left ``path`` at; return whether the write committed
+        (False: an append of a batch the table has already, which ran no Spark job)."""
+        committed = committed_in_session(spark)
+        if committed:
+            stats.commits.append((path, version))
+        return committed
+
+    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> bool:
+        """Append ``df`` to ``table`` once per batch (a retried batch the table has already
+        writes nothing); return whether it committed."""
+        spark, path = df.sparkSession, self.path(table)
+        app_id = self.identity.app_id(spark)
         with timed(stats, f"write {table.name}"):
-            stats.versions_written[table.name] = append_idempotent(
-                df, self.path(table), app_id, batch_id, prefetch=True
-            )
+            version = append_idempotent(df, path, app_id, batch_id, prefetch=True)
+            stats.versions_written[table.name] = version
+            committed = self._written(spark, path, version, stats)
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
+        return committed
+
+    def upsert(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        keys: Sequence[str],
+        batch_id: int,
+        stats: BatchStats,
+    ) -> None:
+        """Insert or replace the rows of ``table`` by ``keys`` (:func:`~.delta.upsert`)."""
+        spark, path = df.sparkSession, self.path(table)
+        with timed(stats, f"write {table.name}"):
+            version = upsert(df, path, keys)
+            stats.versions_written[table.name] = version
+            self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)
 
     def _watched(self, table: TableDef) -> Monitoring | None:
@@ -252,8 +211,7 @@ class BatchWriter:
         itself (``DataFrame.observe``): no pass of their own. Returns their values by alias;
         None when the write ran no job (a retried batch the table has already)."""
         observation = SparkObservation()
-        self.append(df.observe(observation, *aggregates), table, batch_id, stats)
-        if not committed_in_session(df.sparkSession):
+        if not self.append(df.observe(observation, *aggregates), table, batch_id, stats):
             return None
         return observed(observation)
 
@@ -386,6 +344,13 @@ class BatchWriter:
             )
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
+        """Write the batch's ops rows: metrics and findings, quality results, and last its
+        row of the batch log.
+
+        The cost columns are measured first, so they cover the batch up to here and not the
+        ops rows written here: the task metrics and ``files_read`` of the jobs since
+        :meth:`begin`, ``files_written`` of the commits of :meth:`append` and :meth:`upsert`
+        before this call (the layer tables, quarantine, ``ops.bad_files``)."""
         writer_id = self.identity.app_id(spark)
         self._measure_cost(spark, batch_id, stats)
         if stats.observations or stats.cost_findings:
@@ -421,7 +386,7 @@ class BatchWriter:
             "key_version": stats.key_version,
             "source_backlog_messages": stats.source_backlog_messages,
             "source_backlog_oldest_s": stats.source_backlog_oldest_s,
-            **_cost_columns(stats.task),
+            **_cost_columns(stats.task, stats.files_written),
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
@@ -439,8 +404,8 @@ class BatchWriter:
         fault_point(self.job, "after_log", batch_id)
 
 
-def _cost_columns(task: TaskTotals | None) -> dict[str, int | None]:
-    """The batch log's task-metric columns (null when the batch was not measured)."""
+def _cost_columns(task: TaskTotals | None, written: int | None) -> dict[str, int | None]:
+    """The batch log's task-metric and file columns (null when the batch was not measured)."""
     if task is None:
         return {}
     return {
@@ -452,4 +417,6 @@ def _cost_columns(task: TaskTotals | None) -> dict[str, int | None]:
         "task_run_ms": task.task_run_ms,
         "spark_jobs": task.jobs,
         "spark_stages": task.stages,
+        "files_read": task.files_read,
+        "files_written": written,
     }

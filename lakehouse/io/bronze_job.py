@@ -6,7 +6,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.io.bad_files import bad_files_frame
-from lakehouse.io.batch import BatchStats, BatchWriter, offset_summary, summarize_offsets
+from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.summary import offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.ops import BAD_FILES
 from lakehouse.platform import DatasetTables, source_config

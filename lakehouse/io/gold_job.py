@@ -17,9 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
-from lakehouse.io.batch import BatchStats, BatchWriter, timed
-from lakehouse.io.delta import upsert
-from lakehouse.io.faults import fault_point
+from lakehouse.io.batch import BatchStats, BatchWriter
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.ops import TableDef
 from lakehouse.platform import DatasetTables
@@ -118,9 +116,7 @@ class GoldJob(BatchWriter):
         )
         promoted_count = promoted.count()
         if promoted_count:
-            with timed(stats, f"write {table.name}"):
-                stats.versions_written[table.name] = upsert(promoted, self.path(table), gold.keys)
-            fault_point(self.job, f"after_write:{table.name}", batch_id)
+            self.upsert(promoted, table, gold.keys, batch_id, stats)
         stats.rows_out += promoted_count
         refused_count = 0
         if gated is not None:

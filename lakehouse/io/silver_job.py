@@ -8,8 +8,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, parse_duration
-from lakehouse.io.batch import BatchStats, BatchWriter, batch_summary
+from lakehouse.io.batch import BatchStats, BatchWriter
 from lakehouse.io.streams import read_delta_stream
+from lakehouse.io.summary import batch_summary
 from lakehouse.layers.silver import (
     COORDINATES,
     DEDUP_COL,

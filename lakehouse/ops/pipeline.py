@@ -30,6 +30,13 @@ COST_COLUMNS = (
     ("task_run_ms", LongType(), True),
     ("spark_jobs", IntegerType(), True),
     ("spark_stages", IntegerType(), True),
+    # files the batch's queries scanned (a file scanned twice counts twice), Delta log files
+    # a state reconstruction in the batch read included (lakehouse.cost.capture)
+    ("files_read", LongType(), True),
+    # data files the batch's commits added to the layer tables, quarantine and ops.bad_files;
+    # not the ops rows the batch log step writes (lakehouse.io.batch BatchWriter.log), not a
+    # file only given a deletion vector; 0 for a retried batch whose writes were all skipped
+    ("files_written", LongType(), True),
 )
 
 BATCH_LOG = TableDef(

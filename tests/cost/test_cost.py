@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def _log_row(job: str, batch: int, day: int, rows: int, cpu: int | None) -> dict
             task_run_ms=cpu,
             spark_jobs=3,
             spark_stages=4,
+            files_read=rows // 100,
+            files_written=2,
         )
     return row
 
@@ -108,6 +111,8 @@ def test_daily_cost_per_million_events(spark: SparkSession) -> None:
             _log_row("silver", 2, 2, 2000, 2000),
             _log_row("silver", 3, 2, 500, None),  # written before task metrics: left out
             _log_row("gold", 0, 2, 0, 50),  # no events: no cost per event
+            # measured before the file columns existed: no files
+            {**_log_row("gold", 1, 2, 0, 50), "files_read": None, "files_written": None},
         ],
         BATCH_LOG.schema,
     )
@@ -126,6 +131,9 @@ def test_daily_cost_per_million_events(spark: SparkSession) -> None:
                 ("input_bytes", long),
                 ("output_bytes", long),
                 ("shuffle_bytes", long),
+                ("file_batches", long),
+                ("files_read", long),
+                ("files_written", long),
                 ("cpu_ms_per_million", double),
                 ("input_bytes_per_million", double),
                 ("usd_per_million", double),
@@ -136,10 +144,11 @@ def test_daily_cost_per_million_events(spark: SparkSession) -> None:
         [
             # 1000 ms per 4000 events = 250000 ms per million; 3.6 USD per 3.6e6 ms
             ("events", "silver", date(2026, 12, 1), 2, 4000, 1000, 400000, 200000, 60,
-             250000.0, 100e6, 0.25),
+             2, 40, 4, 250000.0, 100e6, 0.25),
             ("events", "silver", date(2026, 12, 2), 1, 2000, 2000, 200000, 100000, 30,
-             1e6, 100e6, 1.0),
-            ("events", "gold", date(2026, 12, 2), 1, 0, 50, 0, 0, 30, None, None, None),
+             1, 20, 2, 1e6, 100e6, 1.0),
+            ("events", "gold", date(2026, 12, 2), 2, 0, 100, 0, 0, 60, 1, 0, 2,
+             None, None, None),
         ],
         schema,
     )  # fmt: skip
@@ -152,11 +161,20 @@ def test_trend_and_status_rows() -> None:
     assert trend([100.0]) is None
     assert trend([100.0, 120.0, 80.0, 150.0]) == pytest.approx(0.5)
     days = [
-        DailyCost("events/silver", date(2026, 12, 1), 2, 4000, 1000, 400000, 0, 0, 250000.0, 0.25),
-        DailyCost("events/silver", date(2026, 12, 2), 1, 2000, 1000, 200000, 0, 0, 500000.0, 0.5),
-    ]
-    # 2000 ms over 6000 events; USD 0.25 * 4000/1e6 + 0.5 * 2000/1e6 over 6000 events
-    assert cost_rows(days) == [["events/silver", 6000, 333333, 0.3333, 100.0, "+100 %"]]
+        DailyCost(
+            "events/silver", date(2026, 12, 1), 2, 4000, 1000, 400000, 0, 0, 250000.0, 0.25,
+            file_batches=1, files_read=7, files_written=2,
+        ),  # one of its batches was measured before the file columns existed
+        DailyCost(
+            "events/silver", date(2026, 12, 2), 1, 2000, 1000, 200000, 0, 0, 500000.0, 0.5,
+            file_batches=1, files_read=4, files_written=1,
+        ),
+    ]  # fmt: skip
+    # 2000 ms over 6000 events; USD 0.25 * 4000/1e6 + 0.5 * 2000/1e6 over 6000 events;
+    # files over the 2 batches that recorded them
+    assert cost_rows(days) == [["events/silver", 6000, 333333, 0.3333, 100.0, 5.5, 1.5, "+100 %"]]
+    old = dataclasses.replace(days[0], file_batches=0, files_read=0, files_written=0)
+    assert cost_rows([old])[0][5:7] == ["-", "-"]
 
 
 def _detect(history: list[CostSample], current: CostSample) -> object:
@@ -182,11 +200,16 @@ def test_detector_fires_on_a_rise_and_not_on_noise() -> None:
     assert _detect(history, CostSample(99, 999, 4600)) is None
 
 
-def _old_lake(spark: SparkSession, root: Path) -> str:
-    """A lake whose batch log was created (as register_tables does) before the task-metric
-    columns existed, with one row; registered in the session catalog."""
+ALL_COST_COLUMNS = tuple(name for name, _, _ in COST_COLUMNS)
+FILE_COLUMNS = ("files_read", "files_written")
+
+
+def _old_lake(spark: SparkSession, root: Path, without: Collection[str] = ALL_COST_COLUMNS) -> str:
+    """A lake whose batch log was created (as register_tables does) before the columns
+    ``without`` (by default the task-metric ones) existed, with one row; registered in the
+    session catalog."""
     config = make_config(root)
-    cost_names = {name for name, _, _ in COST_COLUMNS}
+    cost_names = set(without)
     old_schema = StructType([f for f in BATCH_LOG.schema.fields if f.name not in cost_names])
     old_policy = dataclasses.replace(
         BATCH_LOG.policy,
@@ -195,9 +218,8 @@ def _old_lake(spark: SparkSession, root: Path) -> str:
     old = dataclasses.replace(BATCH_LOG, schema=old_schema, policy=old_policy)
     register_tables(spark, config.lake, [old])
     path = table_path(config.lake, BATCH_LOG)
-    local_frame(spark, [_log_row("silver", 0, 1, 10, None)], old_schema).write.format("delta").mode(
-        "append"
-    ).save(path)
+    row = {k: v for k, v in _log_row("silver", 0, 1, 10, 5).items() if k not in cost_names}
+    local_frame(spark, [row], old_schema).write.format("delta").mode("append").save(path)
     return path
 
 
@@ -219,6 +241,24 @@ def test_an_old_batch_log_gains_the_new_columns(
     assert cpu == {0: None, 1: 5}
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").collect()
     assert [h["operation"] for h in history].count("ADD COLUMNS") == 1
+
+
+def test_a_batch_log_with_task_metrics_gains_the_file_columns(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = _old_lake(spark, tmp_path, without=FILE_COLUMNS)
+    spark.sql("DROP TABLE ops.batch_log")  # a new process
+    register_tables(spark, make_config(tmp_path).lake, [BATCH_LOG])
+
+    assert spark.table("ops.batch_log").schema.fieldNames() == BATCH_LOG.schema.fieldNames()
+    new = local_frame(spark, [_log_row("silver", 1, 1, 300, 5)], BATCH_LOG.schema)
+    new.write.format("delta").mode("append").save(path)
+    rows = spark.table("ops.batch_log").orderBy("batch_id").collect()
+    # the older row keeps its task metrics; its files read as null
+    assert [(r["task_cpu_ms"], r["files_read"], r["files_written"]) for r in rows] == [
+        (5, None, None),
+        (5, 3, 2),
+    ]
 
 
 def test_current_rates_over_the_window(spark: SparkSession) -> None:
@@ -278,4 +318,7 @@ def test_status_and_report_sections() -> None:
     assert render_cost_status([]) == "cost: no batches with task metrics in the window"
     page = render_cost_html(days)
     assert '<table id="cost">' in page and '<table id="cost-daily">' in page
-    assert "<td>events/silver</td><td>2026-12-01</td><td>2</td><td>4000</td><td>250000</td>" in page
+    assert (
+        "<td>events/silver</td><td>2026-12-01</td><td>2</td><td>4000</td><td>250000</td>"
+        "<td>-</td><td>-</td>" in page
+    )

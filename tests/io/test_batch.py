@@ -1,18 +1,24 @@
-"""Batch bookkeeping: offset summaries, and metrics observed while a batch is written."""
+"""Batch bookkeeping: offset summaries, metrics observed while a batch is written, and the
+files a batch read and wrote as its batch log row has them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
+from lakehouse.io.delta import settle_prefetches
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
+from lakehouse.ops import BATCH_LOG
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
@@ -115,3 +121,87 @@ def test_measure_gives_the_metrics_of_a_watched_table_and_none_otherwise(
     assert set(stats.step_ms) == {"monitor bronze.events"}
     unwatched = BatchWriter(make_config(tmp_path / "off", monitoring=False), "bronze-landing")
     assert unwatched.measure(bronze, BRONZE_EVENTS, BatchStats()) is None
+
+
+def _actions(table: str, version: int) -> list[dict[str, Any]]:
+    """The actions of one commit of the Delta table at ``table``, from its log file."""
+    log = Path(table) / "_delta_log" / f"{version:020d}.json"
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def _live_files(table: str) -> int:
+    """The data files of the newest version of ``table``, replaying its whole log."""
+    live: set[str] = set()
+    for log in sorted((Path(table) / "_delta_log").glob("*.json")):
+        for action in _actions(table, int(log.stem)):
+            if "add" in action:
+                live.add(action["add"]["path"])
+            elif "remove" in action:
+                live.discard(action["remove"]["path"])
+    return len(live)
+
+
+def _logged(spark: SparkSession, config: LakehouseConfig) -> dict[tuple[str, int], Row]:
+    log = spark.read.format("delta").load(table_path(config.lake, BATCH_LOG))
+    return {(r["job"], r["batch_id"]): r for r in log.collect()}
+
+
+def test_the_batch_log_has_the_files_a_batch_read_and_wrote_as_the_delta_log_has_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False, monitoring=False)
+    landing = landing_lake(spark, config)
+    with_checkpoint(config, "bronze-landing")
+    with_checkpoint(config, "copy")
+    bronze_job = BatchWriter(config, "bronze-landing", "events")
+    bronze = table_path(config.lake, BRONZE_EVENTS)
+    for batch_id in (0, 1):  # two bronze batches
+        folder = landing / f"b{batch_id}"
+        folder.mkdir()
+        started = bronze_job.begin(spark)
+        stats = BatchStats()
+        bronze_job.append(_bronze(spark, folder, _events(3)), BRONZE_EVENTS, batch_id, stats)
+        bronze_job.log(spark, batch_id, started, stats)
+    # a job that copies the whole of bronze, in one batch; what it reads once per stream (its
+    # query id) and the state of bronze (Delta reads it after each append, in the
+    # background) are read before the batch
+    copy_job = BatchWriter(config, "copy", "events")
+    copy = dataclasses.replace(BRONZE_EVENTS, name="bronze.events_copy")
+    copy_job.identity.app_id(spark)
+    settle_prefetches()
+    started = copy_job.begin(spark)
+    stats = BatchStats()
+    copy_job.append(spark.read.format("delta").load(bronze), copy, 0, stats)
+    copy_job.log(spark, 0, started, stats)
+
+    logged = _logged(spark, config)
+    for batch_id in (0, 1):
+        row = logged[("bronze-landing", batch_id)]
+        version = row["versions_written"]["bronze.events"]
+        assert row["files_written"] == sum("add" in a for a in _actions(bronze, version))
+        assert row["files_written"] >= 1 and row["files_read"] >= 1  # its landing file
+    row = logged[("copy", 0)]
+    assert row["files_read"] == _live_files(bronze) >= 2
+    copied = _actions(table_path(config.lake, copy), row["versions_written"]["bronze.events_copy"])
+    assert row["files_written"] == sum("add" in a for a in copied) >= 1
+
+
+def test_a_retried_batch_whose_writes_were_skipped_wrote_no_files(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False, monitoring=False)
+    landing = landing_lake(spark, config)
+    with_checkpoint(config, "bronze-landing")
+    writer = BatchWriter(config, "bronze-landing", "events")
+    bronze = _bronze(spark, landing, _events(3))
+    writer.begin(spark)
+    assert writer.append(bronze, BRONZE_EVENTS, 0, BatchStats())  # then fails before its log
+    started = writer.begin(spark)  # the batch again
+    stats = BatchStats()
+    assert not writer.append(bronze, BRONZE_EVENTS, 0, stats)
+    writer.log(spark, 0, started, stats)
+
+    row = _logged(spark, config)[("bronze-landing", 0)]
+    assert row["files_written"] == 0 and stats.commits == []
+    # the version it found, which the first attempt wrote
+    assert row["versions_written"]["bronze.events"] == 1

@@ -325,6 +325,9 @@ def test_batch_log_records_task_metrics(
         assert r["task_cpu_ms"] > 0 and r["task_run_ms"] >= r["task_cpu_ms"] // 2, where
         assert r["input_bytes"] > 0 and r["output_bytes"] > 0, where
         assert r["shuffle_read_bytes"] >= 0 and r["shuffle_write_bytes"] >= 0, where
+        # every batch here read its input's files and wrote rows (tests/io/test_batch.py
+        # checks the counts against the Delta log)
+        assert r["files_read"] >= 1 and r["files_written"] >= 1, where
         assert "cost metrics" in r["step_ms"], where
     overhead = [r["step_ms"]["cost metrics"] for r in rows]
     print(f"cost metrics ms per batch: max {max(overhead)}, mean {sum(overhead) / len(rows):.0f}")

@@ -1,0 +1,97 @@
+"""The data files Delta commits added, read from the commits' log files without a Spark job.
+
+A batch knows the commits its writes made (table path and version). Each commit is one JSON
+file, ``<table>/_delta_log/<version, 20 digits>.json``, with one action per line. It is read
+through Hadoop's ``FileSystem`` in the driver's JVM, so ``gs://`` paths work as local ones
+do, and reduced there, with a Java regex, to the paths of its ``add`` and ``remove``
+actions: a commit carries the statistics of every file it adds (kilobytes per file), and a
+py4j answer of more than about 8 kB takes 40 ms however fast the JVM made it. Eight py4j
+calls and, on GCS, one GET per commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
+from pyspark.sql import SparkSession
+
+__all__ = ["commit_file", "files_added", "files_written"]
+
+_log = logging.getLogger(__name__)
+
+# A line of an add or remove action, {"add":{"path":"<path>",... (Delta writes the path
+# first, URL-encoded: no quote in it), becomes add"<path>"; every other line nothing.
+_ACTION_PATHS = r'(?m)^\{"(add|remove)":\{"path":("[^"]*")[^\n]*\n?|^[^\n]*\n?'
+_PATHS = re.compile(r'(add|remove)"([^"]*)"')
+
+
+def commit_file(path: str, version: int) -> str:
+    """The log file of ``version`` of the Delta table at ``path``."""
+    return f"{path.rstrip('/')}/_delta_log/{version:020d}.json"
+
+
+def files_added(actions: Iterable[tuple[str, str]]) -> int:
+    """The data files a commit added, from its actions (``add`` or ``remove``, and the file's
+    path): its ``add`` actions, less those that add again a file the same commit removes.
+    Delta does that when it attaches a deletion vector to a file (a MERGE, UPDATE or DELETE
+    that marks rows of it deleted): the file is not written again, only its deletion vector
+    is."""
+    actions = list(actions)
+    removed = {path for action, path in actions if action == "remove"}
+    return sum(1 for action, path in actions if action == "add" and path not in removed)
+
+
+def files_written(spark: SparkSession, commits: Iterable[tuple[str, int]]) -> int | None:
+    """The data files the ``commits`` (table path, version) added (:func:`files_added`);
+    None when a commit's log file cannot be read (logged)."""
+    commits = list(commits)
+    if not commits:
+        return 0
+    reader = _Reader(spark)
+    total = 0
+    for path, version in commits:
+        name = commit_file(path, version)
+        try:
+            total += files_added(_PATHS.findall(reader(name)))
+        except Py4JJavaError as exc:
+            _log.warning("cannot read the Delta commit %s to count its files: %s", name, exc)
+            return None
+    return total
+
+
+class _Reader:
+    """The add and remove lines of a commit file (any Hadoop file system), each reduced to
+    ``add"<path>"`` in the JVM (:data:`_ACTION_PATHS`)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        known = _CLASSES.get(id(jvm))
+        if known is None or known[0] is not jvm:
+            # finding a class takes one py4j call per part of its name: once per JVM
+            known = _CLASSES[id(jvm)] = (
+                jvm,
+                jvm.org.apache.hadoop.fs.Path,
+                jvm.org.apache.commons.io.IOUtils,
+                jvm.java.nio.CharBuffer,
+                jvm.java.util.regex.Pattern.compile(_ACTION_PATHS),
+            )
+        _, self._path, self._io, self._chars, self._pattern = known
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def __call__(self, name: str) -> str:
+        file = self._path(name)
+        stream = file.getFileSystem(self._conf).open(file)
+        try:
+            text = self._io.toCharArray(stream, "UTF-8")  # stays in the JVM (a char[])
+        finally:
+            stream.close()
+        return str(self._pattern.matcher(self._chars.wrap(text)).replaceAll("$1$2"))
+
+
+# id of a JVM view -> it, the classes used, and _ACTION_PATHS compiled in it
+_CLASSES: dict[int, tuple[Any, Any, Any, Any, Any]] = {}
