@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +37,7 @@ from lakehouse.config import DatasetsConfig, LakehouseConfig, TriggerConfig
 from lakehouse.io.jobs import start_job
 from lakehouse.platform import load_platform
 from tests.conftest import event_line, make_config, register_lake
+from tests.interleave import held_inside_task
 from tests.reliability.helpers import account, assert_gold_equals_recomputation
 from tests.replay.scenario import INVALID, NOW, bronze, narrow_datasets
 
@@ -105,35 +104,12 @@ def _racing(
     ``before`` (after the backfill's snapshot, before the MERGE starts) and then runs the
     MERGE with a source whose one task waits, inside the MERGE, until ``during`` (run by
     another thread) is done; ``column`` is passed through the waiting function."""
-    waiting, done = tmp / f"{column}-waiting", tmp / f"{column}-done"
-
-    def wait(value: Any) -> Any:  # runs in the Python worker of the MERGE's task
-        waiting.touch()
-        deadline = time.monotonic() + 180
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return value
-
-    def other_writer() -> None:
-        deadline = time.monotonic() + 180
-        while not waiting.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
-            during()
-        finally:
-            done.touch()
 
     def merge(source: DataFrame, *args: Any) -> Any:
         before()
-        thread = threading.Thread(target=other_writer, daemon=True)
-        thread.start()
-        waiting_udf = F.udf(wait, source.schema[column].dataType)
         # one task: it waits on one core, the streams run on the other
-        blocked = source.repartition(1).withColumn(column, waiting_udf(column))
-        try:
+        with held_inside_task(source, column, tmp, during) as blocked:
             return real(blocked, *args)
-        finally:
-            thread.join(timeout=200)
 
     return merge
 

@@ -44,6 +44,7 @@ from lakehouse.io import delta
 from lakehouse.ops import BACKFILL_CLAIMS
 from lakehouse.platform import DatasetTables, load_platform
 from tests.conftest import make_config, register_lake, with_checkpoint
+from tests.interleave import held_inside_task
 from tests.reliability.helpers import write_config
 
 pytestmark = [
@@ -143,35 +144,15 @@ def _racing_merge(
 ) -> Callable[..., int]:
     """``merge`` whose MERGE for claim ``slow_id`` waits, inside its Spark task (after the
     MERGE read the table), until ``other`` (run by another thread) has returned."""
-    waiting, done = tmp / "waiting", tmp / "done"
-
-    def wait(value: Any) -> Any:  # runs in the Python worker of the MERGE's task
-        waiting.touch()
-        deadline = time.monotonic() + 180
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return value
-
-    def other_writer() -> None:
-        deadline = time.monotonic() + 180
-        while not waiting.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
-            other()
-        finally:
-            done.touch()
+    held = False
 
     def merge(source: DataFrame, path: str, condition: str, clauses: Any, *, what: str) -> int:
-        if slow_id not in what or done.exists():
+        nonlocal held
+        if slow_id not in what or held:
             return int(real(source, path, condition, clauses, what=what))
-        thread = threading.Thread(target=other_writer, daemon=True)
-        thread.start()
-        waiting_udf = F.udf(wait, "string")
-        blocked = source.repartition(1).withColumn("claim_id", waiting_udf("claim_id"))
-        try:
+        held = True
+        with held_inside_task(source, "claim_id", tmp, other) as blocked:
             return int(real(blocked, path, condition, clauses, what=what))
-        finally:
-            thread.join(timeout=200)
 
     return merge
 
