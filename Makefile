@@ -18,12 +18,12 @@ demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not reliability" $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not reliability" $(PYTEST_ARGS)
 
 # Streams end to end, real brokers and fakes, spark-submit, the report in Chromium, crash
 # injection, hostile input.
 test-slow: $(STAMP) chromium
-	$(BIN)/pytest -n 2 --dist loadfile -m "slow or reliability" $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "slow or reliability" $(PYTEST_ARGS)
 
 test-all: test test-slow
 

@@ -35,6 +35,7 @@ from lakehouse.platform import load_platform, source_config
 from lakehouse.session import build_session
 from lakehouse.sources.kafka import kafka_package
 from lakehouse.tabledef import TableDef
+from tests import scheduling
 from tests.product_generator import BAD_KINDS
 
 # Python turns naive datetimes to and from Spark timestamps in local time; the lake is UTC.
@@ -191,10 +192,9 @@ def ungated_kinds() -> tuple[str, ...]:
     )
 
 
-# The longest test first: with `-n 2 --dist loadfile` its worker starts on it while the other
-# one takes the rest, instead of running it alone at the end of the run.
-_FIRST = "tests/reliability/test_crash.py"
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: 0 if item.nodeid.startswith(_FIRST) else 1)
+    scheduling.order_items(items)  # the longest files first (tests/scheduling.py)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    scheduling.configure(config)  # LAKEHOUSE_STORE_DURATIONS=1: measure the tests again
