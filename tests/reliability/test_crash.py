@@ -28,7 +28,6 @@ from tests.reliability.helpers import (
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 EVENTS_PER_FILE = 40
-FILES_PER_ROUND = 2  # one file per bronze micro-batch: two bronze batches per process
 
 # Every fault point of the three jobs, each with the hit (n-th visit in one process) to
 # crash at: a later hit lets earlier batches of the same process commit first.
@@ -55,6 +54,13 @@ CRASHES = int(os.environ.get("LAKEHOUSE_TEST_CRASHES", str(len(CRASH_POINTS))))
 LAYERS = ("bronze", "silver", "gold")
 
 
+def _files(point: str) -> int:
+    """Landing files of a round: one per bronze micro-batch (max_files_per_trigger=1), two
+    where the point crashes a process's second bronze batch (``@2``), else one (each batch
+    a process runs costs seconds; later layers read what the earlier rounds left)."""
+    return 2 if point.endswith("@2") else 1
+
+
 def _run(point: str | None) -> list[str]:
     """The jobs of one process: each layer up to the one the point crashes (the layers
     after it would only run in a later process anyway); all three without a point."""
@@ -70,10 +76,11 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
     # appends like the batch log's, which the crash points cover)
     config = write_config(tmp_path, max_files_per_trigger=1, gates=False, monitoring=False)
     lake = str(tmp_path / "lake")
-    rounds = CRASHES + 2
+    points = [CRASH_POINTS[n % len(CRASH_POINTS)] for n in range(CRASHES)]
+    files = [_files(point) for point in points] + [4]  # the last round: a run without faults
     start = datetime.now(UTC) - timedelta(hours=2)
     spec = GeneratorSpec(
-        count=rounds * FILES_PER_ROUND * EVENTS_PER_FILE,
+        count=sum(files) * EVENTS_PER_FILE,
         bad_share=0.2,
         seed=9,
         rate=1.0,
@@ -81,13 +88,12 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
         bad_kinds=ungated_kinds(),
     )
     events = generate_events(spec)
-    chunk = FILES_PER_ROUND * EVENTS_PER_FILE
+    bounds = [sum(files[:n]) * EVENTS_PER_FILE for n in range(len(files) + 1)]
     outcomes: Counter[str] = Counter()
     crashed_at: list[str] = []
-    for n in range(CRASHES):
-        part = events[n * chunk : (n + 1) * chunk]
+    for n, point in enumerate(points):
+        part = events[bounds[n] : bounds[n + 1]]
         write_landing(part, tmp_path / "landing" / "events", EVENTS_PER_FILE, prefix=f"r{n:03d}")
-        point = CRASH_POINTS[n % len(CRASH_POINTS)]
         done = run_cli(["--config", str(config), *_run(point)], env={"LAKEHOUSE_CRASH_AT": point})
         if done.killed:
             assert f"crash injected at {point.split('@')[0]}" in done.stderr
@@ -99,7 +105,7 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
             outcomes["clean"] += 1
     # the rest of the stream, then a run without faults drains what the crashes left
     write_landing(
-        events[CRASHES * chunk :], tmp_path / "landing" / "events", EVENTS_PER_FILE, prefix="z"
+        events[bounds[-2] :], tmp_path / "landing" / "events", EVENTS_PER_FILE, prefix="z"
     )
     final = run_cli(["--config", str(config), *_run(None)])
     assert final.returncode == 0, final.stderr[-3000:]
