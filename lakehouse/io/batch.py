@@ -190,7 +190,7 @@ class BatchWriter:
         """Insert or replace the rows of ``table`` by ``keys`` (:func:`~.delta.upsert`)."""
         spark, path = df.sparkSession, self.path(table)
         with timed(stats, f"write {table.name}"):
-            version = upsert(df, path, keys)
+            version = upsert(df, path, keys, prefetch=True)
             stats.versions_written[table.name] = version
             self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)

@@ -131,20 +131,27 @@ def _committed_version(spark: SparkSession, path: str) -> int:
     return int(committed) if committed is not None else latest_version(spark, path)
 
 
-def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
+def upsert(df: DataFrame, path: str, keys: Sequence[str], *, prefetch: bool = False) -> int:
     """Insert or replace rows of the Delta table at ``path`` by ``keys``; return its version.
 
     Replacing whole rows with freshly computed values makes the write idempotent, so a MERGE
     that conflicts with another writer is simply run again (:func:`with_retries`).
+
+    With ``prefetch``, the state of the version this MERGE made is read in the background
+    afterwards (:func:`prefetch_state`): the next MERGE into the table, which lists the
+    table's files from that state, finds it ready.
     """
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-    return merge(
+    version = merge(
         df,
         path,
         condition,
         lambda m: m.whenMatchedUpdateAll().whenNotMatchedInsertAll(),
         what=f"upsert into {path}",
     )
+    if prefetch:
+        prefetch_state(df.sparkSession, path)
+    return version
 
 
 def merge(

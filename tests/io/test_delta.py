@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.io.delta import (
     append_idempotent,
     committed_in_session,
     prefetch_state,
     settle_prefetches,
+    upsert,
 )
 
 
@@ -43,6 +44,28 @@ def test_an_append_after_a_prefetch_runs_no_job_to_check_the_batch(
 
     assert checked > plain  # without the prefetch, Delta reads the state inline
     assert ahead == plain
+
+
+def test_an_upsert_after_a_prefetch_reads_no_state_inline(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    spark.createDataFrame([(1, "a")], "k int, v string").write.format("delta").save(path)
+
+    def rows(v: str) -> DataFrame:
+        return spark.createDataFrame([(1, v), (2, v)], "k int, v string")
+
+    inline = _jobs(spark, "inline", lambda: upsert(rows("b"), path, ["k"]))
+    ahead_version = upsert(rows("c"), path, ["k"], prefetch=True)
+    settle_prefetches()  # the prefetch above has run or been dropped; read the state now
+    prefetch_state(spark, path).result()
+    ahead = _jobs(spark, "ahead", lambda: upsert(rows("d"), path, ["k"]))
+
+    assert ahead < inline  # the MERGE found the state of the table's version ready
+    assert ahead_version == 2
+    expected = spark.createDataFrame([(1, "d"), (2, "d")], "k int, v string")
+    actual = spark.read.format("delta").load(path)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_a_retried_batch_is_still_skipped_when_the_state_was_read_ahead(
