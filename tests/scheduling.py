@@ -60,9 +60,11 @@ def by_file_cost(nodeids: list[str], durations: Mapping[str, float]) -> list[str
     cost: defaultdict[str, float] = defaultdict(float)
     for nodeid in nodeids:
         cost[_file(nodeid)] += durations.get(nodeid, DEFAULT_SECONDS)
-    first_seen = {f: n for n, f in reversed(list(enumerate(map(_file, nodeids))))}
-    order = {nodeid: n for n, nodeid in enumerate(nodeids)}
-    return sorted(nodeids, key=lambda i: (-cost[_file(i)], first_seen[_file(i)], order[i]))
+    first_seen: dict[str, int] = {}
+    for n, nodeid in enumerate(nodeids):
+        first_seen.setdefault(_file(nodeid), n)
+    # a stable sort: the tests of a file stay in their order
+    return sorted(nodeids, key=lambda i: (-cost[_file(i)], first_seen[_file(i)]))
 
 
 def order_items(items: list[pytest.Item]) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -149,8 +148,7 @@ def test_demo_accounts_for_every_event_and_a_second_process_reads_its_gold(
     query = "SELECT event_date, active_users FROM gold.daily_active_users ORDER BY event_date"
     result = subprocess.run(
         [sys.executable, "-m", "lakehouse", "--config", str(config), "sql", query],
-        cwd=REPO,
-        env={**os.environ, "LAKEHOUSE_LAKE_ROOT": str(lake)},
+        cwd=REPO,  # LAKEHOUSE_LAKE_ROOT (set above) reaches it with the environment
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
         bad_kinds=ungated_kinds(),
     )
     events = generate_events(spec)
-    bounds = [sum(files[:n]) * EVENTS_PER_FILE for n in range(len(files) + 1)]
+    bounds = [0, *accumulate(f * EVENTS_PER_FILE for f in files)]  # each round's events
     outcomes: Counter[str] = Counter()
     crashed_at: list[str] = []
     for n, point in enumerate(points):
