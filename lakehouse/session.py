@@ -81,6 +81,11 @@ def spark_conf(
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.databricks.delta.snapshotPartitions": "2",
+                # adaptive execution splits every query into one Spark job per stage and
+                # plans again between them: on two cores with two shuffle partitions it
+                # has nothing to coalesce or rebalance and makes a micro-batch about a
+                # third slower (README, Performance); [spark] extra turns it back on
+                "spark.sql.adaptive.enabled": "false",
                 "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
                 "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={log4j}",
                 # Spark's 1 GB default heap holds a 64 MB micro-batch of bronze (about

@@ -33,6 +33,12 @@ def test_local_conf_has_master_delta_jars_and_quiet_ui() -> None:
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.sql.catalogImplementation"] == "in-memory"
     assert conf["spark.driver.memory"] == "2g"
+    assert conf["spark.sql.adaptive.enabled"] == "false"  # one job per query, not per stage
+
+
+def test_local_adaptive_execution_can_be_turned_back_on() -> None:
+    conf = spark_conf(SparkConfig(extra={"spark.sql.adaptive.enabled": "true"}))
+    assert conf["spark.sql.adaptive.enabled"] == "true"
 
 
 def test_local_driver_memory_can_be_set_in_extra() -> None:
@@ -46,6 +52,7 @@ def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
     assert "spark.jars.packages" not in conf
     assert "spark.driver.extraJavaOptions" not in conf
     assert "spark.driver.memory" not in conf  # the cluster's machine types decide
+    assert "spark.sql.adaptive.enabled" not in conf  # large batches: coalescing, skew joins
     assert conf["spark.sql.catalogImplementation"] == "hive"
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert conf["spark.x"] == "1"
