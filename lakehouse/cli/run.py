@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lakehouse.cli.bad_files import check_retry, retry_and_report, say_bad_files
@@ -94,8 +96,8 @@ def _watch(
     source: EventSource | None,
     timeout: float | None,
 ) -> int:
-    """Every stream runs every interval until Ctrl-C or ``timeout``; a stream that fails is
-    reported and the others run on."""
+    """Every stream runs every interval until Ctrl-C, SIGTERM or ``timeout``; a stream that
+    fails is reported and the others run on."""
     from lakehouse.io.jobs import start_job
     from lakehouse.io.streams import StreamFailed, await_stream
 
@@ -107,13 +109,18 @@ def _watch(
     ]
     print(
         f"running {', '.join(layers)} of {', '.join(datasets)} every {trigger.interval}; "
-        "Ctrl-C stops",
+        "Ctrl-C (or SIGTERM) stops",
         flush=True,
     )
     deadline = None if timeout is None else time.monotonic() + timeout
     reported: dict[str, str] = {}
+    stop = threading.Event()
+    restore = _stop_on_sigterm(stop)
     try:
         while queries and (deadline is None or time.monotonic() < deadline):
+            if stop.is_set():
+                print("stopping ...", flush=True)
+                break
             for query in list(queries):
                 if not query.isActive:
                     # a failed stream is reported and left; the others go on
@@ -134,15 +141,31 @@ def _watch(
                 if lag and reported.get(query.name) != lag:
                     reported[query.name] = lag
                     print(f"{query.name}:{lag}", flush=True)
-            time.sleep(1)
+            stop.wait(1)
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
+        restore()
         for query in queries:
             query.stop()
     if failed:
         raise StreamFailed(f"stream(s) {', '.join(failed)} stopped; the others ran on")
     return 0
+
+
+def _stop_on_sigterm(stop: threading.Event) -> Callable[[], None]:
+    """Make SIGTERM set ``stop`` (what Dataproc, YARN and Kubernetes send a driver they
+    cancel, before a kill): the streams then stop as on Ctrl-C, between or inside a batch,
+    which their checkpoints make safe, and the command ends with 0. The handler only sets
+    the event, so no call into the JVM is ever cut in half. Returns what undoes it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set handlers
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _job(config: LakehouseConfig, layer: str) -> str:
