@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lakehouse.cli.console import jvm_output_to_log, progress_step
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import ConfigError
-from lakehouse.generate.spec import GeneratorSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from lakehouse.generate.spec import GeneratorSpec
     from lakehouse.sources.base import EventSource
 
 __all__ = [
@@ -72,6 +72,8 @@ def generator_args(parser: argparse.ArgumentParser, default_count: int, files: b
 
 
 def spec(args: argparse.Namespace) -> GeneratorSpec:
+    from lakehouse.generate.spec import GeneratorSpec
+
     seed = args.seed if args.seed is not None else time.time_ns() % 2**31
     return GeneratorSpec(count=args.events, bad_share=args.bad_share, rate=args.rate, seed=seed)
 

@@ -34,8 +34,6 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
-from scipy.stats import kstwobign
-
 from lakehouse.monitoring.model import BatchMetrics, Finding
 from lakehouse.monitoring.thresholds import QUANTILE_LEVELS, Monitoring
 
@@ -261,6 +259,10 @@ def _numeric(f: _Finder, history: Sequence[BatchMetrics], m: Monitoring) -> None
         if n < m.min_numeric_values or not sketch or big_n < m.min_numeric_values:
             continue
         distance = ks_distance(tuple(sketch), past)
+        # imported here: scipy.stats takes about a second to import, and every job and
+        # command imports this module, most of them never reaching a drift test
+        from scipy.stats import kstwobign
+
         p_value = float(kstwobign.sf(distance * math.sqrt(n * big_n / (n + big_n))))
         severity = _severity(distance, m.ks_warning, m.ks_critical)
         if p_value > m.ks_p_value:

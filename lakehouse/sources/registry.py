@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from lakehouse.config import SourceConfig
 from lakehouse.errors import ConfigError
-from lakehouse.sources.base import EventSource
-from lakehouse.sources.kafka import KafkaSource
-from lakehouse.sources.landing import LandingSource
-from lakehouse.sources.pubsub.source import PubSubSource
-from lakehouse.sources.pubsublite.source import PubSubLiteSource
+
+if TYPE_CHECKING:
+    from lakehouse.config import SourceConfig
+    from lakehouse.sources.base import EventSource
 
 __all__ = ["SOURCES", "source_for"]
 
-SOURCES: dict[str, Callable[[SourceConfig], EventSource]] = {
-    "landing": LandingSource,
-    "kafka": KafkaSource,
-    "pubsublite": PubSubLiteSource,
-    "pubsub": PubSubSource,
+# type -> (module, class): a source's module is imported only when it is chosen (the Google
+# clients of the Pub/Sub sources take about a second to import, which a landing or Kafka
+# job would pay at every start)
+SOURCES: dict[str, tuple[str, str]] = {
+    "landing": ("lakehouse.sources.landing", "LandingSource"),
+    "kafka": ("lakehouse.sources.kafka", "KafkaSource"),
+    "pubsublite": ("lakehouse.sources.pubsublite.source", "PubSubLiteSource"),
+    "pubsub": ("lakehouse.sources.pubsub.source", "PubSubSource"),
 }
 
 
@@ -28,4 +30,6 @@ def source_for(config: SourceConfig) -> EventSource:
         raise ConfigError(
             f"source.type: {config.type!r} is not valid; choose one of {', '.join(SOURCES)}"
         )
-    return SOURCES[config.type](config)
+    module, name = SOURCES[config.type]
+    source: EventSource = getattr(import_module(module), name)(config)
+    return source

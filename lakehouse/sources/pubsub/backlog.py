@@ -30,16 +30,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
 from google.auth import exceptions as auth_exceptions
-from google.cloud.monitoring_v3 import MetricServiceClient
-from google.cloud.monitoring_v3 import types as m3
-from google.cloud.monitoring_v3.services.metric_service.transports import (
-    MetricServiceGrpcTransport,
-)
+
+if TYPE_CHECKING:
+    # imported where used: the Monitoring client takes most of a second to import, and
+    # every job imports this module, most of them never reading a backlog
+    from google.cloud.monitoring_v3 import MetricServiceClient
 
 __all__ = [
     "DEAD_LETTERED",
@@ -135,6 +135,11 @@ class MonitoringClient:
         self.calls = 0  # ListTimeSeries calls made, for the cost of a sampler
 
     def _connect(self) -> MetricServiceClient:
+        from google.cloud.monitoring_v3 import MetricServiceClient
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
+
         if self._client is None:
             if self._insecure:
                 self._channel = grpc.insecure_channel(self.endpoint)
@@ -153,6 +158,8 @@ class MonitoringClient:
     ) -> list[tuple[datetime, int]]:
         """The (end time, value) points of ``metric`` for ``subscription`` in the interval,
         newest first; :class:`MonitoringUnavailable` when Monitoring cannot be read."""
+        from google.cloud.monitoring_v3 import types as m3
+
         project, subscription_id = _project_and_id(subscription)
         request = m3.ListTimeSeriesRequest(
             name=f"projects/{project}",
@@ -179,6 +186,8 @@ class MonitoringClient:
 
 
 def _value(point: Any) -> int:
+    from google.cloud.monitoring_v3 import types as m3
+
     value = point.value
     kind = m3.TypedValue.pb(value).WhichOneof("value")
     return int(getattr(value, kind)) if kind in ("int64_value", "double_value") else 0
