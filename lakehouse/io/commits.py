@@ -1,4 +1,5 @@
-"""The data files Delta commits added, read from the commits' log files without a Spark job.
+"""What Delta's log says of a table, read from its log files without a Spark job: the data
+files commits added, and whether an idempotent write was recorded.
 
 A batch knows the commits its writes made (table path and version). Each commit is one JSON
 file, ``<table>/_delta_log/<version, 20 digits>.json``, with one action per line. It is read
@@ -11,6 +12,7 @@ calls and, on GCS, one GET per commit.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -19,7 +21,7 @@ from typing import Any
 from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
 from pyspark.sql import SparkSession
 
-__all__ = ["commit_file", "files_added", "files_written"]
+__all__ = ["commit_file", "files_added", "files_written", "transaction_recorded"]
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +63,47 @@ def files_written(spark: SparkSession, commits: Iterable[tuple[str, int]]) -> in
             _log.warning("cannot read the Delta commit %s to count its files: %s", name, exc)
             return None
     return total
+
+
+_COMMIT = re.compile(r"^(\d{20})\.json$")
+
+
+def transaction_recorded(spark: SparkSession, path: str, app_id: str, version: int) -> bool:
+    """Whether the Delta table at ``path`` recorded the idempotent write ``(app_id,
+    version)`` (or a later version of ``app_id``), told by the checksum file of its newest
+    commit (``_delta_log/<version>.crc``, which Delta writes after each commit with the
+    table's set transactions) without the Spark jobs that reconstructing the table's state
+    costs (seconds in a process that has read no Delta table yet).
+
+    False when it cannot be told that way (no table, no checksum file for the newest commit,
+    an unreadable one): the caller then writes, and Delta's own check inside the write
+    decides. The log folder is listed, so this is for tables of few commits.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    log = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    try:
+        fs = log.getFileSystem(conf)
+        names = [str(s.getPath().getName()) for s in fs.listStatus(log)]
+        versions = [int(m.group(1)) for m in map(_COMMIT.match, names) if m]
+        if not versions or f"{max(versions):020d}.crc" not in names:
+            return False
+        crc = jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.crc")
+        stream = fs.open(crc)
+        try:
+            text = str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+        transactions = json.loads(text).get("setTransactions") or []
+    except (Py4JJavaError, ValueError, AttributeError) as exc:
+        _log.info("cannot read the Delta checksum of %s: %s", path, exc)
+        return False
+    return any(
+        t.get("appId") == app_id and int(t.get("version", -1)) >= version
+        for t in transactions
+        if isinstance(t, dict)
+    )
 
 
 class _Reader:

@@ -17,15 +17,15 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.model import Dataset
 from lakehouse.frames import local_frame
+from lakehouse.io.commits import transaction_recorded
 from lakehouse.io.delta import append_idempotent
 from lakehouse.ops import BATCH_LOG, CONTRACTS
 
 __all__ = ["contracts_in_use", "record_contract"]
 
 
-# (table path, app id) of the contracts this process recorded: the jobs of one process
-# (e.g. ``lakehouse run bronze silver gold``) share a dataset's contract, and each idempotent
-# append costs a read of the table's state (about 1.5 s) to find it has nothing to do
+# (table path, app id) of the contracts this process recorded or found recorded: the jobs of
+# one process (e.g. ``lakehouse run bronze silver gold``) share a dataset's contract
 _RECORDED: set[tuple[str, str]] = set()
 
 
@@ -34,6 +34,12 @@ def record_contract(spark: SparkSession, config: LakehouseConfig, dataset: Datas
     path = table_path(config.lake, CONTRACTS)
     app_id = f"contract:{dataset.name}:{dataset.content_hash}"
     if (path, app_id) in _RECORDED:
+        return
+    # a contract already recorded (every start but the first of a content) is found in the
+    # table's checksum file; an idempotent append that has nothing to do would reconstruct
+    # the table's state first (seconds, at the start of every job process)
+    if transaction_recorded(spark, path, app_id, 0):
+        _RECORDED.add((path, app_id))
         return
     row = {
         "dataset": dataset.name,

@@ -1,4 +1,5 @@
-"""The data files Delta commits added, read from their log files."""
+"""What Delta's log says of a table, read from its log files: the data files commits added,
+and whether an idempotent write was recorded."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.io.commits import commit_file, files_written
-from lakehouse.io.delta import upsert
+from lakehouse.io.commits import commit_file, files_written, transaction_recorded
+from lakehouse.io.delta import append_idempotent, upsert
 
 
 def test_a_merge_wrote_the_files_it_added_not_those_it_gave_a_deletion_vector(
@@ -38,3 +39,23 @@ def test_a_merge_wrote_the_files_it_added_not_those_it_gave_a_deletion_vector(
     assert files_written(spark, [(path, version), (path, 1)]) == added + 3
     assert files_written(spark, []) == 0
     assert files_written(spark, [(path, version + 1)]) is None  # no such commit
+
+
+def test_a_recorded_transaction_is_found_in_the_newest_checksum(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "t")
+    assert not transaction_recorded(spark, path, "app", 0)  # no table
+    spark.sql(f"CREATE TABLE delta.`{path}` (id BIGINT) USING delta")
+    assert not transaction_recorded(spark, path, "app", 0)  # no write of it yet
+
+    append_idempotent(spark.range(1), path, "app", 3)
+    append_idempotent(spark.range(1), path, "other", 0)  # a newer commit keeps it
+    assert transaction_recorded(spark, path, "app", 0)
+    assert transaction_recorded(spark, path, "app", 3)
+    assert not transaction_recorded(spark, path, "app", 4)
+    assert not transaction_recorded(spark, path, "ap", 0)
+
+    # no checksum for the newest commit: not told, the caller's write decides
+    (tmp_path / "t" / "_delta_log" / f"{2:020d}.crc").unlink()
+    assert not transaction_recorded(spark, path, "app", 0)

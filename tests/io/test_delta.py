@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,26 +16,7 @@ from lakehouse.io.delta import (
     settle_prefetches,
     upsert,
 )
-
-
-def _jobs(spark: SparkSession, action: Callable[[], object]) -> list[str]:
-    """The descriptions of the Spark jobs submitted while ``action`` runs, in any thread
-    (Delta computes a snapshot in a thread of its own); no background read may run then."""
-    store = spark.sparkContext._jsc.sc().statusStore()
-
-    def newest() -> int:
-        jobs = store.jobsList(None)
-        return max((jobs.apply(i).jobId() for i in range(jobs.size())), default=-1)
-
-    before = newest()
-    action()
-    jobs = store.jobsList(None)
-    found = [jobs.apply(i) for i in range(jobs.size())]
-    return [
-        str(j.description().get()) if j.description().isDefined() else ""
-        for j in found
-        if j.jobId() > before
-    ]
+from tests.io.spark_jobs import jobs_during
 
 
 def test_an_append_after_a_prefetch_runs_no_job_to_check_the_batch(
@@ -46,10 +26,10 @@ def test_an_append_after_a_prefetch_runs_no_job_to_check_the_batch(
     spark.range(1).write.format("delta").save(path)
     df = spark.range(3)
 
-    plain = _jobs(spark, lambda: df.write.format("delta").mode("append").save(path))
-    checked = _jobs(spark, lambda: append_idempotent(df, path, "app", 0))
+    plain = jobs_during(spark, lambda: df.write.format("delta").mode("append").save(path))
+    checked = jobs_during(spark, lambda: append_idempotent(df, path, "app", 0))
     prefetch_state(spark, path).result()
-    ahead = _jobs(spark, lambda: append_idempotent(df, path, "app", 1))
+    ahead = jobs_during(spark, lambda: append_idempotent(df, path, "app", 1))
 
     assert len(checked) > len(plain)  # without the prefetch, Delta reads the state inline
     assert len(ahead) == len(plain)
@@ -64,11 +44,11 @@ def test_an_upsert_after_a_prefetch_reads_no_state_inline(
     def rows(v: str) -> DataFrame:
         return spark.createDataFrame([(1, v), (2, v)], "k int, v string")
 
-    inline = _jobs(spark, lambda: upsert(rows("b"), path, ["k"]))
+    inline = jobs_during(spark, lambda: upsert(rows("b"), path, ["k"]))
     ahead_version = upsert(rows("c"), path, ["k"], prefetch=True)
     settle_prefetches()  # the prefetch above has run or been dropped; read the state now
     prefetch_state(spark, path).result()
-    ahead = _jobs(spark, lambda: upsert(rows("d"), path, ["k"]))
+    ahead = jobs_during(spark, lambda: upsert(rows("d"), path, ["k"]))
 
     def snapshots(jobs: list[str]) -> list[str]:
         return [j for j in jobs if "Compute snapshot" in j]
