@@ -25,6 +25,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.engine_errors import is_engine_error, root_cause
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
+from lakehouse.io.commits import newest_checksum
 from lakehouse.io.delta import append_idempotent
 from lakehouse.io.retry import with_retries
 from lakehouse.layers.bronze import to_bronze
@@ -123,6 +124,9 @@ def pending_bad_files(spark: SparkSession, config: LakehouseConfig) -> list[Pend
     """The files skipped and not ingested since (their newest row says ``skipped``), oldest
     first; none in a lake made before the table existed."""
     path = table_path(config.lake, BAD_FILES)
+    checksum = newest_checksum(spark, path)
+    if checksum is not None and checksum.get("numFiles") == 0:
+        return []  # no bad file ever (the common case), told without reading the table
     if not DeltaTable.isDeltaTable(spark, path):
         return []
     newest = Window.partitionBy("path")

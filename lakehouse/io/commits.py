@@ -1,5 +1,5 @@
 """What Delta's log says of a table, read from its log files without a Spark job: the data
-files commits added, and whether an idempotent write was recorded.
+files commits added, and the newest checksum (file count, recorded idempotent writes).
 
 A batch knows the commits its writes made (table path and version). Each commit is one JSON
 file, ``<table>/_delta_log/<version, 20 digits>.json``, with one action per line. It is read
@@ -21,7 +21,13 @@ from typing import Any
 from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
 from pyspark.sql import SparkSession
 
-__all__ = ["commit_file", "files_added", "files_written", "transaction_recorded"]
+__all__ = [
+    "commit_file",
+    "files_added",
+    "files_written",
+    "newest_checksum",
+    "transaction_recorded",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -68,16 +74,15 @@ def files_written(spark: SparkSession, commits: Iterable[tuple[str, int]]) -> in
 _COMMIT = re.compile(r"^(\d{20})\.json$")
 
 
-def transaction_recorded(spark: SparkSession, path: str, app_id: str, version: int) -> bool:
-    """Whether the Delta table at ``path`` recorded the idempotent write ``(app_id,
-    version)`` (or a later version of ``app_id``), told by the checksum file of its newest
-    commit (``_delta_log/<version>.crc``, which Delta writes after each commit with the
-    table's set transactions) without the Spark jobs that reconstructing the table's state
-    costs (seconds in a process that has read no Delta table yet).
+def newest_checksum(spark: SparkSession, path: str) -> dict[str, Any] | None:
+    """The checksum file of the newest commit of the Delta table at ``path``
+    (``_delta_log/<version>.crc``: Delta writes one after each commit, with the table's file
+    count and set transactions), parsed, read without a Spark job; None when there is none
+    to read (no table, no checksum for the newest commit, an unreadable one).
 
-    False when it cannot be told that way (no table, no checksum file for the newest commit,
-    an unreadable one): the caller then writes, and Delta's own check inside the write
-    decides. The log folder is listed, so this is for tables of few commits.
+    Reconstructing a table's state costs Spark jobs (seconds in a process that has read no
+    Delta table yet); callers use this to skip work the checksum shows is not needed, and do
+    it the full way when this is None. The log folder is listed: for tables of few commits.
     """
     jvm = spark.sparkContext._jvm
     assert jvm is not None
@@ -85,24 +90,33 @@ def transaction_recorded(spark: SparkSession, path: str, app_id: str, version: i
     log = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
     try:
         fs = log.getFileSystem(conf)
+        if not fs.exists(log):
+            return None
         names = [str(s.getPath().getName()) for s in fs.listStatus(log)]
         versions = [int(m.group(1)) for m in map(_COMMIT.match, names) if m]
         if not versions or f"{max(versions):020d}.crc" not in names:
-            return False
-        crc = jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.crc")
-        stream = fs.open(crc)
+            return None
+        stream = fs.open(jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.crc"))
         try:
             text = str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
         finally:
             stream.close()
-        transactions = json.loads(text).get("setTransactions") or []
-    except (Py4JJavaError, ValueError, AttributeError) as exc:
+        checksum = json.loads(text)
+    except (Py4JJavaError, ValueError) as exc:
         _log.info("cannot read the Delta checksum of %s: %s", path, exc)
-        return False
+        return None
+    return checksum if isinstance(checksum, dict) else None
+
+
+def transaction_recorded(spark: SparkSession, path: str, app_id: str, version: int) -> bool:
+    """Whether the Delta table at ``path`` recorded the idempotent write ``(app_id,
+    version)`` (or a later version of ``app_id``), told by its newest checksum
+    (:func:`newest_checksum`); False when that cannot tell: the caller then writes, and
+    Delta's own check inside the write decides."""
+    transactions = (newest_checksum(spark, path) or {}).get("setTransactions") or []
     return any(
-        t.get("appId") == app_id and int(t.get("version", -1)) >= version
+        isinstance(t, dict) and t.get("appId") == app_id and int(t.get("version", -1)) >= version
         for t in transactions
-        if isinstance(t, dict)
     )
 
 

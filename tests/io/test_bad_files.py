@@ -13,11 +13,12 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.config import TriggerConfig
+from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.io.bad_files import pending_bad_files, retry_bad_files
 from lakehouse.io.jobs import start_job
 from lakehouse.io.streams import await_stream
 from tests.conftest import event_line, landing_lake, make_config
+from tests.io.spark_jobs import jobs_during
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +74,11 @@ def test_poison_file_is_skipped_recorded_and_retried_once(
         [(1, "skipped", None), (2, "skipped", None), (3, "ingested", 2)], history.schema
     )
     assert_df_equality(history, expected_history, ignore_nullable=True, ignore_row_order=True)
+
+
+def test_a_lake_without_bad_files_says_so_without_reading_the_table(
+    spark: SparkSession, lake: LakehouseConfig
+) -> None:
+    # what every bronze run asks at its end: the table's checksum answers for an empty one
+    assert jobs_during(spark, lambda: pending_bad_files(spark, lake)) == []
+    assert pending_bad_files(spark, lake) == []

@@ -9,7 +9,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.io.commits import commit_file, files_written, transaction_recorded
+from lakehouse.io.commits import (
+    commit_file,
+    files_written,
+    newest_checksum,
+    transaction_recorded,
+)
 from lakehouse.io.delta import append_idempotent, upsert
 
 
@@ -41,13 +46,15 @@ def test_a_merge_wrote_the_files_it_added_not_those_it_gave_a_deletion_vector(
     assert files_written(spark, [(path, version + 1)]) is None  # no such commit
 
 
-def test_a_recorded_transaction_is_found_in_the_newest_checksum(
+def test_the_newest_checksum_tells_the_files_and_the_recorded_transactions(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     path = str(tmp_path / "t")
     assert not transaction_recorded(spark, path, "app", 0)  # no table
+    assert newest_checksum(spark, path) is None
     spark.sql(f"CREATE TABLE delta.`{path}` (id BIGINT) USING delta")
     assert not transaction_recorded(spark, path, "app", 0)  # no write of it yet
+    assert (newest_checksum(spark, path) or {})["numFiles"] == 0
 
     append_idempotent(spark.range(1), path, "app", 3)
     append_idempotent(spark.range(1), path, "other", 0)  # a newer commit keeps it
@@ -55,7 +62,9 @@ def test_a_recorded_transaction_is_found_in_the_newest_checksum(
     assert transaction_recorded(spark, path, "app", 3)
     assert not transaction_recorded(spark, path, "app", 4)
     assert not transaction_recorded(spark, path, "ap", 0)
+    assert (newest_checksum(spark, path) or {})["numFiles"] == 2
 
     # no checksum for the newest commit: not told, the caller's write decides
     (tmp_path / "t" / "_delta_log" / f"{2:020d}.crc").unlink()
     assert not transaction_recorded(spark, path, "app", 0)
+    assert newest_checksum(spark, path) is None
