@@ -69,7 +69,10 @@ def append_idempotent(
 # prefetch_state); at most one read per table is waiting at any time.
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakehouse-delta-prefetch")
 _PREFETCH_LOCK = threading.Lock()
-_PREFETCHES: dict[str, Future[None]] = {}
+_PREFETCHES: dict[str, tuple[Future[None], SparkSession]] = {}
+# the Spark job group of the reads ahead: a stream that ends cancels what is running
+_PREFETCH_GROUP = "lakehouse-delta-prefetch"
+_SETTLING = threading.Event()
 
 
 def prefetch_state(spark: SparkSession, path: str) -> Future[None]:
@@ -90,32 +93,59 @@ def prefetch_state(spark: SparkSession, path: str) -> Future[None]:
     the newest version).
     """
     with _PREFETCH_LOCK:
-        waiting = _PREFETCHES.get(path)
+        waiting, _ = _PREFETCHES.get(path, (None, spark))
         if waiting is not None and not waiting.running() and not waiting.done():
             return waiting
-        for done in [p for p, f in _PREFETCHES.items() if f.done()]:
+        for done in [p for p, (f, _) in _PREFETCHES.items() if f.done()]:
             del _PREFETCHES[done]
         future = _PREFETCH.submit(_read_state, spark, path)
-        _PREFETCHES[path] = future
+        _PREFETCHES[path] = (future, spark)
         return future
 
 
 def _read_state(spark: SparkSession, path: str) -> None:
+    # (the job group is the thread's: Spark pins a JVM thread to each Python thread)
+    spark.sparkContext.setJobGroup(
+        _PREFETCH_GROUP, f"read ahead the state of {path}", interruptOnCancel=False
+    )
     try:
         # DESCRIBE DETAIL reads the table's size and file count from the same state
         spark.sql(f"DESCRIBE DETAIL delta.`{path.replace('`', '``')}`").collect()
     except Exception as exc:  # only an optimisation: the append after it reports errors
-        _log.warning("prefetching the state of %s failed: %s", path, exc)
+        if _SETTLING.is_set():
+            _log.debug("the read ahead of %s was cancelled: %s", path, exc)
+        else:
+            _log.warning("prefetching the state of %s failed: %s", path, exc)
 
 
 def settle_prefetches() -> None:
-    """Drop the prefetches not yet started and wait for the running one (a stream ended)."""
+    """A stream ended: drop the reads ahead not yet started, cancel the Spark jobs of the
+    running one, and wait until it has stopped.
+
+    The state it would read was for the stream's next batch, which will not come: at the
+    end of a drained stream (``--available-now``, the tests) waiting for it costs about a
+    second a table. A cancelled read only leaves the state unread; whoever needs it next
+    reads it, as without a read ahead. The running read is cancelled again every 0.2 s
+    until it ends, since it may start a job after a cancel (the jobs of a read follow one
+    another)."""
     with _PREFETCH_LOCK:
         pending = list(_PREFETCHES.values())
         _PREFETCHES.clear()
-    for future in pending:
-        if not future.cancel():
-            future.exception()  # wait; _read_state raises nothing
+    running = [(future, spark) for future, spark in pending if not future.cancel()]
+    if not running:
+        return
+    _SETTLING.set()
+    try:
+        for future, spark in running:
+            while True:
+                spark.sparkContext.cancelJobGroup(_PREFETCH_GROUP)
+                try:
+                    future.exception(timeout=0.2)  # _read_state raises nothing
+                    break
+                except TimeoutError:
+                    continue
+    finally:
+        _SETTLING.clear()
 
 
 def committed_in_session(spark: SparkSession) -> bool:

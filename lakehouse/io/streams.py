@@ -88,8 +88,9 @@ def start_stream(
 def await_stream(query: StreamingQuery, timeout_seconds: int | None = None) -> None:
     """Wait for a query to end (or for the timeout); raise :class:`StreamFailed` on error.
 
-    Then the table-state reads the batches started ahead of time are settled (see
-    :func:`~lakehouse.io.delta.prefetch_state`), so none is left running in the background.
+    Then the table-state reads the batches started ahead of time are cancelled (see
+    :func:`~lakehouse.io.delta.settle_prefetches`), so none is left running in the
+    background.
     """
     try:
         if timeout_seconds is None:
