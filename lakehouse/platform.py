@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakehouse.config import LakehouseConfig, SourceConfig
+from lakehouse.config import LakeConfig, LakehouseConfig, SourceConfig
 from lakehouse.contracts import Dataset, GoldTable, load_datasets
 from lakehouse.contracts.suites import check_suites
-from lakehouse.contracts.tables import bronze_table, quarantine_table, silver_table
+from lakehouse.contracts.tables import (
+    bronze_table,
+    gold_table_names,
+    quarantine_table,
+    silver_table,
+)
 from lakehouse.errors import ConfigError, TableError
 from lakehouse.ops import OPS_TABLES, TableDef
 
@@ -93,6 +98,16 @@ class Platform:
             if any(t.name == table for t in tables_of.all):
                 return tables_of
         return None
+
+    def gold_locations(self, lake: LakeConfig) -> list[str]:
+        """Where every dataset's gold tables and their quarantine tables are, known before
+        Spark analyses the gold SQL (their schemas are not)."""
+        return [
+            lake.table_path(*name.split(".", 1))
+            for tables_of in self.datasets.values()
+            for gold in tables_of.dataset.gold
+            for name in gold_table_names(gold)
+        ]
 
     def with_gold(self, spark: SparkSession) -> Platform:
         """The same platform with every dataset's gold tables (Spark analyses the SQL)."""

@@ -86,6 +86,7 @@ def session(
     write: bool = True,
     register: bool = True,
     create: bool = True,
+    streams: tuple[str, ...] | None = None,
 ) -> SparkSession:
     """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
 
@@ -93,8 +94,14 @@ def session(
     permission problem is one line, not a JVM stack trace. ``register=False`` (a command on
     files only, e.g. ``validate --path``) registers no table and needs no datasets. Without
     ``create`` (commands that read) the lake must exist: its tables are registered, never
-    created."""
-    from lakehouse.catalog import register_tables, table_path
+    created.
+
+    ``streams``: the layers a process runs streams of (``lakehouse run``). On the in-memory
+    catalog such a process names no table (every read and write is by path, and no other
+    process sees its catalog): the tables are made ready (:func:`prepare_tables`) without
+    being registered, and the gold SQL is analysed only when gold runs or a gold table is
+    missing. A shared metastore gets them registered as every command does."""
+    from lakehouse.catalog import prepare_tables, register_tables, table_exists, table_path
     from lakehouse.platform import load_platform
     from lakehouse.preflight import check_lake, check_storage
     from lakehouse.session import build_session
@@ -110,6 +117,15 @@ def session(
     with progress_step("starting Spark"), jvm_output_to_log():
         spark = build_session(config.spark, app, packages, source.spark_conf() if source else None)
     if not register:
+        return spark
+    if streams is not None and config.spark.catalog == "in-memory":
+        with progress_step(f"checking the tables of {config.lake.root}"):
+            platform = load_platform(config)
+            if "gold" in streams or not all(
+                table_exists(spark, path) for path in platform.gold_locations(config.lake)
+            ):
+                platform = load_platform(config, spark)
+            prepare_tables(spark, config.lake, platform.tables.values())
         return spark
     with progress_step(f"registering the tables of {config.lake.root}"):
         register_tables(  # every table of every dataset, addressable by name

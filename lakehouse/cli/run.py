@@ -42,7 +42,9 @@ def cmd_run(args: argparse.Namespace, config: LakehouseConfig) -> int:
     datasets = [d.dataset.name for d in load_platform(config).only(args.dataset)]
     _check_run(config, layers, datasets)
     source = source_for(config.source) if "bronze" in layers else None
-    spark = session(config, "lakehouse-" + "-".join(layers or ["retry"]), source)
+    spark = session(
+        config, "lakehouse-" + "-".join(layers or ["retry"]), source, streams=tuple(layers)
+    )
     if args.retry_bad_files:
         retry_and_report(spark, config)
     if trigger.mode == "available-now":

@@ -37,6 +37,7 @@ __all__ = [
     "dataset_tables",
     "gold_quarantine_table",
     "gold_table",
+    "gold_table_names",
     "quarantine_table",
     "silver_table",
 ]
@@ -257,6 +258,12 @@ def quarantine_table(dataset: Dataset) -> TableDef:
 _GOLD_RETENTION = Retention.keep("aggregates without personal data")
 
 
+def gold_table_names(gold: GoldTable) -> tuple[str, str]:
+    """The catalog names of a gold table and of its quarantine table (known before Spark
+    analyses the SQL)."""
+    return f"gold.{gold.name}", f"quarantine.gold_{gold.name}"
+
+
 def gold_table(gold: GoldTable, columns: StructType) -> TableDef:
     """A gold table whose query's output is ``columns`` (Spark's analysis of the SQL file),
     plus ``updated_ts``; its columns are classified ``none`` unless the header says."""
@@ -297,7 +304,7 @@ def gold_table(gold: GoldTable, columns: StructType) -> TableDef:
         and classes[k] == NONE
     )
     return TableDef(
-        name=f"gold.{gold.name}",
+        name=gold_table_names(gold)[0],
         schema=schema,
         partition_by=(),
         description=gold.description,

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
@@ -84,10 +85,9 @@ def newest_checksum(spark: SparkSession, path: str) -> dict[str, Any] | None:
     Delta table yet); callers use this to skip work the checksum shows is not needed, and do
     it the full way when this is None. The log folder is listed: for tables of few commits.
     """
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
+    classes = _classes(spark)
     conf = spark.sparkContext._jsc.hadoopConfiguration()
-    log = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    log = classes.path(f"{path.rstrip('/')}/_delta_log")
     try:
         fs = log.getFileSystem(conf)
         if not fs.exists(log):
@@ -96,9 +96,9 @@ def newest_checksum(spark: SparkSession, path: str) -> dict[str, Any] | None:
         versions = [int(m.group(1)) for m in map(_COMMIT.match, names) if m]
         if not versions or f"{max(versions):020d}.crc" not in names:
             return None
-        stream = fs.open(jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.crc"))
+        stream = fs.open(classes.path(log, f"{max(versions):020d}.crc"))
         try:
-            text = str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+            text = str(classes.io.toString(stream, "UTF-8"))
         finally:
             stream.close()
         checksum = json.loads(text)
@@ -125,19 +125,9 @@ class _Reader:
     ``add"<path>"`` in the JVM (:data:`_ACTION_PATHS`)."""
 
     def __init__(self, spark: SparkSession) -> None:
-        jvm = spark.sparkContext._jvm
-        assert jvm is not None
-        known = _CLASSES.get(id(jvm))
-        if known is None or known[0] is not jvm:
-            # finding a class takes one py4j call per part of its name: once per JVM
-            known = _CLASSES[id(jvm)] = (
-                jvm,
-                jvm.org.apache.hadoop.fs.Path,
-                jvm.org.apache.commons.io.IOUtils,
-                jvm.java.nio.CharBuffer,
-                jvm.java.util.regex.Pattern.compile(_ACTION_PATHS),
-            )
-        _, self._path, self._io, self._chars, self._pattern = known
+        classes = _classes(spark)
+        self._path, self._io, self._chars = classes.path, classes.io, classes.chars
+        self._pattern = classes.action_paths
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()
 
     def __call__(self, name: str) -> str:
@@ -150,5 +140,32 @@ class _Reader:
         return str(self._pattern.matcher(self._chars.wrap(text)).replaceAll("$1$2"))
 
 
-# id of a JVM view -> it, the classes used, and _ACTION_PATHS compiled in it
-_CLASSES: dict[int, tuple[Any, Any, Any, Any, Any]] = {}
+@dataclass(frozen=True)
+class _Classes:
+    """The JVM classes these reads use, and :data:`_ACTION_PATHS` compiled in the JVM."""
+
+    jvm: Any
+    path: Any
+    io: Any
+    chars: Any
+    action_paths: Any
+
+
+# id of a JVM view -> its classes: finding a class takes one py4j call per part of its
+# name, so once per JVM
+_CLASSES: dict[int, _Classes] = {}
+
+
+def _classes(spark: SparkSession) -> _Classes:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    known = _CLASSES.get(id(jvm))
+    if known is None or known.jvm is not jvm:
+        known = _CLASSES[id(jvm)] = _Classes(
+            jvm,
+            jvm.org.apache.hadoop.fs.Path,
+            jvm.org.apache.commons.io.IOUtils,
+            jvm.java.nio.CharBuffer,
+            jvm.java.util.regex.Pattern.compile(_ACTION_PATHS),
+        )
+    return known
