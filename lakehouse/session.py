@@ -21,6 +21,7 @@ __all__ = [
     "cached_jars",
     "delta_package",
     "jar_cache_file",
+    "java_options",
     "remember_jars",
     "spark_conf",
     "with_cached_jars",
@@ -70,7 +71,6 @@ def spark_conf(
     if config.mode == "local":
         import pyspark
 
-        log4j = resources.files("lakehouse").joinpath("log4j2.properties")
         conf.update(
             {
                 "spark.master": config.master,
@@ -87,7 +87,7 @@ def spark_conf(
                 # third slower (README, Performance); [spark] extra turns it back on
                 "spark.sql.adaptive.enabled": "false",
                 "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-                "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={log4j}",
+                "spark.driver.extraJavaOptions": " ".join(java_options()),
                 # Spark's 1 GB default heap holds a 64 MB micro-batch of bronze (about
                 # 700k events) only just; [spark] extra overrides it
                 "spark.driver.memory": "2g",
@@ -96,6 +96,18 @@ def spark_conf(
         conf.update(source_conf or {})
     conf.update(config.extra)
     return conf
+
+
+def java_options(archive: bool = True) -> list[str]:
+    """The local driver JVM's options: the log configuration, and the class-data-sharing
+    archive when one was made for this JVM and Spark (:mod:`lakehouse.jvm_archive`)."""
+    log4j = resources.files("lakehouse").joinpath("log4j2.properties")
+    options = [f"-Dlog4j.configurationFile={log4j}"]
+    if archive:
+        from lakehouse.jvm_archive import archive_options
+
+        options.extend(archive_options())
+    return options
 
 
 def jar_cache_file() -> Path:

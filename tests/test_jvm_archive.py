@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse.config import SparkConfig
+from lakehouse.jvm_archive import archive_file, archive_options, java_home, make_archive
+from lakehouse.session import spark_conf
+
+
+def _runtime(root: Path) -> tuple[Path, Path]:
+    home, jars = root / "jdk", root / "jars"
+    (home / "lib").mkdir(parents=True)
+    (home / "lib" / "modules").write_bytes(b"m" * 10)
+    jars.mkdir()
+    for name in ("spark-core.jar", "spark-sql.jar"):
+        (jars / name).write_bytes(b"j" * 10)
+    return home, jars
+
+
+def test_the_archive_is_named_by_the_java_runtime_and_the_jars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    home, jars = _runtime(tmp_path)
+    first = archive_file(home, jars)
+    assert first is not None and first.parent == tmp_path / "cache" / "lakehouse" / "jvm"
+    assert archive_file(home, jars) == first
+    (jars / "spark-sql.jar").write_bytes(b"j" * 11)  # an upgraded jar
+    second = archive_file(home, jars)
+    assert second is not None and second != first
+    (jars / "delta.jar").write_bytes(b"d")  # one more jar
+    assert archive_file(home, jars) not in (first, second)
+    os.utime(home / "lib" / "modules", ns=(1, 1))  # another Java runtime
+    assert archive_file(home, jars) not in (first, second)
+    assert archive_file(tmp_path / "no-jdk", jars) is None
+
+
+def test_the_local_driver_uses_the_archive_once_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert archive_options() == ()
+    log4j = spark_conf(SparkConfig())["spark.driver.extraJavaOptions"]
+    assert log4j.startswith("-Dlog4j.configurationFile=") and " " not in log4j
+    file = archive_file()
+    assert file is not None
+    file.parent.mkdir(parents=True)
+    file.write_bytes(b"")
+    assert archive_options() == (
+        f"-XX:SharedArchiveFile={file}",
+        "-Xshare:auto",
+        "-Xlog:cds=off",
+        "-Xlog:cds+dynamic=off",
+    )
+    assert spark_conf(SparkConfig())["spark.driver.extraJavaOptions"] == " ".join(
+        [log4j, *archive_options()]
+    )
+    assert "spark.driver.extraJavaOptions" not in spark_conf(SparkConfig(mode="dataproc"))
+
+
+_LOADED_FROM = """
+import sys
+from lakehouse.config import SparkConfig
+from lakehouse.session import build_session, java_options
+options = " ".join([*java_options(), f"-Xlog:class+load=info:file={sys.argv[1]}"])
+spark = build_session(SparkConfig(extra={"spark.driver.extraJavaOptions": options}), "t")
+path = sys.argv[2]
+spark.range(3).write.format("delta").save(path)
+print(spark.read.format("delta").load(path).count())
+"""
+
+
+@pytest.mark.slow
+def test_a_made_archive_serves_spark_and_delta_classes_to_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warm-up run writes the archive; a new driver maps Spark's classes and Delta's
+    (a jar Spark adds at start) from it; a second make keeps it."""
+    assert java_home() is not None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    file, said = make_archive()
+    assert file is not None and file.is_file(), said
+    assert said.startswith("made the JVM archive")
+    assert make_archive() == (file, f"the JVM archive {file} is there")
+    log = tmp_path / "classes.log"
+    run = subprocess.run(
+        [sys.executable, "-c", _LOADED_FROM, str(log), str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    assert run.stdout.strip().splitlines()[-1] == "3"
+    shared = [line for line in log.read_text().splitlines() if "shared objects file (top)" in line]
+    assert any(" org.apache.spark.sql." in line for line in shared)
+    assert any(" org.apache.spark.sql.delta." in line for line in shared)
+    assert "[cds" not in run.stdout + run.stderr
+
+
+def test_a_failed_warm_up_leaves_no_archive_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Java runtime that cannot start (here: no java binary in it) makes no archive; the
+    set-up goes on (every start is only slower) and says why."""
+    home, _ = _runtime(tmp_path)
+    monkeypatch.setenv("JAVA_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    file, said = make_archive(timeout=120)
+    assert file is None
+    assert said.startswith("no JVM archive made (exit 1): "), said
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
