@@ -46,29 +46,36 @@ _READ_COMMANDS = frozenset(
 _WRITE_STATEMENTS = frozenset({"Call", "InsertIntoDir", "InsertIntoStatement"})
 _COMMAND = "org.apache.spark.sql.catalyst.plans.logical.Command"
 _PLAN = "org.apache.spark.sql.catalyst.plans.logical.LogicalPlan"
+_RELATION = "org.apache.spark.sql.catalyst.analysis.UnresolvedRelation"
 _DELTA_PACKAGES = ("io.delta.", "org.apache.spark.sql.delta.")
 
 
 @dataclass(frozen=True)
 class Statement:
     """A parsed statement: the class of its plan's root (``DeleteFromTable``), whether it
-    only reads, and the node that makes it a write when it does not."""
+    only reads, and the node that makes it a write when it does not. ``tables``: for a
+    query (not a command), the names (``layer.table``, lower case) its plan and its
+    subqueries read from, CTE names among them; None for a command."""
 
     kind: str
     reads_only: bool
     writer: str | None
+    tables: tuple[str, ...] | None = None
 
 
 def _nodes(plan: Any, plan_class: Any, limit: int = 10_000) -> list[Any]:
-    """Every node of a parsed plan: children and inner children (CTE definitions)."""
+    """Every node of a parsed plan: children, inner children (CTE definitions) and the plans
+    of subquery expressions (``IN (SELECT ...)``, ``EXISTS``, scalar subqueries)."""
     nodes: list[Any] = []
     todo = [plan]
     while todo and len(nodes) < limit:
         node = todo.pop()
         nodes.append(node)
-        for seq in (node.children(), node.innerChildren()):
+        for seq in (node.children(), node.innerChildren(), node.subqueries()):
             children = (seq.apply(i) for i in range(seq.size()))
             todo.extend(c for c in children if plan_class.isInstance(c))
+        if node.getClass().getSimpleName() == "RelationTimeTravel":
+            todo.append(node.relation())  # VERSION AS OF: the relation is a field, no child
     return nodes
 
 
@@ -99,7 +106,15 @@ def classify(spark: SparkSession, statement: str) -> Statement:
     kind = str(plan.getClass().getSimpleName())
     if kind in _READ_COMMANDS:
         return Statement(kind, True, None)
+    relation = jvm.java.lang.Class.forName(_RELATION)
+    tables: dict[str, None] = {}
     for node in _nodes(plan, jvm.java.lang.Class.forName(_PLAN)):
         if _writes(node, command):
             return Statement(kind, False, str(node.getClass().getSimpleName()))
-    return Statement(kind, True, None)
+        if relation.isInstance(node):
+            parts = node.multipartIdentifier()
+            name = [str(parts.apply(i)).lower() for i in range(parts.size())]
+            if len(name) == 3 and name[0] == "spark_catalog":
+                name = name[1:]
+            tables[".".join(name)] = None
+    return Statement(kind, True, None, tuple(tables))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,34 @@ def test_demo_accounts_for_every_event_and_a_second_process_reads_its_gold(
     assert lines[1] == "| event_date | active_users |"
     assert lines[3 : 3 + len(expected)] == expected
     assert lines[-1] == f"{len(expected)} row(s)"
+
+
+def _location(spark: SparkSession, name: str) -> str:
+    row = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").where("col_name = 'Location'").first()
+    assert row is not None
+    return str(row["data_type"])
+
+
+def test_sql_registers_the_tables_its_query_reads(
+    spark: SparkSession, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A query gets the tables it reads registered (its subqueries' too), not all 20-odd:
+    here every name points at lake a, and a query on lake b moves only the ones it reads."""
+    register_lake(spark, make_config(tmp_path / "a"))
+    (tmp_path / "b").mkdir()
+    shutil.copytree(tmp_path / "a" / "lake", tmp_path / "b" / "lake")
+    config = _toml(tmp_path / "b")
+    query = (
+        "SELECT count(*) AS n FROM silver.events"
+        " WHERE user_id IN (SELECT user_id FROM bronze.events)"
+    )
+    assert main(["--config", str(config), "sql", query]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == ["+---+", "1 row(s)"]
+    b = str(tmp_path / "b" / "lake")
+    assert _location(spark, "silver.events").endswith(f"{b}/silver/events")
+    assert _location(spark, "bronze.events").endswith(f"{b}/bronze/events")
+    assert _location(spark, "ops.batch_log").endswith(f"{tmp_path}/a/lake/ops/batch_log")
+    assert _location(spark, "gold.daily_active_users").startswith(f"file:{tmp_path}/a/")
+    gold = "SELECT count(*) AS n FROM gold.daily_active_users"
+    assert main(["--config", str(config), "sql", gold]) == 0
+    assert _location(spark, "gold.daily_active_users").endswith(f"{b}/gold/daily_active_users")

@@ -11,12 +11,23 @@ from lakehouse.sql_guard import Statement, classify
 from tests.conftest import make_config, register_lake
 
 READS = {
-    "SELECT 1": "Project",
-    "WITH x AS (SELECT 1 AS a) SELECT * FROM x": "UnresolvedWith",
-    "-- DELETE FROM t\nSELECT * FROM bronze.events VERSION AS OF 0": "Project",
-    "SHOW TABLES IN bronze": "ShowTables",
-    "DESCRIBE HISTORY bronze.events": "DescribeDeltaHistory",
-    "EXPLAIN DELETE FROM bronze.events": "ExplainCommand",
+    "SELECT 1": ("Project", ()),
+    "WITH x AS (SELECT 1 AS a) SELECT * FROM x": ("UnresolvedWith", ("x",)),
+    "-- DELETE FROM t\nSELECT * FROM bronze.events VERSION AS OF 0": (
+        "Project",
+        ("bronze.events",),
+    ),
+    "SHOW TABLES IN bronze": ("ShowTables", None),
+    "DESCRIBE HISTORY bronze.events": ("DescribeDeltaHistory", None),
+    "EXPLAIN DELETE FROM bronze.events": ("ExplainCommand", None),
+    # the tables a query reads, for `lakehouse sql` to register only those
+    "SELECT s.event_id FROM Silver.Events s JOIN spark_catalog.gold.daily_active_users g"
+    " ON s.event_date = g.event_date": ("Project", ("silver.events", "gold.daily_active_users")),
+    "SELECT count(*) FROM silver.events WHERE user_id IN (SELECT user_id FROM bronze.events)"
+    " AND EXISTS (SELECT 1 FROM ops.batch_log) AND 1 < (SELECT max(n) FROM quarantine.x)": (
+        "Project",
+        ("silver.events", "bronze.events", "ops.batch_log", "quarantine.x"),
+    ),
 }
 WRITES = {
     "DELETE FROM bronze.events WHERE true": "DeleteFromTable",
@@ -34,9 +45,15 @@ WRITES = {
 }
 
 
-@pytest.mark.parametrize(("statement", "kind"), READS.items())
-def test_statements_that_only_read(spark: SparkSession, statement: str, kind: str) -> None:
-    assert classify(spark, statement) == Statement(kind, True, None)
+@pytest.mark.parametrize(("statement", "expected"), READS.items())
+def test_statements_that_only_read(
+    spark: SparkSession, statement: str, expected: tuple[str, tuple[str, ...] | None]
+) -> None:
+    kind, tables = expected
+    parsed = classify(spark, statement)
+    assert parsed == Statement(kind, True, None, parsed.tables)
+    found = None if parsed.tables is None else sorted(parsed.tables)
+    assert found == (None if tables is None else sorted(tables))
 
 
 @pytest.mark.parametrize(("statement", "writer"), WRITES.items())

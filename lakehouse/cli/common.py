@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakehouse.cli.console import jvm_output_to_log, progress_step
@@ -24,6 +25,7 @@ __all__ = [
     "days_arg",
     "generator_args",
     "purge_now_arg",
+    "register_platform",
     "session",
     "spec",
 ]
@@ -87,6 +89,7 @@ def session(
     register: bool = True,
     create: bool = True,
     streams: tuple[str, ...] | None = None,
+    later: bool = False,
 ) -> SparkSession:
     """The session, with what ``source`` needs (jars, settings) when it reads or writes one.
 
@@ -100,8 +103,11 @@ def session(
     catalog such a process names no table (every read and write is by path, and no other
     process sees its catalog): the tables are made ready (:func:`prepare_tables`) without
     being registered, and the gold SQL is analysed only when gold runs or a gold table is
-    missing. A shared metastore gets them registered as every command does."""
-    from lakehouse.catalog import prepare_tables, register_tables, table_exists, table_path
+    missing. A shared metastore gets them registered as every command does.
+
+    ``later``: the lake is checked, but the caller registers the tables it needs
+    (:func:`register_platform`)."""
+    from lakehouse.catalog import prepare_tables, table_exists, table_path
     from lakehouse.platform import load_platform
     from lakehouse.preflight import check_lake, check_storage
     from lakehouse.session import build_session
@@ -127,12 +133,43 @@ def session(
                 platform = load_platform(config, spark)
             prepare_tables(spark, config.lake, platform.tables.values())
         return spark
+    if not later:
+        register_platform(spark, config, create=create)
+    return spark
+
+
+def register_platform(
+    spark: SparkSession,
+    config: LakehouseConfig,
+    *,
+    create: bool,
+    names: Collection[str] | None = None,
+) -> None:
+    """Register every table of every dataset in the session catalog, or only those of
+    ``names`` that are tables of the platform (``lakehouse sql``: the tables a statement
+    reads; the gold SQL is analysed only when it names a gold table). Without ``create``
+    only tables that exist are registered (:func:`lakehouse.catalog.register_tables`); a
+    named table that does not is left for Spark to report as not found."""
+    from lakehouse.catalog import register_tables, table_exists, table_path
+    from lakehouse.platform import load_platform
+
+    platform = load_platform(config)
+    if names is None:
+        tables = list(load_platform(config, spark).tables.values())
+    else:
+        wanted = {n.lower() for n in names}
+        if not wanted <= set(platform.tables):
+            platform = load_platform(config, spark)  # a gold table's schema is its SQL's
+        tables = [t for n, t in platform.tables.items() if n in wanted]
+        if not create:
+            tables = [t for t in tables if table_exists(spark, table_path(config.lake, t))]
+        if not tables:
+            return
     with progress_step(f"registering the tables of {config.lake.root}"):
         register_tables(  # every table of every dataset, addressable by name
             spark,
             config.lake,
-            load_platform(config, spark).tables.values(),
+            tables,
             replace_mismatched=config.spark.catalog == "in-memory",
             create=create,
         )
-    return spark

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lakehouse.cli.common import Command, Subparsers, session
+from lakehouse.cli.common import Command, Subparsers, register_platform, session
 from lakehouse.config import LakehouseConfig
 from lakehouse.engine_errors import root_cause
 from lakehouse.errors import ConfigError, LakehouseError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["register"]
 
@@ -79,7 +82,7 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
     if not args.allow_writes and _via_server(args, config):
         return 0
     _say("lakehouse sql: in a new session")
-    spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False)
+    spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False, later=True)
     statement = classify(spark, args.query)
     if not statement.reads_only and not args.allow_writes:
         raise ConfigError(
@@ -87,9 +90,11 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
             "data subject with `lakehouse erase --subject ID`, old rows with `lakehouse "
             "retention run`, or pass --allow-writes (the change is recorded in ops.batch_log)"
         )
+    # a query gets the tables it names registered, not all of them (seconds sooner)
+    register_platform(spark, config, create=False, names=statement.tables)
     try:
         if statement.reads_only:
-            df = spark.sql(args.query)
+            df = _query(spark, config, args.query, named=statement.tables is not None)
             rows = df.limit(args.limit + 1).collect()
         else:
             df, rows = run_recorded(spark, config, args.query, statement.kind, args.limit + 1)
@@ -97,6 +102,20 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
         raise LakehouseError(f"query failed: {root_cause(exc)}") from exc
     _print_rows(df.columns, rows, args.limit, format_table)
     return 0
+
+
+def _query(spark: SparkSession, config: LakehouseConfig, query: str, named: bool) -> DataFrame:
+    """``spark.sql(query)``; when only the tables it names were registered and Spark finds
+    another one missing (a table read in a subquery), every table is, and it runs again."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.sql(query)
+    except AnalysisException as exc:
+        if not named or exc.getCondition() != "TABLE_OR_VIEW_NOT_FOUND":
+            raise
+    register_platform(spark, config, create=False)
+    return spark.sql(query)
 
 
 def _via_server(args: argparse.Namespace, config: LakehouseConfig) -> bool:
