@@ -19,6 +19,7 @@ ignores it silently (``-Xshare:auto``, CDS messages off).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -50,7 +51,7 @@ def spark_jars_dir() -> Path:
 def _digest(home: Path, jars: Path) -> str | None:
     modules = home / "lib" / "modules"
     try:
-        parts = [f"{modules}:{modules.stat().st_size}:{modules.stat().st_mtime_ns}"]
+        parts = [f"{modules}:{modules.stat().st_size}:{modules.stat().st_mtime_ns}", str(jars)]
         for jar in sorted(jars.iterdir()):
             stat = jar.stat()
             parts.append(f"{jar.name}:{stat.st_size}:{stat.st_mtime_ns}")
@@ -116,6 +117,24 @@ spark.stop()
 """
 
 
+def _made_for(file: Path) -> Path:
+    return file.with_suffix(".json")
+
+
+def _forget_stale(folder: Path) -> None:
+    """Delete the archives no Java runtime and jar folder on this machine can use any more
+    (a removed virtual environment, an upgraded pyspark or JDK): each is some 200 MB."""
+    for old in folder.glob("driver-*.jsa"):
+        try:
+            made_for = json.loads(_made_for(old).read_text())
+            current = archive_file(Path(made_for["java_home"]), Path(made_for["jars"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            current = None
+        if current != old:
+            old.unlink(missing_ok=True)
+            _made_for(old).unlink(missing_ok=True)
+
+
 def make_archive(timeout: float = 600.0) -> tuple[Path | None, str]:
     """Make the archive of this Java runtime and Spark's jars by a clean run of a small
     Delta and streaming workload in a new process; (its file, what happened). An archive
@@ -123,9 +142,10 @@ def make_archive(timeout: float = 600.0) -> tuple[Path | None, str]:
     file = archive_file()
     if file is None:
         return None, "no Java runtime or no Spark jars found: no archive made"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    _forget_stale(file.parent)
     if file.is_file():
         return file, f"the JVM archive {file} is there"
-    file.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=file.parent) as work:
         dump = Path(work) / file.name
         try:
@@ -141,6 +161,8 @@ def make_archive(timeout: float = 600.0) -> tuple[Path | None, str]:
         if run.returncode != 0 or not dump.is_file():
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
             return None, f"no JVM archive made (exit {run.returncode}): {last}"
+        home, jars = java_home(), spark_jars_dir()
+        _made_for(file).write_text(json.dumps({"java_home": str(home), "jars": str(jars)}))
         os.replace(dump, file)  # whole or not at all: a start never maps half an archive
     return file, f"made the JVM archive {file} ({file.stat().st_size // 2**20} MB)"
 

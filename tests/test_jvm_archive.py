@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from lakehouse.config import SparkConfig
-from lakehouse.jvm_archive import archive_file, archive_options, java_home, make_archive
+from lakehouse.jvm_archive import (
+    archive_file,
+    archive_options,
+    java_home,
+    make_archive,
+    spark_jars_dir,
+)
 from lakehouse.session import spark_conf
 
 
@@ -114,3 +122,43 @@ def test_a_failed_warm_up_leaves_no_archive_and_says_why(
     assert file is None
     assert said.startswith("no JVM archive made (exit 1): "), said
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+def test_archives_no_runtime_can_use_are_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each virtual environment has its own archive (its jars' paths and times are in it);
+    a removed one's, an upgraded one's and one of unknown origin go at the next set-up."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    current = archive_file()
+    assert current is not None
+    folder = current.parent
+    folder.mkdir(parents=True)
+
+    def archive(file: Path, home: Path | None, jars: Path | None) -> None:
+        file.write_bytes(b"jsa")
+        if home is not None:
+            made_for = {"java_home": str(home), "jars": str(jars)}
+            file.with_suffix(".json").write_text(json.dumps(made_for))
+
+    archive(current, java_home(), spark_jars_dir())
+    other_home, other_jars = _runtime(tmp_path / "other")  # another venv, still there
+    other = archive_file(other_home, other_jars)
+    assert other is not None
+    archive(other, other_home, other_jars)
+    gone_home, gone_jars = _runtime(tmp_path / "gone")
+    gone = archive_file(gone_home, gone_jars)
+    assert gone is not None
+    archive(gone, gone_home, gone_jars)
+    shutil.rmtree(gone_jars)  # a removed venv
+    upgraded_home, upgraded_jars = _runtime(tmp_path / "upgraded")
+    upgraded = archive_file(upgraded_home, upgraded_jars)
+    assert upgraded is not None
+    archive(upgraded, upgraded_home, upgraded_jars)
+    (upgraded_jars / "spark-core.jar").write_bytes(b"newer")
+    archive(folder / "driver-0123456789abcdef.jsa", None, None)  # no record of its runtime
+
+    assert make_archive() == (current, f"the JVM archive {current} is there")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [current.name, current.with_suffix(".json").name, other.name, f"{other.stem}.json"]
+    )
