@@ -16,6 +16,8 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
 from lakehouse.cli import main
+from lakehouse.cli.common import register_platform
+from lakehouse.config import load_config
 from tests.conftest import SUITES, TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,6 +212,8 @@ def platform_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         f'[privacy]\npseudonym_key = "{TEST_KEY}"\n'
     )
     assert main(["--config", str(toml), "run", "bronze", "silver", "gold", "--available-now"]) == 1
+    # the streams' process names no table (lakehouse.cli.common.session): this one reads them
+    register_platform(spark, load_config(toml), create=False)
     return root
 
 
