@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["format_table", "format_value"]
+__all__ = ["format_result", "format_table", "format_value"]
 
 MAX_WIDTH = 60
 
@@ -64,3 +64,11 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     out = [rule, line(list(columns)), rule, *(line(r) for r in cells), rule]
     return "\n".join(out)
+
+
+def format_result(columns: Sequence[str], rows: Sequence[Sequence[Any]], limit: int) -> str:
+    """A query's answer as ``lakehouse sql`` prints it: the table of at most ``limit`` rows
+    (``rows`` holds one more when there are more), then the row count."""
+    shown = rows[:limit]
+    more = " (more rows not shown; use --limit)" if len(rows) > limit else ""
+    return f"{format_table(columns, shown)}\n{len(shown)} row(s){more}"

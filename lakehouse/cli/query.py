@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakehouse.cli.common import Command, Subparsers, register_platform, session
 from lakehouse.config import LakehouseConfig
@@ -71,16 +71,16 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
 
 
 def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
-    from pyspark.errors import PySparkException
-
-    from lakehouse.display import format_table
-    from lakehouse.io.sql_writes import run_recorded
-    from lakehouse.sql_guard import classify
-
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
     if not args.allow_writes and _via_server(args, config):
-        return 0
+        return 0  # nothing of Spark imported: a warm answer in Python's start-up time
+    from pyspark.errors import PySparkException
+
+    from lakehouse.display import format_result
+    from lakehouse.io.sql_writes import run_recorded
+    from lakehouse.sql_guard import classify
+
     _say("lakehouse sql: in a new session")
     spark = session(config, "lakehouse-sql", write=args.allow_writes, create=False, later=True)
     statement = classify(spark, args.query)
@@ -100,7 +100,7 @@ def cmd_sql(args: argparse.Namespace, config: LakehouseConfig) -> int:
             df, rows = run_recorded(spark, config, args.query, statement.kind, args.limit + 1)
     except PySparkException as exc:
         raise LakehouseError(f"query failed: {root_cause(exc)}") from exc
-    _print_rows(df.columns, rows, args.limit, format_table)
+    print(format_result(df.columns, rows, args.limit))
     return 0
 
 
@@ -121,15 +121,30 @@ def _query(spark: SparkSession, config: LakehouseConfig, query: str, named: bool
 def _via_server(args: argparse.Namespace, config: LakehouseConfig) -> bool:
     """Run a read-only query on the running ``lakehouse serve`` of this lake, if any (it
     refuses writes for this client, whatever it allows others); False when none runs."""
-    from lakehouse.display import format_table
-    from lakehouse.serve.client import query_server, server_for
+    from pathlib import Path
+
+    from lakehouse.serve.client import server_for
 
     state = server_for(config.serve, config.lake.root)
     if state is None:
         return False
+    if state.socket is not None:
+        from lakehouse.serve.local_query import ask
+
+        try:
+            text = ask(Path(state.socket), args.query, args.limit)
+        except OSError:
+            pass  # the socket is gone: Spark Connect
+        else:
+            _say(f"lakehouse sql: via server {state.url} (its local socket)")
+            print(text)
+            return True
+    from lakehouse.display import format_result
+    from lakehouse.serve.client import query_server
+
     _say(f"lakehouse sql: via server {state.url}")
     columns, rows = query_server(state, args.query, args.limit + 1)
-    _print_rows(columns, rows, args.limit, format_table)
+    print(format_result(columns, rows, args.limit))
     return True
 
 
@@ -140,13 +155,6 @@ def _say(line: str) -> None:
 
     if sys.stderr.isatty() or verbose():
         print(line, file=sys.stderr, flush=True)
-
-
-def _print_rows(columns: list[str], rows: list[Any], limit: int, fmt: Any) -> None:
-    shown = rows[:limit]
-    print(fmt(columns, [list(r) for r in shown]))
-    more = " (more rows not shown; use --limit)" if len(rows) > limit else ""
-    print(f"{len(shown)} row(s){more}")
 
 
 def cmd_validate(args: argparse.Namespace, config: LakehouseConfig) -> int:

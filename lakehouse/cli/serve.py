@@ -21,8 +21,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
     serve.add_argument(
         "--jdbc",
         action="store_true",
-        help="also start Spark's Thrift JDBC/ODBC server on [serve] jdbc_port (needs "
-        "--allow-writes: it cannot refuse writes)",
+        help="also start Spark's Thrift JDBC/ODBC server on [serve] jdbc_port (read-only "
+        "like Spark Connect unless --allow-writes)",
     )
     serve.add_argument(
         "--allow-writes",
@@ -39,11 +39,6 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> dict[str, Comm
 def _check_args(args: argparse.Namespace) -> None:
     if args.stop and (args.jdbc or args.allow_writes):
         raise ConfigError("--stop takes no --jdbc or --allow-writes: it stops what runs")
-    if args.jdbc and not args.allow_writes:
-        raise ConfigError(
-            "--jdbc: Spark's Thrift server cannot refuse writes, so it only starts with "
-            "--allow-writes; read-only clients use Spark Connect (sc://), which refuses them"
-        )
 
 
 def cmd_serve(args: argparse.Namespace, config: LakehouseConfig) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse.errors import LakehouseError
-from lakehouse.serve.proxy import READ_ONLY_HEADER
 from lakehouse.serve.settings import ServeConfig
 from lakehouse.serve.state import ServerState, running_server
 
@@ -24,6 +23,8 @@ def query_server(state: ServerState, query: str, limit: int) -> tuple[list[str],
     """The columns and at most ``limit`` rows of a read-only ``query`` on the server."""
     from pyspark.errors import PySparkException
     from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+    from lakehouse.serve.proxy import READ_ONLY_HEADER
 
     spark = RemoteSession.builder.remote(f"{state.url}/;{READ_ONLY_HEADER}=true").create()
     try:

@@ -21,8 +21,10 @@ from lakehouse.catalog import register_tables, table_path
 from lakehouse.config import LakeConfig, LakehouseConfig
 from lakehouse.errors import LakehouseError
 from lakehouse.ops import TableDef
+from lakehouse.serve.local_query import QuerySocket
 from lakehouse.serve.proxy import ConnectProxy
-from lakehouse.serve.state import ServerState, remove_state, write_state
+from lakehouse.serve.read_only import refuse_writes_in_new_sessions
+from lakehouse.serve.state import ServerState, remove_state, socket_file, write_state
 
 __all__ = ["Server", "connect_conf", "free_port", "jdbc_url", "new_token"]
 
@@ -88,6 +90,7 @@ class Server:
         self._allow_writes = allow_writes
         self._stop = threading.Event()
         self._thrift: Any = None
+        self._socket: QuerySocket | None = None
         self._served: set[str] = set()
         self._proxy = ConnectProxy(
             backend_port, token, allow_writes=allow_writes, check_sql=self._check_sql
@@ -109,7 +112,16 @@ class Server:
         serve = self._config.serve
         self.refresh(quiet=True)
         self._proxy.start(serve.host, serve.port)
+        socket_path: str | None = str(socket_file(serve))
+        try:
+            self._socket = QuerySocket(self._spark, socket_file(serve))
+            self._socket.start()
+        except OSError as exc:  # e.g. a path longer than a Unix socket's 107 bytes
+            print(f"lakehouse serve: no local socket for lakehouse sql ({exc})", file=sys.stderr)
+            self._socket, socket_path = None, None
         if self._jdbc:
+            if not self._allow_writes:  # each JDBC connection's session refuses writes
+                refuse_writes_in_new_sessions(self._spark)
             jvm: Any = self._spark.sparkContext._jvm
             context = self._spark._jsparkSession.sqlContext()
             self._thrift = getattr(jvm, _THRIFT).startWithContext(context)
@@ -122,6 +134,7 @@ class Server:
             allow_writes=self._allow_writes,
             lake_root=self._config.lake.root,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
+            socket=socket_path,
         )
         write_state(serve, state)
         return state
@@ -184,6 +197,8 @@ class Server:
     def close(self) -> None:
         """Close the endpoints, stop Spark and its JVM, remove the state file."""
         self._proxy.stop()
+        if self._socket is not None:
+            self._socket.stop()
         if self._thrift is not None:
             self._thrift.stop()
         self._spark.stop()

@@ -23,6 +23,7 @@ __all__ = [
     "read_state",
     "remove_state",
     "running_server",
+    "socket_file",
     "state_file",
     "stop_server",
     "write_state",
@@ -42,6 +43,7 @@ class ServerState:
     allow_writes: bool
     lake_root: str
     started: str
+    socket: str | None = None  # lakehouse sql's Unix socket (lakehouse.serve.local_query)
 
     @property
     def url(self) -> str:
@@ -58,6 +60,10 @@ def state_dir(config: ServeConfig) -> Path:
 
 def state_file(config: ServeConfig) -> Path:
     return state_dir(config) / f"serve-{config.port}.json"
+
+
+def socket_file(config: ServeConfig) -> Path:
+    return state_dir(config) / f"serve-{config.port}.sock"
 
 
 def write_state(config: ServeConfig, state: ServerState) -> Path:

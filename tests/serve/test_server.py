@@ -1,4 +1,4 @@
-"""One real ``lakehouse serve --jdbc --allow-writes`` process over a lake on 127.0.0.1:
+"""One real ``lakehouse serve --jdbc`` process (read-only) over a lake on 127.0.0.1:
 a Spark Connect client and beeline (Hive JDBC) query it, it serves a batch written after
 it started and a table that appeared after it started, it refuses writes to a read-only
 client, ``lakehouse sql`` goes through it, and ``serve --stop`` leaves no process behind."""
@@ -111,7 +111,6 @@ def served(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
             str(toml),
             "serve",
             "--jdbc",
-            "--allow-writes",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -148,7 +147,7 @@ def _remote(served: Served, read_only: bool = False) -> Any:
     return RemoteSession.builder.remote(f"sc://127.0.0.1:{served.serve.port}{header}").create()
 
 
-def _beeline(served: Served, query: str) -> list[str]:
+def _beeline(served: Served, query: str, refused: bool = False) -> list[str]:
     result = subprocess.run(
         [
             "java",
@@ -170,9 +169,51 @@ def _beeline(served: Served, query: str) -> list[str]:
         timeout=120,
         check=False,
     )
+    if refused:  # the error, on one of beeline's lines
+        assert result.returncode != 0, result.stdout[-1500:]
+        return [line for line in result.stderr.splitlines() if "lakehouse serve" in line]
     assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
     # beeline -e echoes its prompt before the first row: "0: jdbc:hive2://...> 400"
     return [line.rsplit("> ", 1)[-1] for line in result.stdout.splitlines() if line.strip()]
+
+
+def _jdbc_reads_and_refuses_writes(spark: SparkSession, served: Served, silver: int) -> None:
+    """beeline reads; a write is refused before it runs, with one line naming the plan."""
+    assert _beeline(served, "SELECT count(*) FROM silver.events") == [str(silver)]
+    refused = "lakehouse serve only reads and refused this request"
+    for statement, plan in [
+        ("DROP TABLE gold.daily_active_users", "DropTable"),
+        ("DELETE FROM silver.events WHERE true", "DeleteCommand"),
+        ("INSERT INTO ops.erasure_requests SELECT * FROM ops.erasure_requests", "AppendData"),
+    ]:
+        said = _beeline(served, statement, refused=True)
+        assert said and f"{refused} (SQL {plan}); start the server with" in said[0]
+    gold = ("daily_active_users", "events_per_minute", "hourly_revenue")
+    assert _beeline(served, "SHOW TABLES IN gold") == [f"gold,{t},false" for t in gold]
+    assert spark.sql("SELECT count(*) FROM silver.events").first() == (silver,)
+
+
+def _lakehouse_sql_via_the_server(served: Served, rows: int) -> None:
+    """`lakehouse sql` asks the server on its local socket, and through Spark Connect when
+    the socket is gone; the answer is the same; a write is refused either way."""
+    state = served.state
+    assert state is not None and state.socket is not None
+    url = f"sc://127.0.0.1:{served.serve.port}"
+    via = _lakehouse(served.toml, "--verbose", "sql", DAU)
+    assert via.returncode == 0, via.stderr[-2000:]
+    assert f"lakehouse sql: via server {url} (its local socket)\n" in via.stderr
+    assert via.stdout.splitlines()[-1] == f"{rows} row(s)"
+    delete = _lakehouse(served.toml, "sql", "DELETE FROM gold.daily_active_users")
+    assert delete.returncode == 2
+    refused = "lakehouse serve only reads and refused this request"
+    assert f"{refused} (SQL DeleteFromTable)" in delete.stderr
+    Path(state.socket).unlink()  # no socket: lakehouse sql is a Spark Connect client
+    connect = _lakehouse(served.toml, "--verbose", "sql", DAU)
+    assert connect.returncode == 0, connect.stderr[-2000:]
+    assert f"lakehouse sql: via server {url}\n" in connect.stderr
+    assert connect.stdout == via.stdout
+    delete = _lakehouse(served.toml, "sql", "DELETE FROM gold.daily_active_users")
+    assert f"{refused} (SQL DeleteFromTable)" in delete.stderr
 
 
 def test_clients_query_refuse_writes_and_stop_leaves_nothing(
@@ -199,25 +240,18 @@ def test_clients_query_refuse_writes_and_stop_leaves_nothing(
 
     silver = spark.sql("SELECT count(*) FROM silver.events").first()
     assert silver is not None
-    assert _beeline(served, "SELECT count(*) FROM silver.events") == [str(silver[0])]
+    _jdbc_reads_and_refuses_writes(spark, served, silver[0])
+    refused = "lakehouse serve only reads and refused this request"
 
     guarded = _remote(served, read_only=True)
     served.sessions.append(guarded)
-    refused = "lakehouse serve only reads and refused this request"
     with pytest.raises(Exception, match=f"{refused} \\(SQL DropTable\\)"):
         guarded.sql("DROP TABLE gold.daily_active_users")
     with pytest.raises(Exception, match=f"{refused} \\(the write_operation command\\)"):
         guarded.range(3).write.format("delta").saveAsTable("gold.nope")
     assert guarded.sql("SELECT count(*) FROM silver.events").first() == silver
 
-    url = f"sc://127.0.0.1:{served.serve.port}"
-    via = _lakehouse(served.toml, "--verbose", "sql", DAU)
-    assert via.returncode == 0, via.stderr[-2000:]
-    assert f"lakehouse sql: via server {url}" in via.stderr
-    assert via.stdout.splitlines()[-1] == f"{len(second)} row(s)"
-    delete = _lakehouse(served.toml, "sql", "DELETE FROM gold.daily_active_users")
-    assert delete.returncode == 2
-    assert f"{refused} (SQL DeleteFromTable)" in delete.stderr
+    _lakehouse_sql_via_the_server(served, rows=len(second))
     again = _lakehouse(served.toml, "serve")
     assert again.returncode == 2
     assert f"a server already runs on port {served.serve.port} (pid {state.pid}" in again.stderr

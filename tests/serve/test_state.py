@@ -96,7 +96,7 @@ def test_serve_arguments_and_config_errors(
 ) -> None:
     toml = _toml(tmp_path, listener)
     errors = {
-        ("serve", "--jdbc"): "--jdbc: Spark's Thrift server cannot refuse writes",
+        ("serve", "--jdbc"): f"serve.port: {listener} is taken by another program",
         ("serve", "--stop", "--allow-writes"): "--stop takes no --jdbc or --allow-writes",
         ("serve",): f"serve.port: {listener} is taken by another program",
     }
