@@ -180,6 +180,9 @@ def _beeline(served: Served, query: str, refused: bool = False) -> list[str]:
 def _jdbc_reads_and_refuses_writes(spark: SparkSession, served: Served, silver: int) -> None:
     """beeline reads; a write is refused before it runs, with one line naming the plan."""
     assert _beeline(served, "SELECT count(*) FROM silver.events") == [str(silver)]
+    users = "SELECT sum(active_users) FROM gold.daily_active_users"  # after the new batch
+    total = spark.sql(users).first()
+    assert total is not None and _beeline(served, users) == [str(total[0])]
     refused = "lakehouse serve only reads and refused this request"
     for statement, plan in [
         ("DROP TABLE gold.daily_active_users", "DropTable"),
