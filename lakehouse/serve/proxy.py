@@ -21,6 +21,7 @@ from grpc_status import rpc_status
 from pyspark.sql.connect.proto import base_pb2
 
 from lakehouse.serve.guard import SqlCheck, refusal
+from lakehouse.serve.local_query import REFUSED
 
 __all__ = ["READ_ONLY_HEADER", "ConnectProxy", "refusal_message"]
 
@@ -40,7 +41,7 @@ _DROPPED_HEADERS = ("user-agent", "authorization", READ_ONLY_HEADER)
 
 def refusal_message(writer: str) -> str:
     return (
-        f"lakehouse serve only reads and refused this request ({writer}): write with the "
+        f"{REFUSED} ({writer}): write with the "
         "pipeline, `lakehouse erase` or `lakehouse retention run`, or start the server "
         "with `lakehouse serve --allow-writes`"
     )

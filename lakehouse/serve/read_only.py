@@ -20,6 +20,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from lakehouse.errors import ConfigError
+from lakehouse.serve.local_query import REFUSED
 
 __all__ = ["READ_COMMANDS", "refuse_writes_in_new_sessions"]
 
@@ -70,7 +71,7 @@ public class ReadOnly extends scala.runtime.AbstractFunction1 {
 
   public static class Check extends scala.runtime.AbstractFunction1 {
     static final java.util.Set READS =
-        new java.util.HashSet(java.util.Arrays.asList(new String[] {%s}));
+        new java.util.HashSet(java.util.Arrays.asList(new String[] {%(reads)s}));
 
     public Object apply(Object plan) {
       check((org.apache.spark.sql.catalyst.plans.logical.LogicalPlan) plan);
@@ -81,7 +82,7 @@ public class ReadOnly extends scala.runtime.AbstractFunction1 {
       String name = plan.getClass().getSimpleName();
       if (plan instanceof org.apache.spark.sql.catalyst.plans.logical.Command
           && !READS.contains(name)) {
-        throw new SecurityException("lakehouse serve only reads and refused this request (SQL "
+        throw new SecurityException("%(refused)s (SQL "
             + name + "); start the server with --allow-writes to let clients change tables");
       }
       scala.collection.Seq children = plan.children();
@@ -110,6 +111,7 @@ def refuse_writes_in_new_sessions(spark: SparkSession) -> None:
     jvm: Any = spark.sparkContext._jvm
     compiler = jvm.org.codehaus.janino.SimpleCompiler()
     compiler.setParentClassLoader(jvm.java.lang.Thread.currentThread().getContextClassLoader())
-    compiler.cook(_RULE % ", ".join(f'"{name}"' for name in READ_COMMANDS))
+    reads = ", ".join(f'"{name}"' for name in READ_COMMANDS)
+    compiler.cook(_RULE % {"reads": reads, "refused": REFUSED})
     rule = compiler.getClassLoader().loadClass("lakehouse.serve.ReadOnly").newInstance()
     spark._jsparkSession.extensions().injectCheckRule(rule)

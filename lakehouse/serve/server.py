@@ -112,13 +112,12 @@ class Server:
         serve = self._config.serve
         self.refresh(quiet=True)
         self._proxy.start(serve.host, serve.port)
-        socket_path: str | None = str(socket_file(serve))
         try:
             self._socket = QuerySocket(self._spark, socket_file(serve))
             self._socket.start()
         except OSError as exc:  # e.g. a path longer than a Unix socket's 107 bytes
             print(f"lakehouse serve: no local socket for lakehouse sql ({exc})", file=sys.stderr)
-            self._socket, socket_path = None, None
+            self._socket = None
         if self._jdbc:
             if not self._allow_writes:  # each JDBC connection's session refuses writes
                 refuse_writes_in_new_sessions(self._spark)
@@ -134,7 +133,7 @@ class Server:
             allow_writes=self._allow_writes,
             lake_root=self._config.lake.root,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
-            socket=socket_path,
+            socket=None if self._socket is None else str(self._socket.path),
         )
         write_state(serve, state)
         return state
