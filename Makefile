@@ -52,7 +52,7 @@ $(INFRA_STAMP):
 	touch $@
 
 # The driver JVM's class-data-sharing archive (lakehouse/jvm_archive.py): made once per
-# Java runtime and pyspark by a clean warm-up run (~30 s), then every Spark start maps
+# Java runtime and virtual environment by a clean warm-up run (~40 s), then every Spark start maps
 # Spark's and Delta's classes from it (about 4 s sooner); kept when it is there.
 jvm-archive: $(STAMP)
 	$(BIN)/python -m lakehouse.jvm_archive
