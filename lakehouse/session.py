@@ -31,6 +31,7 @@ JAR_CACHE_ENV_VAR = "LAKEHOUSE_JAR_CACHE"
 _PACKAGES = "spark.jars.packages"
 _JARS = "spark.jars"
 
+CODEGEN_CACHE_ENTRIES = 4096
 _DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -67,6 +68,12 @@ def spark_conf(
         "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
         "spark.sql.catalogImplementation": config.catalog,
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Spark keeps 100 compiled classes of generated code by default; one micro-batch of
+        # the three layers uses about 400 different ones (the jobs' queries, the gates,
+        # the metrics, Delta's own), so each batch evicted what the next needed and
+        # compiled them all again: hundreds of Janino compilations per batch
+        # (README, Performance). Each class is kilobytes of metaspace.
+        "spark.sql.codegen.cache.maxEntries": str(CODEGEN_CACHE_ENTRIES),
     }
     if config.mode == "local":
         import pyspark

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyspark
+from pyspark.sql import SparkSession
 
 from lakehouse.config import SparkConfig
 from lakehouse.session import (
@@ -83,3 +84,23 @@ def test_a_damaged_jar_cache_means_resolution(tmp_path: Path) -> None:
     assert cached_jars("io.delta:d:1", cache) is None
     remember_jars("io.delta:d:1", [str(tmp_path / "missing.jar")], cache)  # not remembered
     assert cache.read_text() == "{not json"
+
+
+def test_generated_code_of_many_queries_is_compiled_once(spark: SparkSession) -> None:
+    """A micro-batch of the three layers uses about 400 different generated classes; with
+    Spark's default cache of 100 compiled classes each batch compiled them all again. The
+    code of 120 plans (each literal makes a class of its own) generated and compiled twice:
+    the second round compiles nothing."""
+    jvm = spark._jvm
+    assert jvm is not None
+    compiled = jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    plans = [spark.range(2).selectExpr(f"id * {n} + {n + 1} AS x") for n in range(120)]
+
+    def compile_all() -> int:
+        before = compiled.getCount()
+        for df in plans:  # what explain("codegen") shows: generated, then compiled
+            jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "codegen")
+        return int(compiled.getCount() - before)
+
+    assert compile_all() >= 120
+    assert compile_all() == 0
