@@ -30,6 +30,7 @@ __all__ = [
 JAR_CACHE_ENV_VAR = "LAKEHOUSE_JAR_CACHE"
 _PACKAGES = "spark.jars.packages"
 _JARS = "spark.jars"
+_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 CODEGEN_CACHE_ENTRIES = 4096
 _DELTA_CONF = {
@@ -94,7 +95,7 @@ def spark_conf(
                 # third slower (README, Performance); [spark] extra turns it back on
                 "spark.sql.adaptive.enabled": "false",
                 "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-                "spark.driver.extraJavaOptions": " ".join(java_options()),
+                _JAVA_OPTIONS: " ".join(java_options()),
                 # Spark's 1 GB default heap holds a 64 MB micro-batch of bronze (about
                 # 700k events) only just; [spark] extra overrides it
                 "spark.driver.memory": "2g",
@@ -102,6 +103,11 @@ def spark_conf(
         )
         conf.update(source_conf or {})
     conf.update(config.extra)
+    if config.mode == "local" and _JAVA_OPTIONS in config.extra:
+        # the JVM options of [spark] extra come after the lakehouse's own (the log
+        # configuration, the class-data-sharing archive), so a later one wins, and neither
+        # the quiet log nor the archive is lost
+        conf[_JAVA_OPTIONS] = " ".join([*java_options(), config.extra[_JAVA_OPTIONS]])
     return conf
 
 

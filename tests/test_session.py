@@ -9,6 +9,7 @@ from lakehouse.config import SparkConfig
 from lakehouse.session import (
     cached_jars,
     delta_package,
+    java_options,
     remember_jars,
     spark_conf,
     with_cached_jars,
@@ -45,6 +46,15 @@ def test_local_adaptive_execution_can_be_turned_back_on() -> None:
 def test_local_driver_memory_can_be_set_in_extra() -> None:
     conf = spark_conf(SparkConfig(extra={"spark.driver.memory": "6g"}))
     assert conf["spark.driver.memory"] == "6g"
+
+
+def test_local_java_options_of_extra_follow_the_lakehouse_ones() -> None:
+    options = spark_conf(
+        SparkConfig(extra={"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"})
+    )["spark.driver.extraJavaOptions"].split()
+    assert options[-1] == "-XX:TieredStopAtLevel=1"
+    assert options[:-1] == java_options()  # the log configuration and the archive stay
+    assert options[0].startswith("-Dlog4j.configurationFile=")
 
 
 def test_dataproc_conf_leaves_master_and_jars_to_the_cluster() -> None:
