@@ -62,8 +62,10 @@ class GoldJob(BatchWriter):
         ]
         batch = batch.select("event_date", *windows).persist()
         try:
-            stats = BatchStats(rows_in=batch.count())
-            dates = [r["event_date"] for r in batch.select("event_date").distinct().collect()]
+            # the rows read and the days they touch, in one job
+            per_day = batch.groupBy("event_date").count().collect()
+            stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
+            dates = [r["event_date"] for r in per_day]
             if dates:
                 silver = spark.read.format("delta").load(self.path(self.tables.silver))
                 silver = silver.where(F.col("event_date").isin(dates))

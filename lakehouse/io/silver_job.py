@@ -192,12 +192,12 @@ class SilverJob(BatchWriter):
                 candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted
             )
             measured = self.measure(measured_rows, silver_table, stats)
+            # None: the monitors do not watch silver, the write counts its rows
+            rows_promoted: int | None = None
             if stats.blocked_reasons:
                 rows_promoted = 0  # apply_gate promotes nothing from a blocked batch
             elif measured is not None:
                 rows_promoted = int(measured["rows"])
-            else:
-                rows_promoted = promoted.count()
             blocking = self.observe(
                 measured_rows,
                 table=silver_table,
@@ -205,7 +205,7 @@ class SilverJob(BatchWriter):
                 started=started,
                 stats=stats,
                 rows_in=rows_in,
-                rows_quarantined=rows_in - rows_promoted,
+                rows_quarantined=rows_in - (rows_promoted or 0),
                 measured=measured,
             )
             if blocking:  # the whole batch goes to quarantine, with the findings as reason
@@ -227,10 +227,13 @@ class SilverJob(BatchWriter):
                 # the raw subject id becomes its pseudonym; the payload stays raw (for replay)
                 .transform(pseudonymize(self.key, subject))
             )
-            # both are computed from the cached rows as they are written; the write of
-            # the refused rows counts them on its way
-            stats.rows_out = rows_promoted
-            self.append(promoted, silver_table, batch_id, stats)
+            # both are computed from the cached rows as they are written; the writes count
+            # the rows on their way when nothing counted them before
+            if rows_promoted is None:
+                stats.rows_out = self.append_counted(promoted, silver_table, batch_id, stats)
+            else:
+                stats.rows_out = rows_promoted
+                self.append(promoted, silver_table, batch_id, stats)
             stats.rows_quarantined = self.append_counted(
                 refused, self.tables.quarantine, batch_id, stats
             )
