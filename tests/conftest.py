@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -45,6 +46,17 @@ time.tzset()
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2)
+# Spark evaluating every expression itself instead of generating and compiling Java for each
+# query: the same results, and far less compiling for the small batches of the tests
+# (README, Development). `make test-slow` runs the end-to-end tests so
+# (LAKEHOUSE_TEST_CODEGEN=off), and the reliability tests' short-lived CLI drivers always;
+# the fast tests, which compare each transformation's whole output, keep Spark's generated
+# code, as the jobs run it.
+INTERPRETED = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+CODEGEN_ENV_VAR = "LAKEHOUSE_TEST_CODEGEN"
 # The pseudonym key of the tests (never a production key: keys come from the environment).
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 
@@ -57,8 +69,12 @@ def spark() -> Iterator[SparkSession]:
     # the same cache at once (a fresh machine) fail.
     with open(Path(tempfile.gettempdir()) / "lakehouse-tests-ivy.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        codegen = os.environ.get(CODEGEN_ENV_VAR, "on")
+        if codegen not in ("on", "off"):
+            raise ValueError(f"{CODEGEN_ENV_VAR}={codegen!r}: choose on or off")
+        conf = TEST_SPARK if codegen == "on" else dataclasses.replace(TEST_SPARK, extra=INTERPRETED)
         session = build_session(
-            TEST_SPARK, "lakehouse-tests", packages=(kafka_package(pyspark.__version__),)
+            conf, "lakehouse-tests", packages=(kafka_package(pyspark.__version__),)
         )
     yield session
     session.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from tests.conftest import SUITES, TEST_KEY
+from tests.conftest import INTERPRETED, SUITES, TEST_KEY
 from tests.contracts.declared_gold import AGGREGATES
 
 __all__ = [
@@ -32,18 +32,13 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 
 # Settings for drivers that live for a batch or two and are often killed: Spark evaluates
-# expressions without generating and compiling Java classes, and the JVM compiles hot
-# code with its quick compiler only. A new driver spends most of its first micro-batch
-# compiling (Janino, then the JIT's optimising compiler), code it never runs long enough
-# to gain from: the same run took 25% less time and 40% less CPU (README, Development).
-# Results are the same either way; the tests' own session and the demo keep Spark's
-# defaults, so generated code stays tested.
-QUICK_START = """
-[spark.extra]
-"spark.sql.codegen.wholeStage" = "false"
-"spark.sql.codegen.factoryMode" = "NO_CODEGEN"
-"spark.driver.extraJavaOptions" = "-XX:TieredStopAtLevel=1"
-"""
+# expressions without generating and compiling Java classes (tests.conftest.INTERPRETED),
+# and the JVM compiles hot code with its quick compiler only. A new driver spends most of
+# its first micro-batch compiling (Janino, then the JIT's optimising compiler), code it
+# never runs long enough to gain from: the same run took 25% less time and 40% less CPU
+# (README, Development). The results are the same either way.
+QUICK_START = "\n[spark.extra]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in INTERPRETED.items())
+QUICK_START += '"spark.driver.extraJavaOptions" = "-XX:TieredStopAtLevel=1"\n'
 
 
 def write_config(
