@@ -114,12 +114,15 @@ def test_generated_code_of_many_queries_is_compiled_once(spark: SparkSession) ->
 
     # (the session of `make test-slow` interprets expressions: tests.conftest.INTERPRETED)
     settings = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
-    before = {key: spark.conf.get(key) for key in settings}
+    before = {key: spark.conf.get(key, None) for key in settings}
     for key, value in settings.items():
         spark.conf.set(key, value)
     try:
         assert compile_all() >= 120
         assert compile_all() == 0
     finally:
-        for key, value in before.items():
-            spark.conf.set(key, value)
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
