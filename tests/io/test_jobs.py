@@ -213,6 +213,18 @@ def test_streams_stopped_mid_run_restart_without_loss_or_duplicates(
     before = table_counts(spark, platform(spark))
     _assert_accounted(spark, events)
     _assert_gold_equals_recomputation(spark)
+    # unwatched by the monitors, silver's writes count its rows for the batch log
+    logged = (
+        spark.table("ops.batch_log")
+        .where(F.col("job") == "silver")
+        .agg(F.sum("rows_out").alias("out"), F.sum("rows_quarantined").alias("refused"))
+        .first()
+    )
+    assert logged is not None
+    assert (logged["out"], logged["refused"]) == (
+        before["silver.events"],
+        before["quarantine.silver_events"],
+    )
 
     run_layers(spark, config)  # once more: nothing new, nothing written twice
     assert table_counts(spark, platform(spark))["silver.events"] == before["silver.events"]
