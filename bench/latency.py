@@ -10,6 +10,10 @@ the other).
   (planning, the ``foreachBatch`` or sink, the commit to the checkpoint); a least-squares
   line over the sizes gives the fixed cost per batch (intercept) and the cost per event
   (slope), and the ratios job / bare of both.
+- ``warm``: the same sizes in streams that have run batches before (what a running stream
+  pays per batch; the first batches above include what a new stream pays once): each
+  layer's job object lives across its runs, as in a stream that never stopped
+  (:func:`warm_batches`); the same fit and ratios.
 - ``freshness``: every layer with 5 s processing-time triggers in one process while
   ``--rate`` events per second arrive for ``--minutes``; p50, p95 and max of the time from
   an event's arrival to the first gold version that counts it, and the trend of that lag
@@ -30,6 +34,7 @@ prints the ratios.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -39,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +65,14 @@ from bench.common import (
 from bench.freshness import freshness_run
 from bench.job_profile import commits_between, jobs_between, label_jobs
 from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
-from lakehouse.io.jobs import start_job
+from lakehouse.io.contracts import record_contract
+from lakehouse.io.jobs import job_for, start_job, start_job_stream
 from lakehouse.io.streams import await_stream
 from lakehouse.session import build_session
 from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
 LAYERS = ("bronze", "silver", "gold")
-PARTS = ("batch", "start", "freshness", "profile")
+PARTS = ("batch", "warm", "start", "freshness", "profile")
 TARGETS = {"bronze": 2.0, "silver": 3.0, "gold": 3.0}  # fixed cost, job / bare, at most
 MASTER = "local[2]"
 
@@ -89,13 +96,15 @@ def _one_run(start: Callable[[], StreamingQuery]) -> dict[str, Any]:
     }
 
 
-def _landing(work: Path, events: int) -> tuple[Path, int]:
+def _landing(work: Path, events: int, seed: int = 1, prefix: str | None = None) -> tuple[Path, int]:
     """``events`` generated events as landing files (as bench/pipeline.py makes them);
     the landing folder and its number of files."""
     landing = work / "landing" / "events"  # the events' folder under the landing root
     start = datetime.now(UTC) - timedelta(hours=36)
-    spec = GeneratorSpec(count=events, bad_share=0.05, seed=1, rate=events / 30 / 3600, start=start)
-    write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE)
+    spec = GeneratorSpec(
+        count=events, bad_share=0.05, seed=seed, rate=events / 30 / 3600, start=start
+    )
+    write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE, prefix=prefix)
     return landing, math.ceil(events / EVENTS_PER_FILE)
 
 
@@ -158,6 +167,91 @@ def bench_size(
         out[layer]["input_events"] = inputs[layer]
         print(f"  {events:>7} events {layer}: {out[layer]}", flush=True)
     return out, config
+
+
+def warm_batches(
+    spark: SparkSession, work: Path, sizes: list[int], warmups: int = 3, repeats: int = 3
+) -> list[dict[str, Any]]:
+    """One micro-batch of each layer at each of ``sizes`` events (``repeats`` rounds each,
+    the median kept: :func:`_median_round`) in streams that have run batches before
+    (``warmups`` of 200 events, not reported): what a running stream pays per batch. Each
+    layer's job object lives across its runs (its monitors' history, suites and cost
+    history stay in memory, as in a stream that never stopped) and every run drains what
+    arrived since the last one, in one batch; the bare streams continue their checkpoints
+    likewise. Same landing files, job then bare, layer by layer."""
+    landing = work / "landing" / "events"
+    config = dataclasses.replace(
+        make_config(work / "project", landing, 10_000),  # every new file in one batch
+        trigger=TriggerConfig(mode="available-now"),
+    )
+    register(spark, config)
+    bronze = config.lake.table_path("bronze", "events")
+    silver = config.lake.table_path("silver", "events")
+    bare_table = work / "bare" / "bronze"
+    shutil.copytree(bronze, bare_table)  # still empty
+    jobs = {layer: job_for(spark, config, layer) for layer in LAYERS}
+    record_contract(spark, config, jobs["bronze"].tables.dataset)
+    bare: dict[str, Callable[[], StreamingQuery]] = {
+        "bronze": lambda: (
+            bare_bronze(spark, landing, 10_000, work / "bare" / "bronze-cp")
+            .trigger(availableNow=True)
+            .start(str(bare_table))
+        ),
+        "silver": lambda: (
+            bare_silver(spark, bronze, work / "bare" / "silver-cp")
+            .trigger(availableNow=True)
+            .start(str(work / "bare" / "silver"))
+        ),
+        "gold": lambda: (
+            bare_gold(spark, silver, work / "bare" / "gold", accumulate=True)
+            .trigger(availableNow=True)
+            .start()
+        ),
+    }
+
+    def rows(path: str) -> int:
+        return spark.read.format("delta").load(path).count()
+
+    rounds = [(200, False)] * warmups + [(size, True) for size in sizes for _ in range(repeats)]
+    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
+    for n, (events, reported) in enumerate(rounds):
+        _landing(work, events, seed=100 + n, prefix=f"r{n:02d}")
+        spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
+        below = {"bronze_rows": rows(bronze), "silver_rows": rows(silver)}
+        out: dict[str, Any] = {}
+        for layer in LAYERS:
+            out[layer] = {
+                "job": _one_run(partial(start_job_stream, spark, jobs[layer])),
+                "bare": _one_run(bare[layer]),
+            }
+        # the events each layer's batch took in: the rows the layer below added this round
+        out["bronze"]["input_events"] = events
+        out["silver"]["input_events"] = rows(bronze) - below["bronze_rows"]
+        out["gold"]["input_events"] = rows(silver) - below["silver_rows"]
+        if reported:
+            runs[events].append(out)
+            shown = {
+                layer: {k: out[layer][k]["batch_s"] for k in ("job", "bare")} for layer in LAYERS
+            }
+            print(f"  warm {events:>7} events: {shown}", flush=True)
+    return [_median_round(size, runs[size]) for size in sizes]
+
+
+def _median_round(events: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds of one size as one: per layer and kind, the run of median batch time (a
+    round now and then pays what comes every n commits, e.g. Delta's checkpoint of a log),
+    with every round's batch times beside it."""
+    out: dict[str, Any] = {"events": events}
+    for layer in LAYERS:
+        inputs = sorted(r[layer]["input_events"] for r in runs)
+        out[layer] = {"input_events": inputs[len(inputs) // 2]}
+        for kind in ("job", "bare"):
+            ordered = sorted((r[layer][kind] for r in runs), key=lambda run: run["batch_s"])
+            out[layer][kind] = {
+                **ordered[len(ordered) // 2],
+                "rounds_batch_s": [r[layer][kind]["batch_s"] for r in runs],
+            }
+    return out
 
 
 def fit(points: list[tuple[float, float]]) -> dict[str, float]:
@@ -301,6 +395,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=500, help="freshness: events per second")
     parser.add_argument("--minutes", type=float, default=3.0, help="freshness: minutes per run")
     parser.add_argument("--repeats", type=int, default=3, help="start: runs of each process")
+    parser.add_argument("--warm-repeats", type=int, default=3, help="warm: rounds per size")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latency.json"))
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
@@ -336,6 +431,10 @@ def main() -> None:
                 measured.append(result)
             report["batch"] = {"sizes": measured, "fits": batch_fits(measured)}
             save()
+        if "warm" in parts:
+            warm = warm_batches(spark, work / "warm", sizes, repeats=args.warm_repeats)
+            report["warm"] = {"sizes": warm, "fits": batch_fits(warm)}
+            save()
         if "start" in parts:
             report["start"] = _start_part(spark, work, lake, args.repeats)
             save()
@@ -355,11 +454,15 @@ def main() -> None:
 def summary(report: dict[str, Any]) -> str:
     """The figures and ratios of every part the run measured."""
     lines: list[str] = []
-    if "batch" in report:
+    for part, title in (("batch", "first batch of a new stream"), ("warm", "running stream")):
+        if part not in report:
+            continue
+        lines.append("")
+        lines.append(f"{part} ({title})")
         lines.append(
             "layer  | fixed s/batch job (bare) | ratio | target | ms/1000 ev job (bare) | ratio"
         )
-        for layer, f in report["batch"]["fits"].items():
+        for layer, f in report[part]["fits"].items():
             lines.append(
                 f"{layer:<6} | {f['job']['fixed_s']:>7} ({f['bare']['fixed_s']})"
                 f"{'':>8} | {f['fixed_ratio']:>5} | <= {f['fixed_target']:.0f}x"

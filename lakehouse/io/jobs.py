@@ -25,7 +25,16 @@ from lakehouse.io.silver_job import SilverJob
 from lakehouse.io.streams import BatchFn, start_stream
 from lakehouse.platform import DatasetTables, load_platform
 
-__all__ = ["JOBS", "BatchStats", "BronzeJob", "GoldJob", "SilverJob", "job_for", "start_job"]
+__all__ = [
+    "JOBS",
+    "BatchStats",
+    "BronzeJob",
+    "GoldJob",
+    "SilverJob",
+    "job_for",
+    "start_job",
+    "start_job_stream",
+]
 
 JOBS: dict[str, Callable[[LakehouseConfig, DatasetTables], BronzeJob | SilverJob | GoldJob]] = {
     "bronze": BronzeJob,
@@ -68,11 +77,21 @@ def start_job(
         config = dataclasses.replace(config, trigger=trigger)
     job = job_for(spark, config, name, dataset)
     record_contract(spark, config, job.tables.dataset)
+    return start_job_stream(spark, job)
+
+
+def start_job_stream(spark: SparkSession, job: BronzeJob | SilverJob | GoldJob) -> StreamingQuery:
+    """Start the stream of a job made by :func:`job_for`, with its configuration's trigger.
+
+    A job object keeps what its batches learn (the monitors' history, the suites, the cost
+    history) for as long as it lives: :func:`start_job` makes a new one, as a new process
+    does; starting the same one again continues where its last stream stopped, as a stream
+    that never stopped would (the latency benchmark's warm batches)."""
     return start_stream(
         job.read(spark),
         _with_commit_fault_point(job, job.job),
         job.checkpoint,
-        config.trigger,
+        job.config.trigger,
         name=f"lakehouse-{job.dataset_name}-{job.job}",
     )
 
