@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# on: the tests' own session compiles generated code as the jobs do (tests/conftest.py)
+LAKEHOUSE_TEST_CODEGEN ?= off
 # checkov pins packages that conflict with great-expectations: it gets its own venv.
 CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
@@ -17,20 +19,22 @@ INFRA_STAMP := $(INFRA_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 demo: $(STAMP) jvm-archive
 	$(BIN)/lakehouse demo
 
+# The tests' own session interprets expressions instead of compiling generated code for each
+# query (tests/conftest.py INTERPRETED); drivers the tests start as the product starts them
+# (the demo, the job scripts, spark-submit, serve) keep generated code (README, Development).
 test: lint jvm-archive
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not reliability" $(PYTEST_ARGS)
+	LAKEHOUSE_TEST_CODEGEN=$(LAKEHOUSE_TEST_CODEGEN) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not reliability" $(PYTEST_ARGS)
 
 # Streams end to end, real brokers and fakes, spark-submit, the report in Chromium, crash
-# injection, hostile input. Their session interprets expressions instead of compiling
-# generated code for each query (tests/conftest.py INTERPRETED; README, Development).
+# injection, hostile input; interpreted as `make test` is.
 test-slow: $(STAMP) chromium jvm-archive
-	LAKEHOUSE_TEST_CODEGEN=off $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "slow or reliability" $(PYTEST_ARGS)
+	LAKEHOUSE_TEST_CODEGEN=$(LAKEHOUSE_TEST_CODEGEN) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "slow or reliability" $(PYTEST_ARGS)
 
 test-all: test test-slow
 
 # Crash injection, hostile input, schema evolution, concurrency, CLI hardening (~25 minutes).
 test-reliability: $(STAMP) jvm-archive
-	LAKEHOUSE_TEST_CODEGEN=off $(BIN)/pytest -p no:xdist -m reliability -s $(PYTEST_ARGS)
+	LAKEHOUSE_TEST_CODEGEN=$(LAKEHOUSE_TEST_CODEGEN) $(BIN)/pytest -p no:xdist -m reliability -s $(PYTEST_ARGS)
 
 lint: $(STAMP) infra-lint
 	$(BIN)/ruff check lakehouse jobs tests bench

@@ -48,10 +48,10 @@ DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 TEST_SPARK = SparkConfig(master="local[2]", shuffle_partitions=2)
 # Spark evaluating every expression itself instead of generating and compiling Java for each
 # query: the same results, and far less compiling for the small batches of the tests
-# (README, Development). `make test-slow` runs the end-to-end tests so
-# (LAKEHOUSE_TEST_CODEGEN=off), and the reliability tests' short-lived CLI drivers always;
-# the fast tests, which compare each transformation's whole output, keep Spark's generated
-# code, as the jobs run it.
+# (README, Development). `make test` and `make test-slow` run the tests' session so
+# (LAKEHOUSE_TEST_CODEGEN=off; a bare pytest keeps generated code), and the reliability
+# tests' short-lived CLI drivers always; the drivers the demo, job-script, spark-submit and
+# serve tests start run with the product's settings, generated code included.
 INTERPRETED = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",

@@ -112,7 +112,7 @@ def test_generated_code_of_many_queries_is_compiled_once(spark: SparkSession) ->
             jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "codegen")
         return int(compiled.getCount() - before)
 
-    # (the session of `make test-slow` interprets expressions: tests.conftest.INTERPRETED)
+    # (the session of `make test` and `make test-slow` interprets: tests.conftest.INTERPRETED)
     settings = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
     before = {key: spark.conf.get(key, None) for key in settings}
     for key, value in settings.items():
