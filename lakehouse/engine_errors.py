@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["failed_read_path", "is_engine_error", "java_chain", "path_forms", "root_cause"]
+__all__ = [
+    "INTERRUPTIONS",
+    "failed_read_path",
+    "interruption",
+    "is_engine_error",
+    "java_chain",
+    "path_forms",
+    "root_cause",
+]
 
 _READ_FAILED = "FAILED_READ_FILE"
 
@@ -41,6 +49,36 @@ def java_chain(exc: BaseException, limit: int = 20) -> Iterator[Any]:
         seen += 1
         cause = java.getCause()
         java = None if cause is None or cause.equals(java) else cause
+
+
+# The JVM errors of a thread interrupted, as Spark names them (StreamExecution.IO_EXCEPTION_NAMES)
+INTERRUPTIONS = (
+    "java.lang.InterruptedException",
+    "java.io.InterruptedIOException",
+    "java.nio.channels.ClosedByInterruptException",
+)
+
+
+def interruption(exc: BaseException) -> str | None:
+    """The interruption behind ``exc`` (a JVM call of a ``foreachBatch`` function whose
+    stream is being stopped), as one short line Spark recognises; None when it is not one.
+
+    Spark tells a stop from a failure by matching the Python error's text against
+    ``StreamExecution.PROXY_ERROR``: ``py4j.protocol.Py4JJavaError: An error occurred while
+    calling((.|\r\n|\r|\n)*)(<one of INTERRUPTIONS>)``. That regex recurses once per
+    character, and the text of a Py4J error holds the whole JVM stack trace: matching it
+    overflowed the stream thread's stack (a ``StackOverflowError`` ending the thread where a
+    stop was meant). This line holds the same verdict in a hundred characters."""
+    if not is_engine_error(exc):
+        return None
+    try:
+        names = [str(java.getClass().getName()) for java in java_chain(exc)]
+    except Exception:  # a JVM that cannot answer: not ours to judge
+        return None
+    found = next((name for name in names if name in INTERRUPTIONS), None)
+    if found is None:
+        return None
+    return f"py4j.protocol.Py4JJavaError: An error occurred while calling the JVM: {found}"
 
 
 def _first_line(text: str | None) -> str:

@@ -15,7 +15,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
 from lakehouse.config import LakehouseConfig, TriggerConfig
-from lakehouse.errors import ConfigError
+from lakehouse.engine_errors import interruption
+from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.io.batch import BatchStats
 from lakehouse.io.bronze_job import BronzeJob
 from lakehouse.io.contracts import record_contract
@@ -27,6 +28,7 @@ from lakehouse.platform import DatasetTables, load_platform
 
 __all__ = [
     "JOBS",
+    "BatchInterrupted",
     "BatchStats",
     "BronzeJob",
     "GoldJob",
@@ -96,12 +98,27 @@ def start_job_stream(spark: SparkSession, job: BronzeJob | SilverJob | GoldJob) 
     )
 
 
+class BatchInterrupted(LakehouseError):
+    """A micro-batch stopped because its stream was told to stop (the batch runs again from
+    the checkpoint when the stream starts again)."""
+
+
 def _with_commit_fault_point(batch_fn: BatchFn, job: str) -> BatchFn:
     """``batch_fn``, then the ``before_commit`` fault point: every write of the batch is
-    done, and Spark has not yet recorded the batch in the checkpoint's commit log."""
+    done, and Spark has not yet recorded the batch in the checkpoint's commit log.
+
+    A batch interrupted by its stream's stop ends with :class:`BatchInterrupted` saying so
+    in one line (:func:`~lakehouse.engine_errors.interruption`), not with the JVM's whole
+    stack trace, which Spark could not tell from a failure without overflowing a stack."""
 
     def run(df: DataFrame, batch_id: int) -> None:
-        batch_fn(df, batch_id)
+        try:
+            batch_fn(df, batch_id)
+        except Exception as exc:
+            stopped = interruption(exc)
+            if stopped is None:
+                raise
+            raise BatchInterrupted(stopped) from None
         fault_point(job, "before_commit", batch_id)
 
     return run
