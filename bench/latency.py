@@ -13,7 +13,7 @@ the other).
 - ``warm``: the same sizes in streams that have run batches before (what a running stream
   pays per batch; the first batches above include what a new stream pays once): each
   layer's job object lives across its runs, as in a stream that never stopped
-  (:func:`warm_batches`); the same fit and ratios.
+  (:func:`bench.batch_runs.warm_batches`); the same fit and ratios.
 - ``freshness``: every layer with 5 s processing-time triggers in one process while
   ``--rate`` events per second arrive for ``--minutes``; p50, p95 and max of the time from
   an event's arrival to the first gold version that counts it, and the trend of that lag
@@ -34,17 +34,14 @@ prints the ratios.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 import os
 import platform
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +49,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
+from bench.batch_runs import LAYERS, landing_files, one_run, warm_batches
 from bench.command_start import command_start, write_sql_config
 from bench.common import (
-    EVENTS_PER_FILE,
     ROOT,
     bare_bronze,
     bare_gold,
@@ -65,47 +62,12 @@ from bench.common import (
 from bench.freshness import freshness_run
 from bench.job_profile import commits_between, jobs_between, label_jobs
 from lakehouse.config import LakehouseConfig, SparkConfig, TriggerConfig
-from lakehouse.io.contracts import record_contract
-from lakehouse.io.jobs import job_for, start_job, start_job_stream
-from lakehouse.io.streams import await_stream
+from lakehouse.io.jobs import start_job
 from lakehouse.session import build_session
-from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
-LAYERS = ("bronze", "silver", "gold")
 PARTS = ("batch", "warm", "start", "freshness", "profile")
 TARGETS = {"bronze": 2.0, "silver": 3.0, "gold": 3.0}  # fixed cost, job / bare, at most
 MASTER = "local[2]"
-
-
-def _one_run(start: Callable[[], StreamingQuery]) -> dict[str, Any]:
-    """Start a stream that drains what is there, wait for it; its batches with data."""
-    load_before = os.getloadavg()
-    started = time.perf_counter()
-    query = start()
-    await_stream(query)
-    wall = time.perf_counter() - started
-    batches = [p for p in query.recentProgress if p.numInputRows > 0]
-    return {
-        "spark_input_rows": sum(p.numInputRows for p in batches),
-        "batches": len(batches),
-        "batch_s": round(sum(p.durationMs.get("triggerExecution", 0) for p in batches) / 1000, 3),
-        "add_batch_s": round(sum(p.durationMs.get("addBatch", 0) for p in batches) / 1000, 3),
-        "wall_s": round(wall, 3),
-        "loadavg_before": load_before,
-        "loadavg_after": os.getloadavg(),
-    }
-
-
-def _landing(work: Path, events: int, seed: int = 1, prefix: str | None = None) -> tuple[Path, int]:
-    """``events`` generated events as landing files (as bench/pipeline.py makes them);
-    the landing folder and its number of files."""
-    landing = work / "landing" / "events"  # the events' folder under the landing root
-    start = datetime.now(UTC) - timedelta(hours=36)
-    spec = GeneratorSpec(
-        count=events, bad_share=0.05, seed=seed, rate=events / 30 / 3600, start=start
-    )
-    write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE, prefix=prefix)
-    return landing, math.ceil(events / EVENTS_PER_FILE)
 
 
 def _available_now(spark: SparkSession, config: LakehouseConfig, layer: str) -> StreamingQuery:
@@ -117,7 +79,7 @@ def bench_size(
 ) -> tuple[dict[str, Any], LakehouseConfig]:
     """One micro-batch of each layer on ``events`` events, job then bare, on fresh tables;
     also the project lake's configuration (its silver table is the ``start`` part's)."""
-    landing, files = _landing(work, events)
+    landing, files = landing_files(work, events)
     config = make_config(work / "project", landing, files)
     register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
@@ -128,8 +90,8 @@ def bench_size(
     spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
     out: dict[str, Any] = {"events": events}
     out["bronze"] = {
-        "job": _one_run(lambda: _available_now(spark, config, "bronze")),
-        "bare": _one_run(
+        "job": one_run(lambda: _available_now(spark, config, "bronze")),
+        "bare": one_run(
             lambda: (
                 bare_bronze(spark, landing, files, work / "bare-bronze" / "_checkpoint")
                 .trigger(availableNow=True)
@@ -138,8 +100,8 @@ def bench_size(
         ),
     }
     out["silver"] = {
-        "job": _one_run(lambda: _available_now(spark, config, "silver")),
-        "bare": _one_run(
+        "job": one_run(lambda: _available_now(spark, config, "silver")),
+        "bare": one_run(
             lambda: (
                 bare_silver(spark, bronze, work / "bare-silver" / "_checkpoint")
                 .trigger(availableNow=True)
@@ -148,8 +110,8 @@ def bench_size(
         ),
     }
     out["gold"] = {
-        "job": _one_run(lambda: _available_now(spark, config, "gold")),
-        "bare": _one_run(
+        "job": one_run(lambda: _available_now(spark, config, "gold")),
+        "bare": one_run(
             lambda: (
                 bare_gold(spark, silver, work / "bare-gold", accumulate=True)
                 .trigger(availableNow=True)
@@ -167,91 +129,6 @@ def bench_size(
         out[layer]["input_events"] = inputs[layer]
         print(f"  {events:>7} events {layer}: {out[layer]}", flush=True)
     return out, config
-
-
-def warm_batches(
-    spark: SparkSession, work: Path, sizes: list[int], warmups: int = 3, repeats: int = 3
-) -> list[dict[str, Any]]:
-    """One micro-batch of each layer at each of ``sizes`` events (``repeats`` rounds each,
-    the median kept: :func:`_median_round`) in streams that have run batches before
-    (``warmups`` of 200 events, not reported): what a running stream pays per batch. Each
-    layer's job object lives across its runs (its monitors' history, suites and cost
-    history stay in memory, as in a stream that never stopped) and every run drains what
-    arrived since the last one, in one batch; the bare streams continue their checkpoints
-    likewise. Same landing files, job then bare, layer by layer."""
-    landing = work / "landing" / "events"
-    config = dataclasses.replace(
-        make_config(work / "project", landing, 10_000),  # every new file in one batch
-        trigger=TriggerConfig(mode="available-now"),
-    )
-    register(spark, config)
-    bronze = config.lake.table_path("bronze", "events")
-    silver = config.lake.table_path("silver", "events")
-    bare_table = work / "bare" / "bronze"
-    shutil.copytree(bronze, bare_table)  # still empty
-    jobs = {layer: job_for(spark, config, layer) for layer in LAYERS}
-    record_contract(spark, config, jobs["bronze"].tables.dataset)
-    bare: dict[str, Callable[[], StreamingQuery]] = {
-        "bronze": lambda: (
-            bare_bronze(spark, landing, 10_000, work / "bare" / "bronze-cp")
-            .trigger(availableNow=True)
-            .start(str(bare_table))
-        ),
-        "silver": lambda: (
-            bare_silver(spark, bronze, work / "bare" / "silver-cp")
-            .trigger(availableNow=True)
-            .start(str(work / "bare" / "silver"))
-        ),
-        "gold": lambda: (
-            bare_gold(spark, silver, work / "bare" / "gold", accumulate=True)
-            .trigger(availableNow=True)
-            .start()
-        ),
-    }
-
-    def rows(path: str) -> int:
-        return spark.read.format("delta").load(path).count()
-
-    rounds = [(200, False)] * warmups + [(size, True) for size in sizes for _ in range(repeats)]
-    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
-    for n, (events, reported) in enumerate(rounds):
-        _landing(work, events, seed=100 + n, prefix=f"r{n:02d}")
-        spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
-        below = {"bronze_rows": rows(bronze), "silver_rows": rows(silver)}
-        out: dict[str, Any] = {}
-        for layer in LAYERS:
-            out[layer] = {
-                "job": _one_run(partial(start_job_stream, spark, jobs[layer])),
-                "bare": _one_run(bare[layer]),
-            }
-        # the events each layer's batch took in: the rows the layer below added this round
-        out["bronze"]["input_events"] = events
-        out["silver"]["input_events"] = rows(bronze) - below["bronze_rows"]
-        out["gold"]["input_events"] = rows(silver) - below["silver_rows"]
-        if reported:
-            runs[events].append(out)
-            shown = {
-                layer: {k: out[layer][k]["batch_s"] for k in ("job", "bare")} for layer in LAYERS
-            }
-            print(f"  warm {events:>7} events: {shown}", flush=True)
-    return [_median_round(size, runs[size]) for size in sizes]
-
-
-def _median_round(events: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The rounds of one size as one: per layer and kind, the run of median batch time (a
-    round now and then pays what comes every n commits, e.g. Delta's checkpoint of a log),
-    with every round's batch times beside it."""
-    out: dict[str, Any] = {"events": events}
-    for layer in LAYERS:
-        inputs = sorted(r[layer]["input_events"] for r in runs)
-        out[layer] = {"input_events": inputs[len(inputs) // 2]}
-        for kind in ("job", "bare"):
-            ordered = sorted((r[layer][kind] for r in runs), key=lambda run: run["batch_s"])
-            out[layer][kind] = {
-                **ordered[len(ordered) // 2],
-                "rounds_batch_s": [r[layer][kind]["batch_s"] for r in runs],
-            }
-    return out
 
 
 def fit(points: list[tuple[float, float]]) -> dict[str, float]:
@@ -288,7 +165,7 @@ def batch_fits(sizes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def profile(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     """One micro-batch per layer, job and bare, with its Spark jobs and Delta commits."""
-    landing, files = _landing(work, events)
+    landing, files = landing_files(work, events)
     config = make_config(work / "project", landing, files)
     register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
@@ -329,7 +206,7 @@ def profile(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
             time.sleep(1)  # commits of the run before are not in this window
             t0 = time.time()
             with label_jobs(spark):
-                run = _one_run(start)
+                run = one_run(start)
             t1 = time.time()
             run["jobs"] = jobs_between(spark, int(t0 * 1000), int(t1 * 1000))
             run["commits"] = commits_between(work, t0, t1)

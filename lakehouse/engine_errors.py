@@ -60,7 +60,7 @@ INTERRUPTIONS = (
 
 
 def interruption(exc: BaseException) -> str | None:
-    """The interruption behind ``exc`` (a JVM call of a ``foreachBatch`` function whose
+    r"""The interruption behind ``exc`` (a JVM call of a ``foreachBatch`` function whose
     stream is being stopped), as one short line Spark recognises; None when it is not one.
 
     Spark tells a stop from a failure by matching the Python error's text against
