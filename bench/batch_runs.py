@@ -26,13 +26,13 @@ from bench.common import (
     make_config,
     register,
 )
-from lakehouse.config import TriggerConfig
+from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.io.contracts import record_contract
 from lakehouse.io.jobs import job_for, start_job_stream
 from lakehouse.io.streams import await_stream
 from tests.product_generator import GeneratorSpec, generate_events, write_landing
 
-__all__ = ["LAYERS", "landing_files", "one_run", "warm_batches"]
+__all__ = ["LAYERS", "bare_streams", "landing_files", "one_run", "warm_batches"]
 
 LAYERS = ("bronze", "silver", "gold")
 
@@ -70,6 +70,35 @@ def landing_files(
     return landing, math.ceil(events / EVENTS_PER_FILE)
 
 
+def bare_streams(
+    spark: SparkSession, config: LakehouseConfig, landing: Path, files: int, root: Path
+) -> dict[str, Callable[[], StreamingQuery]]:
+    """Per layer, the start of the bare stream that drains what is there (available now):
+    bronze reads ``landing`` (``files`` per batch) into a copy, made here, of the empty
+    bronze table of ``config``'s lake; silver and gold read that lake's bronze and silver
+    tables, as the jobs do. Tables and checkpoints under ``root``."""
+    bronze = config.lake.table_path("bronze", "events")
+    silver = config.lake.table_path("silver", "events")
+    shutil.copytree(bronze, root / "bronze")  # still empty
+    return {
+        "bronze": lambda: (
+            bare_bronze(spark, landing, files, root / "bronze-cp")
+            .trigger(availableNow=True)
+            .start(str(root / "bronze"))
+        ),
+        "silver": lambda: (
+            bare_silver(spark, bronze, root / "silver-cp")
+            .trigger(availableNow=True)
+            .start(str(root / "silver"))
+        ),
+        "gold": lambda: (
+            bare_gold(spark, silver, root / "gold", accumulate=True)
+            .trigger(availableNow=True)
+            .start()
+        ),
+    }
+
+
 def warm_batches(
     spark: SparkSession, work: Path, sizes: list[int], warmups: int = 3, repeats: int = 3
 ) -> list[dict[str, Any]]:
@@ -88,27 +117,9 @@ def warm_batches(
     register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
     silver = config.lake.table_path("silver", "events")
-    bare_table = work / "bare" / "bronze"
-    shutil.copytree(bronze, bare_table)  # still empty
     jobs = {layer: job_for(spark, config, layer) for layer in LAYERS}
     record_contract(spark, config, jobs["bronze"].tables.dataset)
-    bare: dict[str, Callable[[], StreamingQuery]] = {
-        "bronze": lambda: (
-            bare_bronze(spark, landing, 10_000, work / "bare" / "bronze-cp")
-            .trigger(availableNow=True)
-            .start(str(bare_table))
-        ),
-        "silver": lambda: (
-            bare_silver(spark, bronze, work / "bare" / "silver-cp")
-            .trigger(availableNow=True)
-            .start(str(work / "bare" / "silver"))
-        ),
-        "gold": lambda: (
-            bare_gold(spark, silver, work / "bare" / "gold", accumulate=True)
-            .trigger(availableNow=True)
-            .start()
-        ),
-    }
+    bare = bare_streams(spark, config, landing, 10_000, work / "bare")
 
     def rows(path: str) -> int:
         return spark.read.format("delta").load(path).count()

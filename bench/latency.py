@@ -42,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
-from bench.batch_runs import LAYERS, landing_files, one_run, warm_batches
+from bench.batch_runs import LAYERS, bare_streams, landing_files, one_run, warm_batches
 from bench.command_start import command_start, write_sql_config
 from bench.common import (
     ROOT,
-    bare_bronze,
-    bare_gold,
-    bare_silver,
     make_config,
     register,
 )
@@ -84,41 +82,15 @@ def bench_size(
     register(spark, config)
     bronze = config.lake.table_path("bronze", "events")
     silver = config.lake.table_path("silver", "events")
-    bare_table = work / "bare-bronze" / "table"
-    shutil.copytree(bronze, bare_table)  # still empty
+    bare = bare_streams(spark, config, landing, files, work / "bare")
     # read the files once untimed, so that neither run pays for the first read from disk
     spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
     out: dict[str, Any] = {"events": events}
-    out["bronze"] = {
-        "job": one_run(lambda: _available_now(spark, config, "bronze")),
-        "bare": one_run(
-            lambda: (
-                bare_bronze(spark, landing, files, work / "bare-bronze" / "_checkpoint")
-                .trigger(availableNow=True)
-                .start(str(bare_table))
-            )
-        ),
-    }
-    out["silver"] = {
-        "job": one_run(lambda: _available_now(spark, config, "silver")),
-        "bare": one_run(
-            lambda: (
-                bare_silver(spark, bronze, work / "bare-silver" / "_checkpoint")
-                .trigger(availableNow=True)
-                .start(str(work / "bare-silver" / "table"))
-            )
-        ),
-    }
-    out["gold"] = {
-        "job": one_run(lambda: _available_now(spark, config, "gold")),
-        "bare": one_run(
-            lambda: (
-                bare_gold(spark, silver, work / "bare-gold", accumulate=True)
-                .trigger(availableNow=True)
-                .start()
-            )
-        ),
-    }
+    for layer in LAYERS:
+        out[layer] = {
+            "job": one_run(partial(_available_now, spark, config, layer)),
+            "bare": one_run(bare[layer]),
+        }
     # the events each layer's batch takes in (Spark's numInputRows counts every scan)
     inputs = {
         "bronze": events,
@@ -168,36 +140,11 @@ def profile(spark: SparkSession, work: Path, events: int) -> dict[str, Any]:
     landing, files = landing_files(work, events)
     config = make_config(work / "project", landing, files)
     register(spark, config)
-    bronze = config.lake.table_path("bronze", "events")
-    silver = config.lake.table_path("silver", "events")
-    bare_table = work / "bare" / "bronze"
-    shutil.copytree(bronze, bare_table)
+    bare = bare_streams(spark, config, landing, files, work / "bare")
     spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
     starts: dict[str, dict[str, Callable[[], StreamingQuery]]] = {
-        "bronze": {
-            "job": lambda: _available_now(spark, config, "bronze"),
-            "bare": lambda: (
-                bare_bronze(spark, landing, files, work / "bare" / "bronze-cp")
-                .trigger(availableNow=True)
-                .start(str(bare_table))
-            ),
-        },
-        "silver": {
-            "job": lambda: _available_now(spark, config, "silver"),
-            "bare": lambda: (
-                bare_silver(spark, bronze, work / "bare" / "silver-cp")
-                .trigger(availableNow=True)
-                .start(str(work / "bare" / "silver"))
-            ),
-        },
-        "gold": {
-            "job": lambda: _available_now(spark, config, "gold"),
-            "bare": lambda: (
-                bare_gold(spark, silver, work / "bare" / "gold", accumulate=True)
-                .trigger(availableNow=True)
-                .start()
-            ),
-        },
+        layer: {"job": partial(_available_now, spark, config, layer), "bare": bare[layer]}
+        for layer in LAYERS
     }
     out: dict[str, Any] = {"events": events}
     for layer in LAYERS:
