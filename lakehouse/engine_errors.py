@@ -69,9 +69,7 @@ def interruption(exc: BaseException) -> str | None:
     character, and the text of a Py4J error holds the whole JVM stack trace: matching it
     overflowed the stream thread's stack (a ``StackOverflowError`` ending the thread where a
     stop was meant). This line holds the same verdict in a hundred characters."""
-    if not is_engine_error(exc):
-        return None
-    try:
+    try:  # (an error with no JVM throwable behind it has an empty chain)
         names = [str(java.getClass().getName()) for java in java_chain(exc)]
     except Exception:  # a JVM that cannot answer: not ours to judge
         return None
