@@ -1,17 +1,15 @@
-"""Bookkeeping shared by the streaming jobs: batch statistics, idempotent appends keyed by the
-stream identity and batch id, the quality gate of a promotion, and the batch log.
+"""Bookkeeping shared by the streaming jobs: idempotent appends keyed by the stream identity
+and batch id, the quality gate of a promotion, the monitors, and the batch log.
 
-The summaries a batch computes of what it read (rows, source offsets, observed metrics) are
-in :mod:`lakehouse.io.summary`; they are importable from here as well."""
+What a batch did is a :class:`~lakehouse.io.batch_stats.BatchStats`; the summaries it computes
+of what it read (rows, source offsets, observed metrics) are in :mod:`lakehouse.io.summary`;
+both are importable from here as well."""
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +20,24 @@ from pyspark.sql import functions as F
 from lakehouse.alerts.notify import after_batch as alert_after_batch
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
-from lakehouse.cost.capture import TaskMeter, TaskTotals
+from lakehouse.cost.capture import TaskMeter
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
+from lakehouse.io.batch_stats import BatchStats, cost_columns, now, timed
 from lakehouse.io.commits import files_written
 from lakehouse.io.delta import append_idempotent, committed_in_session, upsert
 from lakehouse.io.faults import fault_point
+from lakehouse.io.side_by_side import run_side_by_side
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
 from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
-from lakehouse.monitoring.monitor import Monitor, Observation, block_reason
+from lakehouse.monitoring.monitor import Monitor, block_reason
 from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
 from lakehouse.quality.fast import compile_suite
-from lakehouse.quality.gate import GateDecision, apply_gate, decide
+from lakehouse.quality.gate import apply_gate, decide
 from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
@@ -52,55 +52,6 @@ __all__ = [
     "summarize_offsets",
     "timed",
 ]
-
-
-@dataclass
-class BatchStats:
-    """What one micro-batch did, for the batch log."""
-
-    rows_in: int = 0
-    rows_out: int = 0
-    rows_quarantined: int = 0
-    blocked_reasons: list[str] = field(default_factory=list)
-    source_offsets: str | None = None
-    versions_written: dict[str, int] = field(default_factory=dict)
-    step_ms: dict[str, int] = field(default_factory=dict)
-    key_version: str | None = None  # the pseudonym key's version, in jobs that use it
-    decisions: list[GateDecision] = field(default_factory=list)
-    observations: list[Observation] = field(default_factory=list)
-    source_backlog_messages: int | None = None  # unacked at the source (Pub/Sub), if sampled
-    source_backlog_oldest_s: int | None = None  # age of the oldest unacked message, seconds
-    task: TaskTotals | None = None  # Spark task metrics of the batch's jobs
-    # (table path, version) of every commit the batch's writes made; a write a retried batch
-    # skipped (the table has the batch already) made none
-    commits: list[tuple[str, int]] = field(default_factory=list)
-    # data files those commits added, up to the batch log step (see BatchWriter.log)
-    files_written: int | None = None
-    cost_findings: list[Finding] = field(default_factory=list)
-    # code field -> control and format characters silver's normalization removed (silver)
-    characters_removed: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def status(self) -> str:
-        """ok, quarantined_rows (some rows refused) or blocked (a gate held the batch back)."""
-        if self.blocked_reasons:
-            return "blocked"
-        return "quarantined_rows" if self.rows_quarantined else "ok"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@contextmanager
-def timed(stats: BatchStats, step: str) -> Iterator[None]:
-    """Add the milliseconds the block takes to ``stats.step_ms[step]``."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        elapsed = int((time.perf_counter() - started) * 1000)
-        stats.step_ms[step] = stats.step_ms.get(step, 0) + elapsed
 
 
 class BatchWriter:
@@ -330,22 +281,51 @@ class BatchWriter:
             stats.blocked_reasons.append(f"{table.name}: {block_reason(observation.blocking)}")
         return observation.blocking
 
-    def _log_observations(
-        self, spark: SparkSession, batch_id: int, stats: BatchStats, writer_id: str
-    ) -> None:
+    def _ops_appends(
+        self, batch_id: int, started: datetime, stats: BatchStats, writer_id: str
+    ) -> list[Callable[[SparkSession], bool]]:
+        """The appends of the batch's metrics, findings and quality results (those it has),
+        each building its rows in the session it is given."""
+        pieces: list[Callable[[SparkSession], bool]] = []
         if stats.observations:
-            metrics = metrics_frame(spark, [o.metrics for o in stats.observations], writer_id)
-            self.append(metrics, TABLE_METRICS, batch_id, stats)
+            metrics = [o.metrics for o in stats.observations]
+            pieces.append(
+                lambda s: self.append(
+                    metrics_frame(s, metrics, writer_id), TABLE_METRICS, batch_id, stats
+                )
+            )
         findings = [f for o in stats.observations for f in o.findings] + stats.cost_findings
         if findings:
             blocked = [f.finding_id for o in stats.observations for f in o.blocking]
-            self.append(
-                anomalies_frame(spark, findings, writer_id, blocked), ANOMALIES, batch_id, stats
+            pieces.append(
+                lambda s: self.append(
+                    anomalies_frame(s, findings, writer_id, blocked), ANOMALIES, batch_id, stats
+                )
             )
+        if stats.decisions:
+            decisions, gated = list(stats.decisions), dict(self._gated)
+            pieces.append(
+                lambda s: self.append(
+                    quality_rows(
+                        s,
+                        self.job,
+                        batch_id,
+                        decisions,
+                        gated,
+                        validated_ts=started,
+                        writer_id=writer_id,
+                    ),
+                    QUALITY_RESULTS,
+                    batch_id,
+                    stats,
+                )
+            )
+        return pieces
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
-        """Write the batch's ops rows: metrics and findings, quality results, and last its
-        row of the batch log.
+        """Write the batch's ops rows: metrics, findings and quality results side by side
+        (:func:`~lakehouse.io.side_by_side.run_side_by_side`), then, when they have all
+        committed, its row of the batch log.
 
         The cost columns are measured first, so they cover the batch up to here and not the
         ops rows written here: the task metrics and ``files_read`` of the jobs since
@@ -353,19 +333,7 @@ class BatchWriter:
         before this call (the layer tables, quarantine, ``ops.bad_files``)."""
         writer_id = self.identity.app_id(spark)
         self._measure_cost(spark, batch_id, stats)
-        if stats.observations or stats.cost_findings:
-            self._log_observations(spark, batch_id, stats, writer_id)
-        if stats.decisions:
-            results = quality_rows(
-                spark,
-                self.job,
-                batch_id,
-                stats.decisions,
-                self._gated,
-                validated_ts=started,
-                writer_id=writer_id,
-            )
-            self.append(results, QUALITY_RESULTS, batch_id, stats)
+        run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id))
         finished = now()
         row = {
             "job": self.job,
@@ -386,7 +354,7 @@ class BatchWriter:
             "key_version": stats.key_version,
             "source_backlog_messages": stats.source_backlog_messages,
             "source_backlog_oldest_s": stats.source_backlog_oldest_s,
-            **_cost_columns(stats.task, stats.files_written),
+            **cost_columns(stats.task, stats.files_written),
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
@@ -402,21 +370,3 @@ class BatchWriter:
             critical=critical or stats.blocked_reasons != [],
         )
         fault_point(self.job, "after_log", batch_id)
-
-
-def _cost_columns(task: TaskTotals | None, written: int | None) -> dict[str, int | None]:
-    """The batch log's task-metric and file columns (null when the batch was not measured)."""
-    if task is None:
-        return {}
-    return {
-        "input_bytes": task.input_bytes,
-        "output_bytes": task.output_bytes,
-        "shuffle_read_bytes": task.shuffle_read_bytes,
-        "shuffle_write_bytes": task.shuffle_write_bytes,
-        "task_cpu_ms": task.task_cpu_ms,
-        "task_run_ms": task.task_run_ms,
-        "spark_jobs": task.jobs,
-        "spark_stages": task.stages,
-        "files_read": task.files_read,
-        "files_written": written,
-    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -18,6 +19,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
 from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.side_by_side import in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.ops import TableDef
 from lakehouse.platform import DatasetTables
@@ -67,34 +69,63 @@ class GoldJob(BatchWriter):
             stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
             dates = [r["event_date"] for r in per_day]
             if dates:
-                silver = spark.read.format("delta").load(self.path(self.tables.silver))
-                silver = silver.where(F.col("event_date").isin(dates))
-                for i, (gold, table, quarantine) in enumerate(self.tables.gold):
-                    touched = batch.select(F.col(f"_w{i}").alias("_w")).distinct()
-                    window = F.expr(gold.window_expr)
-                    source = silver.join(F.broadcast(touched), window == F.col("_w"), "left_semi")
-                    rows = (
-                        gold_frame(spark, gold, source)
-                        .withColumn("updated_ts", F.lit(started).cast("timestamp"))
-                        .select(*table.schema.fieldNames())
-                        .persist()
+                # the gold tables are independent of each other: promoted side by side
+                pieces = [
+                    self._promotion(
+                        i, batch, dates, batch_id=batch_id, writer_id=writer_id, started=started
                     )
-                    try:
-                        self._promote(
-                            rows,
-                            gold,
-                            table,
-                            quarantine,
-                            batch_id=batch_id,
-                            writer_id=writer_id,
-                            started=started,
-                            stats=stats,
-                        )
-                    finally:
-                        rows.unpersist()
+                    for i in range(len(self.tables.gold))
+                ]
+                for part in run_side_by_side(spark, pieces):
+                    stats.add(part)  # in the order of the tables, whatever finished first
             self.log(spark, batch_id, started, stats)
         finally:
             batch.unpersist()
+
+    def _promotion(
+        self,
+        i: int,
+        batch: DataFrame,
+        dates: list[Any],
+        *,
+        batch_id: int,
+        writer_id: str,
+        started: datetime,
+    ) -> Callable[[SparkSession], BatchStats]:
+        """The promotion of the ``i``-th gold table: its windows the batch touches,
+        recomputed from silver, gated, upserted and observed; what it did, in a
+        :class:`BatchStats` of its own."""
+        gold, table, quarantine = self.tables.gold[i]
+
+        def promote(spark: SparkSession) -> BatchStats:
+            stats = BatchStats()
+            silver = spark.read.format("delta").load(self.path(self.tables.silver))
+            silver = silver.where(F.col("event_date").isin(dates))
+            touched = in_session(batch, spark).select(F.col(f"_w{i}").alias("_w")).distinct()
+            window = F.expr(gold.window_expr)
+            source = silver.join(F.broadcast(touched), window == F.col("_w"), "left_semi")
+            rows = (
+                gold_frame(spark, gold, source)
+                .withColumn("updated_ts", F.lit(started).cast("timestamp"))
+                .select(*table.schema.fieldNames())
+                .persist()
+            )
+            try:
+                self._promote(
+                    rows,
+                    gold,
+                    table,
+                    quarantine,
+                    batch_id=batch_id,
+                    writer_id=writer_id,
+                    started=started,
+                    stats=stats,
+                )
+            finally:
+                rows.unpersist()
+            return stats
+
+        return promote
 
     def _promote(
         self,

@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, parse_duration
 from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.side_by_side import in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.io.summary import batch_summary
 from lakehouse.layers.silver import (
@@ -119,6 +120,34 @@ class SilverJob(BatchWriter):
         lo, hi = F.timestamp_micros(F.lit(first)), F.timestamp_micros(F.lit(last))
         return quarantine.where(F.col("_ingest_ts").between(lo, hi)).select(*COORDINATES)
 
+    def _write(
+        self,
+        promoted: DataFrame,
+        refused: DataFrame,
+        rows_promoted: int | None,
+        batch_id: int,
+        stats: BatchStats,
+    ) -> None:
+        """Append the batch's silver and quarantine rows, side by side: both are computed
+        from the batch's cached rows as they are written, and the writes count the rows on
+        their way (silver's only when nothing counted them before: ``rows_promoted``)."""
+
+        def write_silver(session: SparkSession) -> int:
+            rows = in_session(promoted, session)
+            if rows_promoted is None:
+                return self.append_counted(rows, self.tables.silver, batch_id, stats)
+            self.append(rows, self.tables.silver, batch_id, stats)
+            return rows_promoted
+
+        def write_quarantine(session: SparkSession) -> int:
+            rows = in_session(refused, session)
+            return self.append_counted(rows, self.tables.quarantine, batch_id, stats)
+
+        spark = promoted.sparkSession
+        stats.rows_out, stats.rows_quarantined = run_side_by_side(
+            spark, [write_silver, write_quarantine]
+        )
+
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
         started = self.begin(spark)
@@ -227,16 +256,7 @@ class SilverJob(BatchWriter):
                 # the raw subject id becomes its pseudonym; the payload stays raw (for replay)
                 .transform(pseudonymize(self.key, subject))
             )
-            # both are computed from the cached rows as they are written; the writes count
-            # the rows on their way when nothing counted them before
-            if rows_promoted is None:
-                stats.rows_out = self.append_counted(promoted, silver_table, batch_id, stats)
-            else:
-                stats.rows_out = rows_promoted
-                self.append(promoted, silver_table, batch_id, stats)
-            stats.rows_quarantined = self.append_counted(
-                refused, self.tables.quarantine, batch_id, stats
-            )
+            self._write(promoted, refused, rows_promoted, batch_id, stats)
             self.log(spark, batch_id, started, stats)
         finally:
             if classified is not None:
