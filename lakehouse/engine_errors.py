@@ -59,7 +59,10 @@ INTERRUPTIONS = (
 )
 
 
-def interruption(exc: BaseException) -> str | None:
+_SPARK_EXCEPTION = "org.apache.spark.SparkException"
+
+
+def interruption(exc: BaseException, job_group: str | None = None) -> str | None:
     r"""The interruption behind ``exc`` (a JVM call of a ``foreachBatch`` function whose
     stream is being stopped), as one short line Spark recognises; None when it is not one.
 
@@ -68,12 +71,29 @@ def interruption(exc: BaseException) -> str | None:
     calling((.|\r\n|\r|\n)*)(<one of INTERRUPTIONS>)``. That regex recurses once per
     character, and the text of a Py4J error holds the whole JVM stack trace: matching it
     overflowed the stream thread's stack (a ``StackOverflowError`` ending the thread where a
-    stop was meant). This line holds the same verdict in a hundred characters."""
+    stop was meant). This line holds the same verdict in a hundred characters.
+
+    ``job_group`` is the stream's (the batch thread's ``spark.jobGroup.id``, the run id). A
+    stop also cancels that group's jobs; the writes a batch runs side by side, in threads of
+    their own that the stop does not interrupt, then fail with a ``SparkException`` such as
+    ``[SPARK_JOB_CANCELLED] Job 3 cancelled Query [id = ..., runId = <group>] was stopped``:
+    a stop too, by the test Spark applies when such an exception reaches it directly
+    (``StreamExecution.isCancelledJobGroup``: "cancelled" and the group in the message), which
+    it does not apply to a Python error."""
     try:  # (an error with no JVM throwable behind it has an empty chain)
-        names = [str(java.getClass().getName()) for java in java_chain(exc)]
+        chain = [(str(j.getClass().getName()), str(j.getMessage())) for j in java_chain(exc)]
     except Exception:  # a JVM that cannot answer: not ours to judge
         return None
-    found = next((name for name in names if name in INTERRUPTIONS), None)
+    found = next((name for name, _ in chain if name in INTERRUPTIONS), None)
+    if (
+        found is None
+        and job_group
+        and any(
+            name == _SPARK_EXCEPTION and "cancelled" in message and job_group in message
+            for name, message in chain
+        )
+    ):
+        found = f"a job of job group {job_group} cancelled, as by {INTERRUPTIONS[0]}"
     if found is None:
         return None
     return f"py4j.protocol.Py4JJavaError: An error occurred while calling the JVM: {found}"

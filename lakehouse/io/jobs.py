@@ -115,7 +115,8 @@ def _with_commit_fault_point(batch_fn: BatchFn, job: str) -> BatchFn:
         try:
             batch_fn(df, batch_id)
         except Exception as exc:
-            stopped = interruption(exc)
+            group = df.sparkSession.sparkContext.getLocalProperty("spark.jobGroup.id")
+            stopped = interruption(exc, group)
             if stopped is None:
                 raise
             raise BatchInterrupted(stopped) from None
