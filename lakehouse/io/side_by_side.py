@@ -12,7 +12,8 @@ the active session and records the version a commit made in it
 (``spark.databricks.delta.lastCommitVersionInSession``, which :mod:`lakehouse.io.delta`
 reads back): a session per piece keeps each write's version its own. Each thread starts with
 the batch thread's Spark local properties (the streaming query's job group, so that stopping
-the stream cancels the pieces' jobs too).
+the stream cancels the pieces' jobs too: the stop interrupts the stream's own thread only,
+and :func:`lakehouse.engine_errors.interruption` tells such a cancellation from a failure).
 
 Every piece runs to its end; then the first error, in the order the pieces were given, is
 raised: a batch's writes are all attempted, and the batch fails (and is retried whole, its
