@@ -63,6 +63,7 @@ from pyspark.sql import functions as F
 from lakehouse.backfill.recompute import gold_predicate
 from lakehouse.contracts.model import GoldTable
 from lakehouse.errors import LakehouseError
+from lakehouse.io.attempts import batch_ids
 from lakehouse.io.delta import append_idempotent, merge
 from lakehouse.layers.silver import COORDINATES
 from lakehouse.ops import TableDef
@@ -223,26 +224,14 @@ def record_verdicts(
     return append_idempotent(rows, path, f"{writer_id}:{table.name}", day.toordinal())
 
 
-def _batch_ids(spark: SparkSession, folder: str) -> set[int]:
-    """The batch ids of a checkpoint's ``offsets`` or ``commits`` folder (local or ``gs://``)."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    path = jvm.org.apache.hadoop.fs.Path(folder)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(path):
-        return set()
-    names = [status.getPath().getName() for status in fs.listStatus(path)]
-    return {int(name) for name in names if name.isdigit()}
-
-
 def unfinished_batch(spark: SparkSession, checkpoint: str) -> int | None:
     """The newest micro-batch the stream of ``checkpoint`` planned (``offsets/<n>``) and has
     not committed (no ``commits/<n>``); None when there is none (or no stream ever ran)."""
-    offsets = _batch_ids(spark, f"{checkpoint.rstrip('/')}/offsets")
+    offsets = batch_ids(spark, f"{checkpoint.rstrip('/')}/offsets")
     if not offsets:
         return None
     newest = max(offsets)
-    return None if newest in _batch_ids(spark, f"{checkpoint.rstrip('/')}/commits") else newest
+    return None if newest in batch_ids(spark, f"{checkpoint.rstrip('/')}/commits") else newest
 
 
 def wait_for_batch(
@@ -261,7 +250,7 @@ def wait_for_batch(
         return batch
     deadline = clock() + timeout_seconds
     commits = f"{checkpoint.rstrip('/')}/commits"
-    while batch not in _batch_ids(spark, commits):
+    while batch not in batch_ids(spark, commits):
         if clock() >= deadline:
             raise BackfillError(
                 f"the stream of {checkpoint} has not committed its batch {batch} after "

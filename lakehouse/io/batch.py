@@ -23,9 +23,17 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.cost.capture import TaskMeter
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
+from lakehouse.io.attempts import FirstAttempts
 from lakehouse.io.batch_stats import BatchStats, cost_columns, now, timed
 from lakehouse.io.commits import files_written
-from lakehouse.io.delta import append_idempotent, committed_in_session, upsert
+from lakehouse.io.delta import (
+    append,
+    append_idempotent,
+    batch_rows_present,
+    committed_in_session,
+    latest_version,
+    upsert,
+)
 from lakehouse.io.faults import fault_point
 from lakehouse.io.side_by_side import run_side_by_side
 from lakehouse.io.streams import StreamIdentity
@@ -77,6 +85,8 @@ class BatchWriter:
         self.monitor = Monitor(config)
         self._meter = TaskMeter()
         self._cost_history: deque[CostSample] = deque(maxlen=500)
+        # which batches run for the first time: their ops rows need no check for a retry
+        self.attempts = FirstAttempts()
 
     def begin(self, spark: SparkSession) -> datetime:
         """Start of a micro-batch: start measuring its Spark jobs; return its start time."""
@@ -281,31 +291,77 @@ class BatchWriter:
             stats.blocked_reasons.append(f"{table.name}: {block_reason(observation.blocking)}")
         return observation.blocking
 
+    def _append_ops(
+        self, df: DataFrame, table: TableDef, writer_id: str, batch_id: int, first: bool
+    ) -> int:
+        """Append the ops rows ``df`` of a batch to ``table`` (one every stream appends to:
+        ``_writer_id`` and ``batch_id`` say whose rows they are), once; return the table's
+        version afterwards.
+
+        A batch that runs for the first time (``first``: :mod:`lakehouse.io.attempts`)
+        appends blindly, with no Spark job of Delta's: its rows cannot be there. One that
+        may have run before (the first batch after a restart) writes only when the table has
+        no row of it yet, and then as an idempotent append, which also finds the batches
+        that lakes written before ``_writer_id`` was in the batch log recorded."""
+        path = self.path(table)
+        if first:
+            return append(df, path)
+        if batch_rows_present(df.sparkSession, path, writer_id, batch_id):
+            return latest_version(df.sparkSession, path)
+        return append_idempotent(df, path, writer_id, batch_id)
+
+    def _ops_append(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        writer_id: str,
+        batch_id: int,
+        first: bool,
+        *,
+        stats: BatchStats,
+    ) -> None:
+        """:meth:`_append_ops`, timed, its version in the batch log row."""
+        with timed(stats, f"write {table.name}"):
+            stats.versions_written[table.name] = self._append_ops(
+                df, table, writer_id, batch_id, first
+            )
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
+
     def _ops_appends(
-        self, batch_id: int, started: datetime, stats: BatchStats, writer_id: str
-    ) -> list[Callable[[SparkSession], bool]]:
+        self, batch_id: int, started: datetime, stats: BatchStats, writer_id: str, first: bool
+    ) -> list[Callable[[SparkSession], None]]:
         """The appends of the batch's metrics, findings and quality results (those it has),
         each building its rows in the session it is given."""
-        pieces: list[Callable[[SparkSession], bool]] = []
+        pieces: list[Callable[[SparkSession], None]] = []
         if stats.observations:
             metrics = [o.metrics for o in stats.observations]
             pieces.append(
-                lambda s: self.append(
-                    metrics_frame(s, metrics, writer_id), TABLE_METRICS, batch_id, stats
+                lambda s: self._ops_append(
+                    metrics_frame(s, metrics, writer_id),
+                    TABLE_METRICS,
+                    writer_id,
+                    batch_id,
+                    first,
+                    stats=stats,
                 )
             )
         findings = [f for o in stats.observations for f in o.findings] + stats.cost_findings
         if findings:
             blocked = [f.finding_id for o in stats.observations for f in o.blocking]
             pieces.append(
-                lambda s: self.append(
-                    anomalies_frame(s, findings, writer_id, blocked), ANOMALIES, batch_id, stats
+                lambda s: self._ops_append(
+                    anomalies_frame(s, findings, writer_id, blocked),
+                    ANOMALIES,
+                    writer_id,
+                    batch_id,
+                    first,
+                    stats=stats,
                 )
             )
         if stats.decisions:
             decisions, gated = list(stats.decisions), dict(self._gated)
             pieces.append(
-                lambda s: self.append(
+                lambda s: self._ops_append(
                     quality_rows(
                         s,
                         self.job,
@@ -316,8 +372,10 @@ class BatchWriter:
                         writer_id=writer_id,
                     ),
                     QUALITY_RESULTS,
+                    writer_id,
                     batch_id,
-                    stats,
+                    first,
+                    stats=stats,
                 )
             )
         return pieces
@@ -332,8 +390,9 @@ class BatchWriter:
         :meth:`begin`, ``files_written`` of the commits of :meth:`append` and :meth:`upsert`
         before this call (the layer tables, quarantine, ``ops.bad_files``)."""
         writer_id = self.identity.app_id(spark)
+        first = self.attempts.first_attempt(spark, batch_id)
         self._measure_cost(spark, batch_id, stats)
-        run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id))
+        run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id, first))
         finished = now()
         row = {
             "job": self.job,
@@ -355,9 +414,10 @@ class BatchWriter:
             "source_backlog_messages": stats.source_backlog_messages,
             "source_backlog_oldest_s": stats.source_backlog_oldest_s,
             **cost_columns(stats.task, stats.files_written),
+            "_writer_id": writer_id,
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
-        append_idempotent(df, self.path(BATCH_LOG), writer_id, batch_id, prefetch=True)
+        self._append_ops(df, BATCH_LOG, writer_id, batch_id, first)
         for observation in stats.observations:
             self.monitor.remember(observation)
         # tell a person about a critical finding or a blocked batch (never raises)

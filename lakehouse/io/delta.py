@@ -9,11 +9,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse.io.retry import with_retries
 
 __all__ = [
+    "append",
     "append_idempotent",
+    "batch_rows_present",
     "committed_in_session",
     "latest_version",
     "merge",
@@ -63,6 +66,28 @@ def append_idempotent(
     if prefetch:
         prefetch_state(spark, path)
     return committed
+
+
+def append(df: DataFrame, path: str) -> int:
+    """Append ``df`` to the Delta table at ``path``; return the version the append made.
+
+    A blind append (it reads nothing of the table) needs only the table's protocol and
+    schema, which Delta reads from the newest checksum: no Spark job, also when other writers
+    have committed since this process last looked. Nothing keeps it from writing twice: for
+    rows whose batch cannot have been written before (:mod:`lakehouse.io.attempts`), or
+    after :func:`batch_rows_present` said they are not there."""
+    spark = df.sparkSession
+    spark.conf.unset(_LAST_COMMIT)
+    with_retries(f"append to {path}", lambda: df.write.format("delta").mode("append").save(path))
+    return _committed_version(spark, path)
+
+
+def batch_rows_present(spark: SparkSession, path: str, writer_id: str, batch_id: int) -> bool:
+    """Whether the Delta table at ``path`` has a row of batch ``batch_id`` of the stream
+    ``writer_id`` (its ``_writer_id`` and ``batch_id`` columns)."""
+    rows = spark.read.format("delta").load(path)
+    match = (F.col("_writer_id") == writer_id) & (F.col("batch_id") == batch_id)
+    return bool(rows.where(match).select(F.lit(1)).limit(1).collect())
 
 
 # One background thread reads table state ahead of the appends that will need it (see

@@ -88,7 +88,9 @@ def start_job_stream(spark: SparkSession, job: BronzeJob | SilverJob | GoldJob) 
     A job object keeps what its batches learn (the monitors' history, the suites, the cost
     history) for as long as it lives: :func:`start_job` makes a new one, as a new process
     does; starting the same one again continues where its last stream stopped, as a stream
-    that never stopped would (the latency benchmark's warm batches)."""
+    that never stopped would (the latency benchmark's warm batches). The checkpoint is read
+    first: which batches of the run may have run before (:mod:`lakehouse.io.attempts`)."""
+    job.attempts.starting(spark, job.checkpoint)
     return start_stream(
         job.read(spark),
         _with_commit_fault_point(job, job.job),

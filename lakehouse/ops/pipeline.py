@@ -64,6 +64,10 @@ BATCH_LOG = TableDef(
         # Spark task metrics of the batch's jobs (lakehouse.cost.capture); null in rows
         # written before they were recorded and in rows of jobs that do not measure them
         *COST_COLUMNS,
+        # the stream that wrote the row (``job:query id``, as in the other ops tables): a
+        # batch that runs again after a restart finds its row by it; null in rows of lakes
+        # written before it was recorded and in rows no stream wrote
+        ("_writer_id", StringType(), True),
     ),
     partition_by=(),
     description="One row per micro-batch of every job of every dataset.",
@@ -89,6 +93,7 @@ BATCH_LOG = TableDef(
             "source_backlog_messages",
             "source_backlog_oldest_s",
             *(name for name, _, _ in COST_COLUMNS),
+            "_writer_id",
         ),
         retention=Retention.window("finished_ts", 400),
     ),

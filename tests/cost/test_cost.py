@@ -206,10 +206,10 @@ FILE_COLUMNS = ("files_read", "files_written")
 
 def _old_lake(spark: SparkSession, root: Path, without: Collection[str] = ALL_COST_COLUMNS) -> str:
     """A lake whose batch log was created (as register_tables does) before the columns
-    ``without`` (by default the task-metric ones) existed, with one row; registered in the
-    session catalog."""
+    ``without`` (by default the task-metric ones) existed, and ``_writer_id``, declared after
+    them, with one row; registered in the session catalog."""
     config = make_config(root)
-    cost_names = set(without)
+    cost_names = {*without, "_writer_id"}
     old_schema = StructType([f for f in BATCH_LOG.schema.fields if f.name not in cost_names])
     old_policy = dataclasses.replace(
         BATCH_LOG.policy,

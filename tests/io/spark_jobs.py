@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
-__all__ = ["jobs_during"]
+__all__ = ["in_run", "jobs_during"]
+
+
+@contextmanager
+def in_run(spark: SparkSession, run: str) -> Iterator[None]:
+    """This thread's Spark jobs run as those of a stream's run ``run`` do (Spark names the
+    job group of a stream's batches after the run's id)."""
+    context = spark.sparkContext
+    context.setLocalProperty("spark.jobGroup.id", run)
+    try:
+        yield
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
 
 
 def jobs_during(spark: SparkSession, action: Callable[[], object]) -> list[str]:

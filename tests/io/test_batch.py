@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from pyspark.sql import functions as F
 
 from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
+from lakehouse.frames import local_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
-from lakehouse.io.delta import settle_prefetches
+from lakehouse.io.delta import append_idempotent, settle_prefetches
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.ops import BATCH_LOG
@@ -23,6 +25,7 @@ from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
 from tests.events import BRONZE_EVENTS
+from tests.io.spark_jobs import in_run, jobs_during
 
 
 def test_offsets_are_summarized_per_source_partition_in_order() -> None:
@@ -205,3 +208,54 @@ def test_a_retried_batch_whose_writes_were_skipped_wrote_no_files(
     assert row["files_written"] == 0 and stats.commits == []
     # the version it found, which the first attempt wrote
     assert row["versions_written"]["bronze.events"] == 1
+
+
+def test_the_ops_rows_of_a_batch_are_written_once_whichever_run_writes_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False, monitoring=False)
+    landing_lake(spark, config)
+    with_checkpoint(config, "bronze-landing")
+    writer = BatchWriter(config, "bronze-landing", "events")
+    writer_id = writer.identity.app_id(spark)
+    offsets = Path(writer.checkpoint) / "offsets"
+    offsets.mkdir()
+    log_path = table_path(config.lake, BATCH_LOG)
+
+    def log_row(job: str, batch_id: int) -> DataFrame:
+        at = datetime(2026, 12, 5)
+        row = {"job": job, "dataset": "events", "batch_id": batch_id, "started_ts": at}
+        row |= {"finished_ts": at, "status": "ok"}
+        row |= {"duration_ms": 0, "rows_in": 0, "rows_out": 0, "rows_quarantined": 0}
+        return local_frame(spark, [row], BATCH_LOG.schema)
+
+    def run(name: str, batches: list[int]) -> list[list[str]]:
+        """A run of the stream: the checkpoint is read as it starts, and Spark plans each
+        batch in the offset log before running it; another stream logs a batch before each
+        (Delta's check for a retry would read the table's state again). The Spark jobs of
+        each batch's log."""
+        writer.attempts.starting(spark, writer.checkpoint)
+        jobs = []
+        with in_run(spark, name):
+            for batch_id in batches:
+                log_row("silver", batch_id).write.format("delta").mode("append").save(log_path)
+                (offsets / str(batch_id)).write_text("v1\n")
+                log = partial(writer.log, spark, batch_id, writer.begin(spark))
+                jobs.append(jobs_during(spark, partial(log, BatchStats(rows_in=batch_id))))
+        return jobs
+
+    run("run-a", [0, 1])  # and the process dies before Spark records batch 1 done
+    _, new = run("run-b", [1, 2])  # batch 1 again, found and skipped; then batch 2
+    # batch 3 was logged in a lake of before (no _writer_id: the idempotent append only)
+    append_idempotent(log_row("bronze-landing", 3), log_path, writer_id, 3)
+    (offsets / "3").write_text("v1\n")
+    run("run-c", [3])  # batch 3 again: Delta's check skips it
+
+    assert not any("snapshot" in job for job in new)  # a first attempt reads no table state
+    logged = spark.read.format("delta").load(log_path).where(F.col("job") == "bronze-landing")
+    assert sorted((r["batch_id"], r["rows_in"], r["_writer_id"]) for r in logged.collect()) == [
+        (0, 0, writer_id),
+        (1, 1, writer_id),
+        (2, 2, writer_id),
+        (3, 0, None),
+    ]

@@ -1,4 +1,4 @@
-"""Delta writes: idempotent appends, and the table state read ahead of them."""
+"""Delta writes: idempotent and blind appends, and the table state read ahead of them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.io.delta import (
+    append,
     append_idempotent,
+    batch_rows_present,
     committed_in_session,
     prefetch_state,
     settle_prefetches,
@@ -33,6 +35,35 @@ def test_an_append_after_a_prefetch_runs_no_job_to_check_the_batch(
 
     assert len(checked) > len(plain)  # without the prefetch, Delta reads the state inline
     assert len(ahead) == len(plain)
+
+
+def test_a_blind_append_reads_no_state_when_another_writer_committed_before(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    spark.range(1).write.format("delta").save(path)
+    df, other = spark.range(3), spark.newSession()
+
+    plain = jobs_during(spark, lambda: df.write.format("delta").mode("append").save(path))
+    other.range(1).write.format("delta").mode("append").save(path)
+    checked = jobs_during(spark, lambda: append_idempotent(df, path, "app", 0))
+    other.range(1).write.format("delta").mode("append").save(path)
+    blind = jobs_during(spark, lambda: append(df, path))
+
+    assert len(checked) > len(plain)  # Delta reads the state of the newer version inline
+    assert len(blind) == len(plain)
+    assert spark.read.format("delta").load(path).count() == 1 + 3 + 1 + 3 + 1 + 3
+
+
+def test_the_rows_of_a_batch_are_found_by_writer_and_batch(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    rows = [("job:q1", 0), ("job:q1", 1), ("job:q2", 2)]
+    spark.createDataFrame(rows, "_writer_id string, batch_id long").write.format("delta").save(path)
+    assert batch_rows_present(spark, path, "job:q1", 1)
+    assert not batch_rows_present(spark, path, "job:q1", 2)
+    assert not batch_rows_present(spark, path, "job:q2", 0)
 
 
 def test_an_upsert_after_a_prefetch_reads_no_state_inline(

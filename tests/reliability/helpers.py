@@ -170,6 +170,16 @@ def account(spark: SparkSession, lake_root: str) -> Accounting:
     )
 
 
+def assert_each_batch_logged_once(spark: SparkSession, lake_root: str) -> None:
+    """The batch log has one row per batch of each stream (``_writer_id``), whatever
+    crashed and ran again."""
+    rows = spark.read.format("delta").load(f"{lake_root}/ops/batch_log")
+    counted = Counter((r["_writer_id"], r["batch_id"]) for r in rows.collect())
+    assert counted and all(writer is not None for writer, _ in counted)
+    twice = {key: n for key, n in counted.items() if n > 1}
+    assert not twice, f"batches logged twice: {twice}"
+
+
 def assert_gold_equals_recomputation(spark: SparkSession, lake_root: str) -> None:
     """Every gold table equals the project's gold transformation of a batch read of silver."""
     silver = spark.read.format("delta").load(f"{lake_root}/silver/events")

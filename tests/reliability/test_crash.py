@@ -27,6 +27,7 @@ from tests.conftest import make_config, register_lake, ungated_kinds
 from tests.product_generator import GeneratorSpec, generate_events, write_landing
 from tests.reliability.helpers import (
     account,
+    assert_each_batch_logged_once,
     assert_gold_equals_recomputation,
     run_cli,
     write_config,
@@ -147,3 +148,4 @@ def test_sigkill_at_every_fault_point_loses_and_duplicates_nothing(
     )
     assert refused == Counter((e.line, e.reason) for e in events if e.expected == "quarantine")
     assert_gold_equals_recomputation(spark, lake)
+    assert_each_batch_logged_once(spark, lake)  # also a batch that crashed after its log
