@@ -147,12 +147,15 @@ class GoldJob(BatchWriter):
             batch_id=batch_id,
             stats=stats,
         )
-        promoted_count = promoted.count()
+        # the monitors' measurement counts the rows too (one job for both, when watched)
+        measured = self.measure(promoted, table, stats)
+        promoted_count = int(measured["rows"]) if measured is not None else promoted.count()
         if promoted_count:
             self.upsert(promoted, table, gold.keys, batch_id, stats)
         stats.rows_out += promoted_count
         refused_count = 0
-        if gated is not None:
+        # only a critical failure refuses rows: without one there is nothing to count
+        if gated is not None and stats.decisions[-1].critical_failures:
             quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))
             refused_count = quarantine.count()
             stats.rows_quarantined += refused_count
@@ -168,4 +171,5 @@ class GoldJob(BatchWriter):
             rows_in=promoted_count + refused_count,
             rows_quarantined=refused_count,
             can_block=False,
+            measured=measured,
         )

@@ -135,60 +135,68 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     known = sorted({f.name for v in dataset.versions for f in v.fields})
     version_field = dataset.latest.field(dataset.version_field)
     assert version_field is not None
+    # the expressions are built once, not per batch: a column is a plan fragment that no
+    # DataFrame owns (some hundred calls into the JVM for a dataset of a dozen fields)
+    text = F.col("payload").cast("string")
+    envelope = [
+        F.col("source").alias("_source"),
+        F.col("partition").alias("_partition"),
+        F.col("offset").alias("_offset"),
+        F.col("payload"),
+        F.col("ingest_ts").alias("_ingest_ts"),
+        text.alias("_text"),
+    ]
+    raw_map = F.from_json(F.col("_text"), _STRING_MAP)
+    version = typed_value(version_field, F.col(RAW_COL)[dataset.version_field])
+    typed = _typed_columns(dataset, version)
+    # each event is checked against the schema its version names; an event whose
+    # version is missing, not a number or unknown is checked against the newest one
+    version_reasons = _version_reasons(dataset, version)
+    by_version = _schema_reasons(dataset.latest, dataset, version_reasons)
+    for schema in dataset.versions:
+        if schema.version != dataset.latest.version:
+            reasons = _schema_reasons(schema, dataset, version_reasons)
+            by_version = F.when(version == schema.version, reasons).otherwise(by_version)
+    keys = F.json_object_keys(F.col("_text"))
+    field_checks = F.concat(
+        by_version,
+        F.array(
+            *_time_reasons(F.col(dataset.event_time_field), rules),
+            F.when(F.size(keys) != F.size(F.array_distinct(keys)), F.lit("duplicate_key")),
+        ),
+    )
+    empty = F.col("payload").isNull() | (F.length(F.col("payload")) == 0)
+    gate = (
+        F.when(empty, F.array(F.lit("empty_payload")))
+        .when(~F.is_valid_utf8(F.col("_text")), F.array(F.lit("invalid_utf8")))
+        .when(F.col(RAW_COL).isNull(), F.array(F.lit("malformed_json")))
+        .otherwise(F.filter(field_checks, lambda r: r.isNotNull()))
+    )
+    rescued = F.map_filter(F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(known), k))
+    subject = dataset.subject_field
+    codes = code_fields(dataset)
+    invisible = (
+        F.struct(*[removed_characters(F.col(RAW_COL)[c]).alias(c) for c in codes])
+        if codes
+        else F.lit(None)
+    )
+    derived = {
+        INVISIBLE_COL: invisible,
+        REASONS_COL: gate,
+        "event_date": F.to_date(dataset.event_time_field),
+        "rescued_data": F.when(F.size(rescued) > 0, rescued),
+        RAW_ID: F.col(RAW_COL)[dataset.id_field],
+        RAW_SUBJECT: F.col(RAW_COL)[subject] if subject else F.lit(None).cast("string"),
+    }
 
     def transform(bronze: DataFrame) -> DataFrame:
-        text = F.col("payload").cast("string")
-        parsed = bronze.select(
-            F.col("source").alias("_source"),
-            F.col("partition").alias("_partition"),
-            F.col("offset").alias("_offset"),
-            F.col("payload"),
-            F.col("ingest_ts").alias("_ingest_ts"),
-            text.alias("_text"),
-        ).withColumn(RAW_COL, F.from_json(F.col("_text"), _STRING_MAP))
-        version = typed_value(version_field, F.col(RAW_COL)[dataset.version_field])
-        parsed = parsed.withColumns(_typed_columns(dataset, version))
-        # each event is checked against the schema its version names; an event whose
-        # version is missing, not a number or unknown is checked against the newest one
-        version_reasons = _version_reasons(dataset, version)
-        by_version = _schema_reasons(dataset.latest, dataset, version_reasons)
-        for schema in dataset.versions:
-            if schema.version != dataset.latest.version:
-                reasons = _schema_reasons(schema, dataset, version_reasons)
-                by_version = F.when(version == schema.version, reasons).otherwise(by_version)
-        keys = F.json_object_keys(F.col("_text"))
-        field_checks = F.concat(
-            by_version,
-            F.array(
-                *_time_reasons(F.col(dataset.event_time_field), rules),
-                F.when(F.size(keys) != F.size(F.array_distinct(keys)), F.lit("duplicate_key")),
-            ),
+        return (
+            bronze.select(*envelope)
+            .withColumn(RAW_COL, raw_map)
+            .withColumns(typed)
+            .withColumns(derived)
+            .drop(RAW_COL, "_text")
         )
-        empty = F.col("payload").isNull() | (F.length(F.col("payload")) == 0)
-        gate = (
-            F.when(empty, F.array(F.lit("empty_payload")))
-            .when(~F.is_valid_utf8(F.col("_text")), F.array(F.lit("invalid_utf8")))
-            .when(F.col(RAW_COL).isNull(), F.array(F.lit("malformed_json")))
-            .otherwise(F.filter(field_checks, lambda r: r.isNotNull()))
-        )
-        rescued = F.map_filter(F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(known), k))
-        subject = dataset.subject_field
-        codes = code_fields(dataset)
-        invisible = (
-            F.struct(*[removed_characters(F.col(RAW_COL)[c]).alias(c) for c in codes])
-            if codes
-            else F.lit(None)
-        )
-        return parsed.withColumns(
-            {
-                INVISIBLE_COL: invisible,
-                REASONS_COL: gate,
-                "event_date": F.to_date(dataset.event_time_field),
-                "rescued_data": F.when(F.size(rescued) > 0, rescued),
-                RAW_ID: F.col(RAW_COL)[dataset.id_field],
-                RAW_SUBJECT: F.col(RAW_COL)[subject] if subject else F.lit(None).cast("string"),
-            }
-        ).drop(RAW_COL, "_text")
 
     return transform
 
