@@ -32,6 +32,7 @@ from lakehouse.io.delta import (
     batch_rows_present,
     committed_in_session,
     latest_version,
+    prefetch_state,
     upsert,
 )
 from lakehouse.io.faults import fault_point
@@ -134,7 +135,7 @@ class BatchWriter:
         spark, path = df.sparkSession, self.path(table)
         app_id = self.identity.app_id(spark)
         with timed(stats, f"write {table.name}"):
-            version = append_idempotent(df, path, app_id, batch_id, prefetch=True)
+            version = append_idempotent(df, path, app_id, batch_id)
             stats.versions_written[table.name] = version
             committed = self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)
@@ -151,7 +152,7 @@ class BatchWriter:
         """Insert or replace the rows of ``table`` by ``keys`` (:func:`~.delta.upsert`)."""
         spark, path = df.sparkSession, self.path(table)
         with timed(stats, f"write {table.name}"):
-            version = upsert(df, path, keys, prefetch=True)
+            version = upsert(df, path, keys)
             stats.versions_written[table.name] = version
             self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)
@@ -418,6 +419,11 @@ class BatchWriter:
         }
         df = local_frame(spark, [row], BATCH_LOG.schema)
         self._append_ops(df, BATCH_LOG, writer_id, batch_id, first)
+        # the state of each table the batch committed to is read ahead for the next batch's
+        # append or MERGE (and silver's lookups), now that this batch has nothing left to
+        # write: read earlier, it took a core from the batch's own writes
+        for path in dict.fromkeys(path for path, _ in stats.commits):
+            prefetch_state(spark, path)
         for observation in stats.observations:
             self.monitor.remember(observation)
         # tell a person about a critical finding or a blocked batch (never raises)

@@ -23,6 +23,7 @@ __all__ = [
     "prefetch_state",
     "settle_prefetches",
     "upsert",
+    "wait_for_prefetches",
 ]
 
 _log = logging.getLogger(__name__)
@@ -171,6 +172,16 @@ def settle_prefetches() -> None:
                     continue
     finally:
         _SETTLING.clear()
+
+
+def wait_for_prefetches() -> None:
+    """Wait until the reads ahead that are queued or running have ended (the latency
+    benchmark's warm batches: a running stream has the time between two batches for them,
+    where :func:`settle_prefetches` at the end of a drained stream would cancel them)."""
+    with _PREFETCH_LOCK:
+        pending = [future for future, _ in _PREFETCHES.values()]
+    for future in pending:
+        future.result()  # _read_state raises nothing
 
 
 def committed_in_session(spark: SparkSession) -> bool:

@@ -17,7 +17,7 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
-from lakehouse.io.delta import append_idempotent, settle_prefetches
+from lakehouse.io.delta import append_idempotent, settle_prefetches, wait_for_prefetches
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.ops import BATCH_LOG
@@ -259,3 +259,46 @@ def test_the_ops_rows_of_a_batch_are_written_once_whichever_run_writes_them(
         (2, 2, writer_id),
         (3, 0, None),
     ]
+
+
+def test_the_state_of_the_tables_a_batch_wrote_is_read_ahead_after_its_log(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False, monitoring=False)
+    landing = landing_lake(spark, config)
+    with_checkpoint(config, "bronze-landing")
+    writer = BatchWriter(config, "bronze-landing", "events")
+    writer.identity.app_id(spark)
+    stats = BatchStats()
+    started = writer.begin(spark)
+    writer.append(_bronze(spark, landing, _events(3)), BRONZE_EVENTS, 0, stats)
+    wait_for_prefetches()
+    bronze = table_path(config.lake, BRONZE_EVENTS)
+    rows = spark.read.format("delta").load(bronze)
+    # not during the batch's writes: the next append would read the state inline
+    inline = jobs_during(
+        spark,
+        lambda: (
+            rows.limit(0)
+            .write.format("delta")
+            .mode("append")
+            .option("txnAppId", "x")
+            .option("txnVersion", 0)
+            .save(bronze)
+        ),
+    )
+    writer.log(spark, 0, started, stats)
+    wait_for_prefetches()
+    ahead = jobs_during(
+        spark,
+        lambda: (
+            rows.limit(0)
+            .write.format("delta")
+            .mode("append")
+            .option("txnAppId", "x")
+            .option("txnVersion", 1)
+            .save(bronze)
+        ),
+    )
+    assert any("snapshot" in job for job in inline)
+    assert not any("snapshot" in job for job in ahead)

@@ -17,6 +17,7 @@ from lakehouse.io.delta import (
     prefetch_state,
     settle_prefetches,
     upsert,
+    wait_for_prefetches,
 )
 from tests.io.spark_jobs import jobs_during
 
@@ -53,6 +54,18 @@ def test_a_blind_append_reads_no_state_when_another_writer_committed_before(
     assert len(checked) > len(plain)  # Delta reads the state of the newer version inline
     assert len(blind) == len(plain)
     assert spark.read.format("delta").load(path).count() == 1 + 3 + 1 + 3 + 1 + 3
+
+
+def test_waiting_for_the_reads_ahead_lets_them_finish(spark: SparkSession, tmp_path: Path) -> None:
+    path = str(tmp_path / "table")
+    spark.range(1).write.format("delta").save(path)
+    read = prefetch_state(spark, path)
+    wait_for_prefetches()
+    assert read.done() and not read.cancelled()
+    df = spark.range(3)
+    ahead = jobs_during(spark, lambda: append_idempotent(df, path, "app", 0))
+    plain = jobs_during(spark, lambda: df.write.format("delta").mode("append").save(path))
+    assert len(ahead) == len(plain)
 
 
 def test_the_rows_of_a_batch_are_found_by_writer_and_batch(
