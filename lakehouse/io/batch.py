@@ -311,7 +311,7 @@ class BatchWriter:
             return latest_version(df.sparkSession, path)
         return append_idempotent(df, path, writer_id, batch_id)
 
-    def _ops_append(
+    def _timed_ops_append(
         self,
         df: DataFrame,
         table: TableDef,
@@ -337,7 +337,7 @@ class BatchWriter:
         if stats.observations:
             metrics = [o.metrics for o in stats.observations]
             pieces.append(
-                lambda s: self._ops_append(
+                lambda s: self._timed_ops_append(
                     metrics_frame(s, metrics, writer_id),
                     TABLE_METRICS,
                     writer_id,
@@ -350,7 +350,7 @@ class BatchWriter:
         if findings:
             blocked = [f.finding_id for o in stats.observations for f in o.blocking]
             pieces.append(
-                lambda s: self._ops_append(
+                lambda s: self._timed_ops_append(
                     anomalies_frame(s, findings, writer_id, blocked),
                     ANOMALIES,
                     writer_id,
@@ -362,7 +362,7 @@ class BatchWriter:
         if stats.decisions:
             decisions, gated = list(stats.decisions), dict(self._gated)
             pieces.append(
-                lambda s: self._ops_append(
+                lambda s: self._timed_ops_append(
                     quality_rows(
                         s,
                         self.job,
