@@ -39,34 +39,27 @@ def latest_version(spark: SparkSession, path: str) -> int:
     return int(row["version"]) if row is not None else -1
 
 
-def append_idempotent(
-    df: DataFrame, path: str, app_id: str, version: int, *, prefetch: bool = False
-) -> int:
-    """Append ``df`` once per ``(app_id, version)``; return the table version afterwards.
-
-    Delta records the pair in the table's transaction log: a retried micro-batch that
-    already committed writes nothing the second time. A commit that conflicts with another
-    writer (e.g. a property change) is attempted again (:func:`with_retries`).
-
-    With ``prefetch``, the state of the version this write made is read in the background
-    afterwards (:func:`prefetch_state`), so that the next append of the job finds it ready.
-    """
+def _append(df: DataFrame, path: str, options: dict[str, str]) -> int:
+    """Append ``df`` to the Delta table at ``path`` with the writer ``options``, attempted
+    again on a commit conflict (:func:`with_retries`); return the version afterwards."""
     spark = df.sparkSession
     spark.conf.unset(_LAST_COMMIT)
     with_retries(
         f"append to {path}",
-        lambda: (
-            df.write.format("delta")
-            .mode("append")
-            .option("txnAppId", app_id)
-            .option("txnVersion", version)
-            .save(path)
-        ),
+        lambda: df.write.format("delta").mode("append").options(**options).save(path),
     )
-    committed = _committed_version(spark, path)
-    if prefetch:
-        prefetch_state(spark, path)
-    return committed
+    return _committed_version(spark, path)
+
+
+def append_idempotent(df: DataFrame, path: str, app_id: str, version: int) -> int:
+    """Append ``df`` once per ``(app_id, version)``; return the table version afterwards.
+
+    Delta records the pair in the table's transaction log: a retried micro-batch that
+    already committed writes nothing the second time. A commit that conflicts with another
+    writer (e.g. a property change) is attempted again (:func:`with_retries`). To find the
+    pair, Delta reads the table's state at its newest version (:func:`prefetch_state` reads
+    it ahead)."""
+    return _append(df, path, {"txnAppId": app_id, "txnVersion": str(version)})
 
 
 def append(df: DataFrame, path: str) -> int:
@@ -77,10 +70,7 @@ def append(df: DataFrame, path: str) -> int:
     have committed since this process last looked. Nothing keeps it from writing twice: for
     rows whose batch cannot have been written before (:mod:`lakehouse.io.attempts`), or
     after :func:`batch_rows_present` said they are not there."""
-    spark = df.sparkSession
-    spark.conf.unset(_LAST_COMMIT)
-    with_retries(f"append to {path}", lambda: df.write.format("delta").mode("append").save(path))
-    return _committed_version(spark, path)
+    return _append(df, path, {})
 
 
 def batch_rows_present(spark: SparkSession, path: str, writer_id: str, batch_id: int) -> bool:
@@ -197,27 +187,22 @@ def _committed_version(spark: SparkSession, path: str) -> int:
     return int(committed) if committed is not None else latest_version(spark, path)
 
 
-def upsert(df: DataFrame, path: str, keys: Sequence[str], *, prefetch: bool = False) -> int:
+def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
     """Insert or replace rows of the Delta table at ``path`` by ``keys``; return its version.
 
     Replacing whole rows with freshly computed values makes the write idempotent, so a MERGE
-    that conflicts with another writer is simply run again (:func:`with_retries`).
-
-    With ``prefetch``, the state of the version this MERGE made is read in the background
-    afterwards (:func:`prefetch_state`): the next MERGE into the table, which lists the
-    table's files from that state, finds it ready.
+    that conflicts with another writer is simply run again (:func:`with_retries`). The MERGE
+    lists the table's files from its state at the newest version (:func:`prefetch_state`
+    reads it ahead).
     """
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-    version = merge(
+    return merge(
         df,
         path,
         condition,
         lambda m: m.whenMatchedUpdateAll().whenNotMatchedInsertAll(),
         what=f"upsert into {path}",
     )
-    if prefetch:
-        prefetch_state(df.sparkSession, path)
-    return version
 
 
 def merge(

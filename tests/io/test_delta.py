@@ -89,8 +89,7 @@ def test_an_upsert_after_a_prefetch_reads_no_state_inline(
         return spark.createDataFrame([(1, v), (2, v)], "k int, v string")
 
     inline = jobs_during(spark, lambda: upsert(rows("b"), path, ["k"]))
-    ahead_version = upsert(rows("c"), path, ["k"], prefetch=True)
-    settle_prefetches()  # the prefetch above has run or been dropped; read the state now
+    ahead_version = upsert(rows("c"), path, ["k"])
     prefetch_state(spark, path).result()
     ahead = jobs_during(spark, lambda: upsert(rows("d"), path, ["k"]))
 
@@ -111,11 +110,10 @@ def test_a_retried_batch_is_still_skipped_when_the_state_was_read_ahead(
 ) -> None:
     path = str(tmp_path / "table")
     spark.range(1).write.format("delta").save(path)
-    first = append_idempotent(spark.range(2), path, "app", 7, prefetch=True)
+    first = append_idempotent(spark.range(2), path, "app", 7)
     prefetch_state(spark, path).result()
 
-    again = append_idempotent(spark.range(5), path, "app", 7, prefetch=True)
-    settle_prefetches()
+    again = append_idempotent(spark.range(5), path, "app", 7)
 
     assert again == first
     assert not committed_in_session(spark)
