@@ -15,10 +15,16 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-__all__ = ["FirstAttempts", "batch_ids", "newest_planned_batch"]
+__all__ = ["FirstAttempts", "batch_ids", "newest_planned_batch", "run_id"]
 
 # Spark runs a stream's batches under a job group named after the run's id
 _RUN_ID = "spark.jobGroup.id"
+
+
+def run_id(spark: SparkSession) -> str | None:
+    """The id of the stream run whose batch this thread runs (Spark's job group of the
+    batch); None outside a stream's batch."""
+    return spark.sparkContext.getLocalProperty(_RUN_ID)
 
 
 def batch_ids(spark: SparkSession, folder: str) -> set[int]:
@@ -60,7 +66,7 @@ class FirstAttempts:
 
     def first_attempt(self, spark: SparkSession, batch_id: int) -> bool:
         """True when batch ``batch_id`` of the current run cannot have run before."""
-        run = spark.sparkContext.getLocalProperty(_RUN_ID)
+        run = run_id(spark)
         if run is None or self._planned is None:
             return False
         if self._run is None:

@@ -17,6 +17,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 from lakehouse.config import LakehouseConfig, TriggerConfig
 from lakehouse.engine_errors import interruption
 from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.io.attempts import run_id
 from lakehouse.io.batch import BatchStats
 from lakehouse.io.bronze_job import BronzeJob
 from lakehouse.io.contracts import record_contract
@@ -117,8 +118,7 @@ def _with_commit_fault_point(batch_fn: BatchFn, job: str) -> BatchFn:
         try:
             batch_fn(df, batch_id)
         except Exception as exc:
-            group = df.sparkSession.sparkContext.getLocalProperty("spark.jobGroup.id")
-            stopped = interruption(exc, group)
+            stopped = interruption(exc, run_id(df.sparkSession))
             if stopped is None:
                 raise
             raise BatchInterrupted(stopped) from None
