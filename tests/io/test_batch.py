@@ -149,14 +149,22 @@ def _logged(spark: SparkSession, config: LakehouseConfig) -> dict[tuple[str, int
     return {(r["job"], r["batch_id"]): r for r in log.collect()}
 
 
-def test_the_batch_log_has_the_files_a_batch_read_and_wrote_as_the_delta_log_has_them(
+def _bronze_writer(
     spark: SparkSession, tmp_path: Path
-) -> None:
+) -> tuple[LakehouseConfig, Path, BatchWriter]:
+    """A lake without gates and monitors, its landing folder, and the bookkeeping of a
+    bronze stream of the events dataset (its checkpoint holds a query id)."""
     config = make_config(tmp_path, gates=False, monitoring=False)
     landing = landing_lake(spark, config)
     with_checkpoint(config, "bronze-landing")
+    return config, landing, BatchWriter(config, "bronze-landing", "events")
+
+
+def test_the_batch_log_has_the_files_a_batch_read_and_wrote_as_the_delta_log_has_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config, landing, bronze_job = _bronze_writer(spark, tmp_path)
     with_checkpoint(config, "copy")
-    bronze_job = BatchWriter(config, "bronze-landing", "events")
     bronze = table_path(config.lake, BRONZE_EVENTS)
     for batch_id in (0, 1):  # two bronze batches
         folder = landing / f"b{batch_id}"
@@ -192,10 +200,7 @@ def test_the_batch_log_has_the_files_a_batch_read_and_wrote_as_the_delta_log_has
 def test_a_retried_batch_whose_writes_were_skipped_wrote_no_files(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    config = make_config(tmp_path, gates=False, monitoring=False)
-    landing = landing_lake(spark, config)
-    with_checkpoint(config, "bronze-landing")
-    writer = BatchWriter(config, "bronze-landing", "events")
+    config, landing, writer = _bronze_writer(spark, tmp_path)
     bronze = _bronze(spark, landing, _events(3))
     writer.begin(spark)
     assert writer.append(bronze, BRONZE_EVENTS, 0, BatchStats())  # then fails before its log
@@ -213,10 +218,7 @@ def test_a_retried_batch_whose_writes_were_skipped_wrote_no_files(
 def test_the_ops_rows_of_a_batch_are_written_once_whichever_run_writes_them(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    config = make_config(tmp_path, gates=False, monitoring=False)
-    landing_lake(spark, config)
-    with_checkpoint(config, "bronze-landing")
-    writer = BatchWriter(config, "bronze-landing", "events")
+    config, _, writer = _bronze_writer(spark, tmp_path)
     writer_id = writer.identity.app_id(spark)
     offsets = Path(writer.checkpoint) / "offsets"
     offsets.mkdir()
@@ -264,41 +266,18 @@ def test_the_ops_rows_of_a_batch_are_written_once_whichever_run_writes_them(
 def test_the_state_of_the_tables_a_batch_wrote_is_read_ahead_after_its_log(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    config = make_config(tmp_path, gates=False, monitoring=False)
-    landing = landing_lake(spark, config)
-    with_checkpoint(config, "bronze-landing")
-    writer = BatchWriter(config, "bronze-landing", "events")
+    config, landing, writer = _bronze_writer(spark, tmp_path)
     writer.identity.app_id(spark)
     stats = BatchStats()
     started = writer.begin(spark)
     writer.append(_bronze(spark, landing, _events(3)), BRONZE_EVENTS, 0, stats)
     wait_for_prefetches()
     bronze = table_path(config.lake, BRONZE_EVENTS)
-    rows = spark.read.format("delta").load(bronze)
+    nothing = spark.read.format("delta").load(bronze).limit(0)
     # not during the batch's writes: the next append would read the state inline
-    inline = jobs_during(
-        spark,
-        lambda: (
-            rows.limit(0)
-            .write.format("delta")
-            .mode("append")
-            .option("txnAppId", "x")
-            .option("txnVersion", 0)
-            .save(bronze)
-        ),
-    )
+    inline = jobs_during(spark, lambda: append_idempotent(nothing, bronze, "x", 0))
     writer.log(spark, 0, started, stats)
     wait_for_prefetches()
-    ahead = jobs_during(
-        spark,
-        lambda: (
-            rows.limit(0)
-            .write.format("delta")
-            .mode("append")
-            .option("txnAppId", "x")
-            .option("txnVersion", 1)
-            .save(bronze)
-        ),
-    )
+    ahead = jobs_during(spark, lambda: append_idempotent(nothing, bronze, "x", 1))
     assert any("snapshot" in job for job in inline)
     assert not any("snapshot" in job for job in ahead)
