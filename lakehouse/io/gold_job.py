@@ -19,6 +19,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
 from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.delta import read_pinned
 from lakehouse.io.side_by_side import in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.ops import TableDef
@@ -99,7 +100,8 @@ class GoldJob(BatchWriter):
 
         def promote(spark: SparkSession) -> BatchStats:
             stats = BatchStats()
-            silver = spark.read.format("delta").load(self.path(self.tables.silver))
+            # pinned: the silver stream may write silver while these rows are cached
+            silver = read_pinned(spark, self.path(self.tables.silver))
             silver = silver.where(F.col("event_date").isin(dates))
             touched = in_session(batch, spark).select(F.col(f"_w{i}").alias("_w")).distinct()
             window = F.expr(gold.window_expr)

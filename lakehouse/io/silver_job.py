@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import LakehouseConfig, parse_duration
 from lakehouse.io.batch import BatchStats, BatchWriter
+from lakehouse.io.delta import read_pinned
 from lakehouse.io.side_by_side import in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.io.summary import batch_summary
@@ -96,8 +97,9 @@ class SilverJob(BatchWriter):
                 F.unix_micros(F.max(event_time)).alias("hi"),
             ).first()
             event_micros = (None, None) if found is None else (found["lo"], found["hi"])
+        # pinned: the batch writes silver while the classification that reads it is cached
         silver = self._excluding_this_batch(
-            spark.read.format("delta").load(self.path(self.tables.silver)), writer_id, batch_id
+            read_pinned(spark, self.path(self.tables.silver)), writer_id, batch_id
         )
         first, last = event_micros
         if first is None or last is None:

@@ -14,7 +14,9 @@ from lakehouse.io.delta import (
     append_idempotent,
     batch_rows_present,
     committed_in_session,
+    latest_version,
     prefetch_state,
+    read_pinned,
     settle_prefetches,
     upsert,
     wait_for_prefetches,
@@ -54,6 +56,41 @@ def test_a_blind_append_reads_no_state_when_another_writer_committed_before(
     assert len(checked) > len(plain)  # Delta reads the state of the newer version inline
     assert len(blind) == len(plain)
     assert spark.read.format("delta").load(path).count() == 1 + 3 + 1 + 3 + 1 + 3
+
+
+def test_a_cached_read_of_the_pinned_version_survives_a_write_to_its_table(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    spark.range(3).write.format("delta").save(path)
+    pinned = read_pinned(spark, path).persist()
+    unpinned = spark.read.format("delta").load(path).where("id >= 0").persist()
+    try:
+        assert (pinned.count(), unpinned.count()) == (3, 3)
+
+        append(spark.range(3, 5), path)
+        # Spark re-plans a cached read of the table by path after the write: it is computed
+        # again, from the new version; the pinned read keeps the rows it cached, and using
+        # them runs no job that reads the table again
+        assert unpinned.count() == 5
+        again = jobs_during(spark, lambda: pinned.count())
+        assert pinned.count() == 3
+        assert not [j for j in again if "Filtering files" in j or "snapshot" in j]
+    finally:
+        pinned.unpersist()
+        unpinned.unpersist()
+    assert read_pinned(spark, path).count() == 5  # a new read pins the newest version
+
+
+def test_the_latest_version_is_read_from_the_log(spark: SparkSession, tmp_path: Path) -> None:
+    path = str(tmp_path / "table")
+    assert latest_version(spark, path) == -1
+    spark.range(1).write.format("delta").save(path)
+    other = spark.newSession()  # a commit this session did not make
+    other.range(1).write.format("delta").mode("append").save(path)
+
+    assert jobs_during(spark, lambda: latest_version(spark, path)) == []
+    assert latest_version(spark, path) == 1
 
 
 def test_waiting_for_the_reads_ahead_lets_them_finish(spark: SparkSession, tmp_path: Path) -> None:
