@@ -27,7 +27,13 @@ from lakehouse.policy import (
     Policy,
 )
 
-__all__ = ["PIPELINE_OWNER", "TableDef", "none_columns", "struct"]
+__all__ = ["CHECKPOINT_INTERVAL", "PIPELINE_OWNER", "TableDef", "none_columns", "struct"]
+
+
+# Delta's own checkpoint interval, which a commit reaching it pays inline (1.1-1.6 s on a
+# small table here). The streams' background thread checkpoints every
+# lakehouse.io.delta.CHECKPOINT_EVERY commits, so Delta's runs only where that did not.
+CHECKPOINT_INTERVAL = 100
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class TableDef:
                 f"interval {policy.deleted_file_retention_days} days"
             ),
             "delta.logRetentionDuration": f"interval {policy.log_retention_days} days",
+            "delta.checkpointInterval": str(CHECKPOINT_INTERVAL),
             "lakehouse.owner": policy.owner,
         }
         if policy.personal_columns:

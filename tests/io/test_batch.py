@@ -17,7 +17,12 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
-from lakehouse.io.delta import append_idempotent, settle_prefetches, wait_for_prefetches
+from lakehouse.io.delta import (
+    CHECKPOINT_EVERY,
+    append_idempotent,
+    settle_prefetches,
+    wait_for_prefetches,
+)
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.ops import BATCH_LOG
@@ -281,3 +286,27 @@ def test_the_state_of_the_tables_a_batch_wrote_is_read_ahead_after_its_log(
     ahead = jobs_during(spark, lambda: append_idempotent(nothing, bronze, "x", 1))
     assert any("snapshot" in job for job in inline)
     assert not any("snapshot" in job for job in ahead)
+
+
+def test_the_tables_a_batch_wrote_are_checkpointed_in_the_background_when_due(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config, landing, writer = _bronze_writer(spark, tmp_path)
+    writer.identity.app_id(spark)
+    bronze = _bronze(spark, landing, _events(1))
+    paths = [table_path(config.lake, t) for t in (BRONZE_EVENTS, BATCH_LOG)]
+
+    def checkpointed() -> list[bool]:
+        return [any(Path(p, "_delta_log").glob("*.checkpoint.parquet")) for p in paths]
+
+    for batch_id in range(CHECKPOINT_EVERY):
+        stats = BatchStats()
+        started = writer.begin(spark)
+        writer.append(bronze, BRONZE_EVENTS, batch_id, stats)
+        writer.log(spark, batch_id, started, stats)
+        wait_for_prefetches()
+        if batch_id == 0:
+            assert checkpointed() == [False, False]
+    # both are ten commits past their creation: the data table, whose state was read
+    # ahead, and the batch log, appended to blindly
+    assert checkpointed() == [True, True]
