@@ -22,14 +22,15 @@ idempotent appends skipping what committed) if any failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.util import inheritable_thread_target
 
-__all__ = ["MAX_THREADS", "clone_session", "in_session", "run_side_by_side"]
+__all__ = ["MAX_THREADS", "beside", "clone_session", "in_session", "run_side_by_side"]
 
 T = TypeVar("T")
 
@@ -58,6 +59,38 @@ def in_session(df: DataFrame, spark: SparkSession) -> DataFrame:
     )
 
 
+def _in_thread(
+    spark: SparkSession, piece: Callable[[SparkSession], T], settings: Mapping[str, str]
+) -> Callable[[], T]:
+    """``piece`` as a thread's target: called with a clone of ``spark`` (plus ``settings``)
+    made the thread's active session, with the Spark local properties of the calling
+    thread."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    session = clone_session(spark, settings)
+
+    def run() -> T:
+        jvm.org.apache.spark.sql.SparkSession.setActiveSession(session._jsparkSession)
+        return piece(session)
+
+    # the local properties are captured here, in the batch's thread
+    wrapped: Callable[[], T] = inheritable_thread_target(spark)(run)
+    return wrapped
+
+
+@contextmanager
+def beside(spark: SparkSession, piece: Callable[[SparkSession], T]) -> Iterator[Future[T]]:
+    """Run ``piece`` in a thread of its own, as a piece of :func:`run_side_by_side`, while
+    the block runs; its future. Leaving the block waits for the piece to end (also when the
+    block raises), so no piece outlives the batch that started it."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakehouse-beside") as pool:
+        future = pool.submit(_in_thread(spark, piece, {}))
+        try:
+            yield future
+        finally:
+            wait([future])
+
+
 def run_side_by_side(
     spark: SparkSession,
     pieces: Sequence[Callable[[SparkSession], T]],
@@ -67,24 +100,10 @@ def run_side_by_side(
     (plus ``settings``) in a thread of its own, at most :data:`MAX_THREADS` at a time."""
     if not pieces:
         return []
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-
-    def in_thread(piece: Callable[[SparkSession], T]) -> Callable[[], T]:
-        session = clone_session(spark, settings or {})
-
-        def run() -> T:
-            jvm.org.apache.spark.sql.SparkSession.setActiveSession(session._jsparkSession)
-            return piece(session)
-
-        # the local properties are captured here, in the batch's thread
-        wrapped: Callable[[], T] = inheritable_thread_target(spark)(run)
-        return wrapped
-
     with ThreadPoolExecutor(
         max_workers=min(MAX_THREADS, len(pieces)), thread_name_prefix="lakehouse-side-by-side"
     ) as pool:
-        futures = [pool.submit(in_thread(piece)) for piece in pieces]
+        futures = [pool.submit(_in_thread(spark, piece, settings or {})) for piece in pieces]
         errors = [f.exception() for f in futures]  # waits for every piece
     for error in errors:
         if error is not None:

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from lakehouse.config import LakehouseConfig, parse_duration
 from lakehouse.io.batch import BatchStats, BatchWriter
 from lakehouse.io.delta import read_pinned
-from lakehouse.io.side_by_side import in_session, run_side_by_side
+from lakehouse.io.side_by_side import beside, in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.io.summary import batch_summary
 from lakehouse.layers.silver import (
@@ -208,16 +208,25 @@ class SilverJob(BatchWriter):
                 self.rules.max_future_skew_seconds, started.replace(tzinfo=None)
             )
             to_silver_rows = to_silver(silver_table, writer_id, batch_id, started)
-            # the gate judges the candidates' silver columns; to_silver only adds stamps
-            promoted, gated = self.gate(
-                candidates,
-                table=silver_table,
-                suite_name=dataset.silver_suite,
-                keys=COORDINATES,
-                batch_id=batch_id,
-                stats=stats,
-                parameters=parameters,
-            )
+            stamped = candidates.transform(to_silver_rows)
+            # the monitors measure what the batch would promote while the gate judges the
+            # candidates' silver columns (to_silver only adds stamps): the gate promotes
+            # every candidate unless it refuses some rows, and a blocked batch is measured on
+            # what it would have promoted; the measurement counts the rows too (every row
+            # read is promoted or refused, so the refused share needs no other count)
+            with beside(
+                spark, lambda s: self.measure(in_session(stamped, s), silver_table, stats)
+            ) as ahead:
+                promoted, gated = self.gate(
+                    candidates,
+                    table=silver_table,
+                    suite_name=dataset.silver_suite,
+                    keys=COORDINATES,
+                    batch_id=batch_id,
+                    stats=stats,
+                    parameters=parameters,
+                )
+            measured = ahead.result()
             gate_promoted, promoted = promoted, promoted.transform(to_silver_rows)
             refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
                 classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
@@ -226,13 +235,10 @@ class SilverJob(BatchWriter):
                 refused = refused.unionByName(
                     gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
                 )
-            # what the batch would promote is measured (a batch the gate blocked, on what it
-            # would have promoted), and counted in the same job: every row read is promoted
-            # or refused, so the refused share needs no other count
-            measured_rows = (
-                candidates.transform(to_silver_rows) if stats.blocked_reasons else promoted
-            )
-            measured = self.measure(measured_rows, silver_table, stats)
+            split = gated is not None and stats.decisions[-1].refuses_rows
+            if split:  # the promoted rows are fewer than the candidates: measured again
+                measured = self.measure(promoted, silver_table, stats)
+            measured_rows = stamped if stats.blocked_reasons else promoted
             # None: the monitors do not watch silver, the write counts its rows
             rows_promoted: int | None = None
             if stats.blocked_reasons:

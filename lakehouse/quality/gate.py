@@ -65,6 +65,13 @@ class GateDecision:
         return bool(self.blocked_by)
 
     @property
+    def refuses_rows(self) -> bool:
+        """Whether the batch is split: some rows fail a critical row-level expectation and
+        the batch is not blocked (a blocked batch is refused whole; otherwise every row is
+        promoted)."""
+        return not self.blocked and any(o.row_level for o in self.critical_failures)
+
+    @property
     def block_reason(self) -> str | None:
         return BLOCK_PREFIX + ",".join(self.blocked_by) if self.blocked else None
 

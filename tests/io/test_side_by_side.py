@@ -4,6 +4,7 @@ the batch thread's local properties, and every piece run before the first error 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.io.delta import append_idempotent, committed_in_session, latest_version
-from lakehouse.io.side_by_side import clone_session, in_session, run_side_by_side
+from lakehouse.io.side_by_side import beside, clone_session, in_session, run_side_by_side
 
 
 def _rows(spark: SparkSession, n: int) -> DataFrame:
@@ -105,3 +106,35 @@ def test_a_frame_moved_into_a_clone_keeps_its_rows_and_reads_the_cache(
         assert "InMemoryRelation" in moved._jdf.queryExecution().optimizedPlan().toString()
     finally:
         df.unpersist()
+
+
+def test_a_piece_beside_runs_while_the_block_runs_and_the_block_waits_for_it(
+    spark: SparkSession,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    spark.sparkContext.setLocalProperty("lakehouse.test", "batch")
+
+    def piece(session: SparkSession) -> tuple[str | None, bool, int]:
+        started.set()
+        release.wait(timeout=30)
+        local = session.sparkContext.getLocalProperty("lakehouse.test")
+        return local, session is not spark, session.range(3).count()
+
+    try:
+        with beside(spark, piece) as ahead:
+            assert started.wait(timeout=30)  # running while the block runs
+            assert not ahead.done()
+            release.set()
+        assert ahead.result() == ("batch", True, 3)
+
+        finished = threading.Event()
+
+        def slow(_: SparkSession) -> None:
+            time.sleep(0.5)  # still running when the block fails
+            finished.set()
+
+        with pytest.raises(ValueError, match="the block failed"), beside(spark, slow):
+            raise ValueError("the block failed")
+        assert finished.is_set()  # the piece ended before the error left the block
+    finally:
+        spark.sparkContext.setLocalProperty("lakehouse.test", None)  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def test_apply_gate_splits_rows_by_critical_row_failures(spark: SparkSession) ->
         ],
     )
     promoted, refused = apply_gate(rows, decision, ["k"])
-    assert not decision.blocked
+    assert not decision.blocked and decision.refuses_rows
     assert_df_equality(
         promoted, spark.createDataFrame([(1, "a")], "k long, v string"), ignore_nullable=True
     )
@@ -98,6 +98,7 @@ def test_apply_gate_blocks_the_whole_batch_on_a_critical_table_failure(
         ],
     )
     promoted, refused = apply_gate(rows, decision, ["k"])
+    assert not decision.refuses_rows  # refused whole, not split
     block = "batch_blocked:expect_table_row_count_to_be_between"
     assert promoted.count() == 0
     expected = spark.createDataFrame(
