@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -36,14 +37,20 @@ _log = logging.getLogger(__name__)
 _LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
 
 
-def latest_version(spark: SparkSession, path: str) -> int:
-    """The newest version of the Delta table at ``path`` (-1: no table there), from a
-    listing of its log: no Spark job."""
+def _newest_snapshot(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """Delta's log of the table at ``path`` and its snapshot of the newest version, found
+    by listing the log (no Spark job; the state is read only when something asks for it)."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     none = jvm.scala.Option.empty()
     log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    return int(log.update(False, none, none).version())
+    return log, log.update(False, none, none)
+
+
+def latest_version(spark: SparkSession, path: str) -> int:
+    """The newest version of the Delta table at ``path`` (-1: no table there), from a
+    listing of its log: no Spark job."""
+    return int(_newest_snapshot(spark, path)[1].version())
 
 
 def _append(df: DataFrame, path: str, options: dict[str, str]) -> int:
@@ -180,17 +187,15 @@ def _read_ahead(spark: SparkSession, path: str, read_state: bool) -> None:
 def checkpoint_if_due(spark: SparkSession, path: str) -> bool:
     """Write a checkpoint of the newest version of the Delta table at ``path`` when it is
     :data:`CHECKPOINT_EVERY` or more commits past the last one; return whether it did."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    none = jvm.scala.Option.empty()
-    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    snapshot = log.update(False, none, none)
+    log, snapshot = _newest_snapshot(spark, path)
     version = int(snapshot.version())
     # (no checkpoint yet: -1; counted from version 0, as Delta's interval counts)
     last = max(int(snapshot.checkpointProvider().version()), 0)
     if version - last < CHECKPOINT_EVERY:
         return False
-    log.checkpoint(snapshot, none)
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    log.checkpoint(snapshot, jvm.scala.Option.empty())
     return True
 
 

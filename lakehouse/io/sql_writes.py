@@ -12,6 +12,7 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import now
+from lakehouse.io.delta import latest_version
 from lakehouse.ops import BATCH_LOG
 
 __all__ = ["run_recorded", "table_versions"]
@@ -19,16 +20,13 @@ __all__ = ["run_recorded", "table_versions"]
 
 def table_versions(spark: SparkSession, config: LakehouseConfig) -> dict[str, int]:
     """The newest version of every table of the lake that exists."""
-    from delta.tables import DeltaTable
-
     from lakehouse.platform import load_platform
 
     versions = {}
     for table in load_platform(config).tables.values():
-        path = table_path(config.lake, table)
-        if DeltaTable.isDeltaTable(spark, path):
-            row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-            versions[table.name] = int(row["version"]) if row is not None else -1
+        version = latest_version(spark, table_path(config.lake, table))
+        if version >= 0:  # -1: no Delta table there
+            versions[table.name] = version
     return versions
 
 
