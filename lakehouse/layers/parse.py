@@ -2,9 +2,16 @@
 
 A payload is read once as ``map<string,string>`` (a nested object or array arrives as its
 JSON text); each field is then typed from its text, recursively into objects (read as maps
-again) and arrays (read as ``array<string>``). Every check is an expression that yields a
-reason or null; nested paths are dotted, array elements ``[]``: ``missing_field:items[].sku``,
+again) and arrays (read as ``array<string>``). Every check is an expression that yields an
+array of one reason or an empty one (:func:`reason`), and a field's reasons are their
+concatenation; nested paths are dotted, array elements ``[]``: ``missing_field:items[].sku``,
 ``invalid_type:device.os``, ``invalid_value:event_type`` (not an allowed value).
+
+Not a reason-or-null per check with the nulls filtered out afterwards: ``filter`` (and
+``array_compact``, the same) takes a lambda function, which Spark evaluates row by row
+without generated code together with everything below it, here all the checks of a row (its
+payload's map looked up field by field, without the common parts computed once): 100,000
+product events parse in 1.9 s, against 2.5 s below such a lambda (``bench/parse_checks.py``).
 """
 
 from __future__ import annotations
@@ -24,14 +31,21 @@ from lakehouse.contracts.model import Field
 from lakehouse.contracts.types import field_type, nullable
 from lakehouse.layers.normalize import strip_invisible
 
-__all__ = ["TIMESTAMP_FORMAT", "field_reasons", "typed_value"]
+__all__ = ["TIMESTAMP_FORMAT", "field_reasons", "no_reasons", "reason", "typed_value"]
 
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][.SSS][.SS][.S]XXX"
 _STRING_MAP = "map<string,string>"
 
 
-def _no_reasons() -> Column:
+def no_reasons() -> Column:
+    """An empty ``array<string>``."""
     return F.array().cast("array<string>")
+
+
+def reason(condition: Column, text: str | Column) -> Column:
+    """``[text]`` where ``condition`` holds, else ``[]`` (also where it is null)."""
+    value = F.lit(text) if isinstance(text, str) else text
+    return F.when(condition, F.array(value)).otherwise(no_reasons())
 
 
 def _normalized(f: Field, value: Column) -> Column:
@@ -80,27 +94,25 @@ def typed_value(f: Field, raw: Column) -> Column:
 
 
 def field_reasons(f: Field, raw: Column, path: str | None = None) -> Column:
-    """The reasons ``raw`` breaks ``f``'s promise, as ``array<string>`` (nulls where none)."""
+    """The reasons ``raw`` breaks ``f``'s promise, as ``array<string>`` (empty when none)."""
     path = path or f.name
     typed = typed_value(f, raw)
     blank = raw.isNull() | (F.trim(raw) == "")
     parts: list[Column] = []
-    checks: list[Column] = []
     if f.required:
-        checks.append(F.when(blank, F.lit(f"missing_field:{path}")))
-    checks.append(F.when(~blank & typed.isNull(), F.lit(f"invalid_type:{path}")))
+        parts.append(reason(blank, f"missing_field:{path}"))
+    parts.append(reason(~blank & typed.isNull(), f"invalid_type:{path}"))
     if f.allowed:
         allowed = typed.isin(*f.allowed)
-        checks.append(F.when(typed.isNotNull() & ~allowed, F.lit(f"invalid_value:{path}")))
-    parts.append(F.array(*checks))
+        parts.append(reason(typed.isNotNull() & ~allowed, f"invalid_value:{path}"))
     if f.logical_type == "object":
         parsed = F.from_json(raw, _STRING_MAP)
         for child in f.children:
             nested = field_reasons(child, parsed[child.name], f"{path}.{child.name}")
-            parts.append(F.when(parsed.isNotNull(), nested).otherwise(_no_reasons()))
+            parts.append(F.when(parsed.isNotNull(), nested).otherwise(no_reasons()))
     if f.logical_type == "array" and f.items is not None:
         element = f.items
         elements = F.from_json(raw, "array<string>")
         nested = F.flatten(F.transform(elements, lambda x: field_reasons(element, x, f"{path}[]")))
-        parts.append(F.coalesce(nested, _no_reasons()))
+        parts.append(F.coalesce(nested, no_reasons()))
     return F.concat(*parts)

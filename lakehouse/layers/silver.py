@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts.model import Dataset, SchemaVersion
 from lakehouse.contracts.types import field_type, nullable
 from lakehouse.layers.normalize import removed_characters
-from lakehouse.layers.parse import field_reasons, typed_value
+from lakehouse.layers.parse import field_reasons, reason, typed_value
 from lakehouse.ops import TableDef
 
 __all__ = [
@@ -62,11 +62,11 @@ def _version_reasons(dataset: Dataset, version: Column) -> Column:
     assert field is not None  # the loader requires the version field in every version
     raw = F.col(RAW_COL)[dataset.version_field]
     supported = [v.version for v in dataset.versions]
-    unsupported = F.when(
+    unsupported = reason(
         version.isNotNull() & ~version.isin(*supported),
         F.concat(F.lit("unsupported_schema_version:"), version.cast("string")),
     )
-    return F.concat(field_reasons(field, raw), F.array(unsupported))
+    return F.concat(field_reasons(field, raw), unsupported)
 
 
 def _schema_reasons(schema: SchemaVersion, dataset: Dataset, version_reasons: Column) -> Column:
@@ -85,8 +85,8 @@ def _time_reasons(event_time: Column, rules: SilverRules) -> list[Column]:
     future_limit = ingest + F.make_interval(secs=F.lit(rules.max_future_skew_seconds))
     past_limit = ingest - F.make_interval(secs=F.lit(rules.max_lateness_seconds))
     return [
-        F.when(event_time > future_limit, F.lit("event_ts_in_future")),
-        F.when(event_time < past_limit, F.lit("event_ts_too_old")),
+        reason(event_time > future_limit, "event_ts_in_future"),
+        reason(event_time < past_limit, "event_ts_too_old"),
     ]
 
 
@@ -160,17 +160,15 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     keys = F.json_object_keys(F.col("_text"))
     field_checks = F.concat(
         by_version,
-        F.array(
-            *_time_reasons(F.col(dataset.event_time_field), rules),
-            F.when(F.size(keys) != F.size(F.array_distinct(keys)), F.lit("duplicate_key")),
-        ),
+        *_time_reasons(F.col(dataset.event_time_field), rules),
+        reason(F.size(keys) != F.size(F.array_distinct(keys)), "duplicate_key"),
     )
     empty = F.col("payload").isNull() | (F.length(F.col("payload")) == 0)
     gate = (
         F.when(empty, F.array(F.lit("empty_payload")))
         .when(~F.is_valid_utf8(F.col("_text")), F.array(F.lit("invalid_utf8")))
         .when(F.col(RAW_COL).isNull(), F.array(F.lit("malformed_json")))
-        .otherwise(F.filter(field_checks, lambda r: r.isNotNull()))
+        .otherwise(field_checks)
     )
     rescued = F.map_filter(F.col(RAW_COL), lambda k, _v: ~F.array_contains(F.lit(known), k))
     subject = dataset.subject_field

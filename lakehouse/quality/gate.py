@@ -164,8 +164,10 @@ def apply_gate(
     if not labels and not decision.blocked:  # nothing to refuse: no per-row work at all
         empty = F.array().cast("array<string>")
         return batch, batch.limit(0).withColumn(GATE_REASONS, empty)
+    # the labels without nulls and repeats; not filter(), a lambda function, which Spark
+    # evaluates row by row without generated code with the checks below it
     own = (
-        F.array_distinct(F.filter(F.array(*labels), lambda r: r.isNotNull()))
+        F.array_except(F.array(*labels), F.array(F.lit(None).cast("string")))
         if labels
         else F.array().cast("array<string>")
     )

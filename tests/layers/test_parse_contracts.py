@@ -87,3 +87,54 @@ def test_good_events_are_typed_as_silver_declares(spark: SparkSession, name: str
     for column in columns:
         assert parsed.schema[column].dataType == declared[column].dataType, column
     assert parsed.where(f"size({REASONS_COL}) > 0").count() == 0
+
+
+def test_a_reason_per_failing_check_in_order_repeats_kept(spark: SparkSession) -> None:
+    """Two line items with the same fault give its reason twice, in field order (items
+    before currency): the checks' arrays are concatenated as they are, nothing dropped or
+    merged (the same reasons, in the same order, as before the checks left ``filter``)."""
+    import json
+
+    dataset = load_dataset(ROOT / "datasets" / "orders", SUITES)
+    spec = GeneratorSpec(count=1, bad_share=0.0, rate=10.0, start=INGEST - timedelta(seconds=3))
+    good = json.loads(generate_dataset_events(dataset, spec, SUITES)[0].line)
+    bad_items = [
+        {"sku": "A", "quantity": "many", "unit_price": 1.5},
+        {"quantity": 1, "unit_price": 2.0},
+        {"sku": "C", "quantity": "x", "unit_price": 3.0},
+    ]
+    event = {**good, "items": bad_items}
+    del event["currency"]
+    envelopes = spark.createDataFrame(
+        [("landing", "f1", 0, None, json.dumps(event).encode(), None, None, None)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(
+        parse_events(dataset, SilverRules(300, 48 * 3600))
+    )
+    row = parsed.select(REASONS_COL).first()
+    assert row is not None
+    assert row[0] == [
+        "invalid_type:items[].quantity",
+        "missing_field:items[].sku",
+        "invalid_type:items[].quantity",
+        "missing_field:currency",
+    ]
+
+
+def test_the_checks_run_in_generated_code(spark: SparkSession) -> None:
+    """No lambda function above a row's checks (``filter``, ``array_compact``): Spark
+    evaluates one row by row without generated code, together with all it contains. The
+    events contract has no array field, so its reasons need none at all."""
+    dataset = load_dataset(ROOT / "datasets" / "events", SUITES)
+    envelopes = spark.createDataFrame(
+        [("landing", "f1", 0, None, b"{}", None, None, None)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(
+        parse_events(dataset, SilverRules(300, 48 * 3600))
+    )
+    plan = parsed.select(REASONS_COL)._jdf.queryExecution().optimizedPlan().toString()
+    assert "lambdafunction" not in plan.lower(), plan
