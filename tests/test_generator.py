@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -459,7 +460,9 @@ def test_write_landing_rejects_bad_events_per_file(tmp_path: Path, per_file: int
 
 def test_write_landing_paces_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("lakehouse.generate.output.time.sleep", sleeps.append)
+    # the module's own name for time, not time.sleep itself: that is every thread's, and
+    # the background threads of the Spark session of this test process sleep too
+    monkeypatch.setattr("lakehouse.generate.output.time", SimpleNamespace(sleep=sleeps.append))
     events = generate_events(GeneratorSpec(count=5, start=START))
     write_landing(events, tmp_path, events_per_file=2, files_per_second=4.0, prefix="p")
     assert sleeps == [0.25, 0.25, 0.25]
