@@ -77,26 +77,55 @@ def _scalar(data_type: DataType, raw: Column) -> Column:
     return raw.try_cast(data_type)
 
 
-def typed_value(f: Field, raw: Column) -> Column:
-    """The value of ``f`` typed from its JSON text ``raw`` (null when it does not parse)."""
+def _elements(f: Field, raw: Column) -> Column:
+    """The elements of array field ``f`` from its JSON text ``raw``: ``array<string>``, or,
+    for elements that are objects, ``array<struct<text, map>>`` with each element's text
+    read as a map once here (see :func:`typed_value`)."""
+    texts = F.from_json(raw, "array<string>")
+    if f.items is None or f.items.logical_type != "object":
+        return texts
+    return F.transform(
+        texts, lambda x: F.struct(x.alias("text"), F.from_json(x, _STRING_MAP).alias("map"))
+    )
+
+
+def _element(f: Field, x: Column) -> tuple[Column, Column | None]:
+    """An element of :func:`_elements`: its text, and its map when it is an object."""
+    if f.items is not None and f.items.logical_type == "object":
+        return x["text"], x["map"]
+    return x, None
+
+
+def typed_value(f: Field, raw: Column, parsed: Column | None = None) -> Column:
+    """The value of ``f`` typed from its JSON text ``raw`` (null when it does not parse);
+    for an object, ``parsed`` may be ``raw`` read as a map already.
+
+    The elements of an array are typed inside a lambda function, which Spark evaluates
+    without generated code and so without computing a common part once: each object element
+    is read as a map once, before (:func:`_elements`), not once per use of the map (for the
+    orders contract's line items, several times per field)."""
     data_type = nullable(field_type(f, f.name))
     if f.logical_type == "object":
         fields = f.children
-        parsed = F.from_json(raw, _STRING_MAP)
+        parsed = F.from_json(raw, _STRING_MAP) if parsed is None else parsed
         struct = F.struct(*[typed_value(c, parsed[c.name]).alias(c.name) for c in fields])
         return F.when(parsed.isNotNull(), struct).cast(data_type)
     if f.logical_type == "array":
         element = f.items
         assert element is not None  # the loader requires items
-        parsed = F.from_json(raw, "array<string>")
-        return F.transform(parsed, lambda x: typed_value(element, x)).cast(data_type)
+        return F.transform(_elements(f, raw), lambda x: typed_value(element, *_element(f, x))).cast(
+            data_type
+        )
     return _normalized(f, _scalar(data_type, raw))
 
 
-def field_reasons(f: Field, raw: Column, path: str | None = None) -> Column:
-    """The reasons ``raw`` breaks ``f``'s promise, as ``array<string>`` (empty when none)."""
+def field_reasons(
+    f: Field, raw: Column, path: str | None = None, parsed: Column | None = None
+) -> Column:
+    """The reasons ``raw`` breaks ``f``'s promise, as ``array<string>`` (empty when none);
+    for an object, ``parsed`` may be ``raw`` read as a map already."""
     path = path or f.name
-    typed = typed_value(f, raw)
+    typed = typed_value(f, raw, parsed)
     blank = raw.isNull() | (F.trim(raw) == "")
     parts: list[Column] = []
     if f.required:
@@ -106,13 +135,17 @@ def field_reasons(f: Field, raw: Column, path: str | None = None) -> Column:
         allowed = typed.isin(*f.allowed)
         parts.append(reason(typed.isNotNull() & ~allowed, f"invalid_value:{path}"))
     if f.logical_type == "object":
-        parsed = F.from_json(raw, _STRING_MAP)
+        parsed = F.from_json(raw, _STRING_MAP) if parsed is None else parsed
         for child in f.children:
             nested = field_reasons(child, parsed[child.name], f"{path}.{child.name}")
             parts.append(F.when(parsed.isNotNull(), nested).otherwise(no_reasons()))
     if f.logical_type == "array" and f.items is not None:
         element = f.items
-        elements = F.from_json(raw, "array<string>")
-        nested = F.flatten(F.transform(elements, lambda x: field_reasons(element, x, f"{path}[]")))
+
+        def element_reasons(x: Column) -> Column:
+            text, parsed_element = _element(f, x)
+            return field_reasons(element, text, f"{path}[]", parsed_element)
+
+        nested = F.flatten(F.transform(_elements(f, raw), element_reasons))
         parts.append(F.coalesce(nested, no_reasons()))
     return F.concat(*parts)
