@@ -31,13 +31,13 @@ from lakehouse.contracts.model import Field
 from lakehouse.contracts.types import field_type, nullable
 from lakehouse.layers.normalize import strip_invisible
 
-__all__ = ["TIMESTAMP_FORMAT", "field_reasons", "no_reasons", "reason", "typed_value"]
+__all__ = ["TIMESTAMP_FORMAT", "field_reasons", "reason", "typed_value"]
 
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][.SSS][.SS][.S]XXX"
 _STRING_MAP = "map<string,string>"
 
 
-def no_reasons() -> Column:
+def _no_reasons() -> Column:
     """An empty ``array<string>``."""
     return F.array().cast("array<string>")
 
@@ -45,7 +45,7 @@ def no_reasons() -> Column:
 def reason(condition: Column, text: str | Column) -> Column:
     """``[text]`` where ``condition`` holds, else ``[]`` (also where it is null)."""
     value = F.lit(text) if isinstance(text, str) else text
-    return F.when(condition, F.array(value)).otherwise(no_reasons())
+    return F.when(condition, F.array(value)).otherwise(_no_reasons())
 
 
 def _normalized(f: Field, value: Column) -> Column:
@@ -138,7 +138,7 @@ def field_reasons(
         parsed = F.from_json(raw, _STRING_MAP) if parsed is None else parsed
         for child in f.children:
             nested = field_reasons(child, parsed[child.name], f"{path}.{child.name}")
-            parts.append(F.when(parsed.isNotNull(), nested).otherwise(no_reasons()))
+            parts.append(F.when(parsed.isNotNull(), nested).otherwise(_no_reasons()))
     if f.logical_type == "array" and f.items is not None:
         element = f.items
 
@@ -147,5 +147,5 @@ def field_reasons(
             return field_reasons(element, text, f"{path}[]", parsed_element)
 
         nested = F.flatten(F.transform(_elements(f, raw), element_reasons))
-        parts.append(F.coalesce(nested, no_reasons()))
+        parts.append(F.coalesce(nested, _no_reasons()))
     return F.concat(*parts)

@@ -1,9 +1,10 @@
 """Silver: parse bronze payloads with the dataset's contract, find every reason to refuse a
 row, and tell new events from duplicates.
 
-A row-level rule is an expression that yields a reason or null; the reasons of a row are
-collected in one array, so one pass splits good rows from quarantined ones, the same code
-in batch and in streaming.
+A row-level rule is an expression that yields an array of one reason or an empty one
+(:func:`lakehouse.layers.parse.reason`); the reasons of a row are their concatenation, in
+one array, so one pass splits good rows from quarantined ones, the same code in batch and
+in streaming.
 """
 
 from __future__ import annotations
