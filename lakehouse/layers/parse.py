@@ -77,12 +77,17 @@ def _scalar(data_type: DataType, raw: Column) -> Column:
     return raw.try_cast(data_type)
 
 
+def _object_items(f: Field) -> bool:
+    """Whether the elements of array field ``f`` are objects."""
+    return f.items is not None and f.items.logical_type == "object"
+
+
 def _elements(f: Field, raw: Column) -> Column:
     """The elements of array field ``f`` from its JSON text ``raw``: ``array<string>``, or,
     for elements that are objects, ``array<struct<text, map>>`` with each element's text
     read as a map once here (see :func:`typed_value`)."""
     texts = F.from_json(raw, "array<string>")
-    if f.items is None or f.items.logical_type != "object":
+    if not _object_items(f):
         return texts
     return F.transform(
         texts, lambda x: F.struct(x.alias("text"), F.from_json(x, _STRING_MAP).alias("map"))
@@ -91,7 +96,7 @@ def _elements(f: Field, raw: Column) -> Column:
 
 def _element(f: Field, x: Column) -> tuple[Column, Column | None]:
     """An element of :func:`_elements`: its text, and its map when it is an object."""
-    if f.items is not None and f.items.logical_type == "object":
+    if _object_items(f):
         return x["text"], x["map"]
     return x, None
 

@@ -4,11 +4,13 @@ gets exactly the reason it was generated to get (none for the good ones)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import SilverConfig, parse_duration
 from lakehouse.contracts import Dataset, load_dataset
@@ -22,6 +24,16 @@ SUITES = ROOT / "expectations"
 INGEST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # reasons silver finds after the parse: the dedup and the gate
 LATER = ("duplicate", "expectation_failed")
+
+
+def _bronze(spark: SparkSession, lines: Sequence[bytes]) -> DataFrame:
+    """Bronze rows of the payloads ``lines``, as a landing file delivers them."""
+    envelopes = spark.createDataFrame(
+        [("landing", "f1", i, None, line, None, None, None) for i, line in enumerate(lines)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    return envelopes.transform(to_bronze(0, INGEST))
 
 
 def _datasets(tmp: Path) -> list[tuple[Dataset, Path]]:
@@ -49,12 +61,7 @@ def test_every_generated_event_gets_the_reason_it_was_made_for(
             parse_duration(dataset.max_future_skew or defaults.max_future_skew, "skew"),
             parse_duration(dataset.max_lateness or defaults.max_lateness, "lateness"),
         )
-        envelopes = spark.createDataFrame(
-            [("landing", "f1", i, None, e.line, None, None, None) for i, e in enumerate(events)],
-            "source string, partition string, offset long, key binary, payload binary, "
-            "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-        )
-        parsed = envelopes.transform(to_bronze(0, INGEST)).transform(parse_events(dataset, rules))
+        parsed = _bronze(spark, [e.line for e in events]).transform(parse_events(dataset, rules))
         got = {
             r["_offset"]: list(r[REASONS_COL])
             for r in parsed.select("_offset", REASONS_COL).collect()
@@ -75,13 +82,8 @@ def test_good_events_are_typed_as_silver_declares(spark: SparkSession, name: str
     dataset = load_dataset(ROOT / "datasets" / name, SUITES)
     spec = GeneratorSpec(count=20, bad_share=0.0, rate=10.0, start=INGEST - timedelta(seconds=3))
     events = generate_dataset_events(dataset, spec, SUITES)
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", i, None, e.line, None, None, None) for i, e in enumerate(events)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
     rules = SilverRules(300, 48 * 3600)
-    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(parse_events(dataset, rules))
+    parsed = _bronze(spark, [e.line for e in events]).transform(parse_events(dataset, rules))
     columns = [f.name for f in dataset.silver_fields()]
     declared = silver_table(dataset).schema
     for column in columns:
@@ -93,8 +95,6 @@ def test_a_reason_per_failing_check_in_order_repeats_kept(spark: SparkSession) -
     """Two line items with the same fault give its reason twice, in field order (items
     before currency): the checks' arrays are concatenated as they are, nothing dropped or
     merged (the same reasons, in the same order, as before the checks left ``filter``)."""
-    import json
-
     dataset = load_dataset(ROOT / "datasets" / "orders", SUITES)
     spec = GeneratorSpec(count=1, bad_share=0.0, rate=10.0, start=INGEST - timedelta(seconds=3))
     good = json.loads(generate_dataset_events(dataset, spec, SUITES)[0].line)
@@ -105,12 +105,7 @@ def test_a_reason_per_failing_check_in_order_repeats_kept(spark: SparkSession) -
     ]
     event = {**good, "items": bad_items}
     del event["currency"]
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", 0, None, json.dumps(event).encode(), None, None, None)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(
+    parsed = _bronze(spark, [json.dumps(event).encode()]).transform(
         parse_events(dataset, SilverRules(300, 48 * 3600))
     )
     row = parsed.select(REASONS_COL).first()
@@ -128,13 +123,6 @@ def test_the_checks_run_in_generated_code(spark: SparkSession) -> None:
     evaluates one row by row without generated code, together with all it contains. The
     events contract has no array field, so its reasons need none at all."""
     dataset = load_dataset(ROOT / "datasets" / "events", SUITES)
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", 0, None, b"{}", None, None, None)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    parsed = envelopes.transform(to_bronze(0, INGEST)).transform(
-        parse_events(dataset, SilverRules(300, 48 * 3600))
-    )
+    parsed = _bronze(spark, [b"{}"]).transform(parse_events(dataset, SilverRules(300, 48 * 3600)))
     plan = parsed.select(REASONS_COL)._jdf.queryExecution().optimizedPlan().toString()
     assert "lambdafunction" not in plan.lower(), plan
