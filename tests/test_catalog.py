@@ -92,7 +92,8 @@ def test_a_table_written_under_an_older_policy_gets_its_properties_once(
     spark.createDataFrame([], SILVER_EVENTS.schema).write.format("delta").save(location)
     spark.sql(
         f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES "
-        "('delta.logRetentionDuration' = 'interval 60 days', 'other' = 'kept')"
+        "('delta.logRetentionDuration' = 'interval 60 days', 'other' = 'kept',"
+        " 'delta.checkpointInterval' = '100')"  # the lakes of 2026-12-05 had 100
     )
     assert apply_properties(spark, SILVER_EVENTS, location) is True
     properties = {
@@ -100,6 +101,7 @@ def test_a_table_written_under_an_older_policy_gets_its_properties_once(
     }
     assert {k: properties.get(k) for k in SILVER_EVENTS.properties} == SILVER_EVENTS.properties
     assert properties["other"] == "kept"
+    assert properties["delta.checkpointInterval"] == "10"
     version = spark.sql(f"DESCRIBE HISTORY delta.`{location}`").first()
     assert apply_properties(spark, SILVER_EVENTS, location) is False
     assert spark.sql(f"DESCRIBE HISTORY delta.`{location}`").first() == version

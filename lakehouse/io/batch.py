@@ -51,9 +51,6 @@ from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
 
-# the ops tables a batch appends its rows to before its row of the batch log
-OPS_APPENDED = (TABLE_METRICS, ANOMALIES, QUALITY_RESULTS)
-
 __all__ = [
     "BatchStats",
     "BatchWriter",
@@ -424,13 +421,9 @@ class BatchWriter:
         self._append_ops(df, BATCH_LOG, writer_id, batch_id, first)
         # the state of each table the batch committed to is read ahead for the next batch's
         # append or MERGE (and silver's lookups), now that this batch has nothing left to
-        # write: read earlier, it took a core from the batch's own writes; the checkpoints
-        # that are due are written then too, those of the ops tables included
+        # write: read earlier, it took a core from the batch's own writes
         for path in dict.fromkeys(path for path, _ in stats.commits):
             prefetch_state(spark, path)
-        ops = [t for t in OPS_APPENDED if t.name in stats.versions_written] + [BATCH_LOG]
-        for table in ops:
-            prefetch_state(spark, self.path(table), read_state=False)
         for observation in stats.observations:
             self.monitor.remember(observation)
         # tell a person about a critical finding or a blocked batch (never raises)

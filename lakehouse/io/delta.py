@@ -15,11 +15,9 @@ from pyspark.sql import functions as F
 from lakehouse.io.retry import with_retries
 
 __all__ = [
-    "CHECKPOINT_EVERY",
     "append",
     "append_idempotent",
     "batch_rows_present",
-    "checkpoint_if_due",
     "committed_in_session",
     "latest_version",
     "merge",
@@ -113,8 +111,8 @@ def batch_rows_present(spark: SparkSession, path: str, writer_id: str, batch_id:
     return bool(rows.where(match).select(F.lit(1)).limit(1).collect())
 
 
-# One background thread reads table state ahead of the appends that will need it and writes
-# the checkpoints that are due (see prefetch_state); at most one task per table is waiting.
+# One background thread reads table state ahead of the appends that will need it (see
+# prefetch_state); at most one read per table is waiting at any time.
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakehouse-delta-prefetch")
 _PREFETCH_LOCK = threading.Lock()
 _PREFETCHES: dict[str, tuple[Future[None], SparkSession]] = {}
@@ -122,16 +120,9 @@ _PREFETCHES: dict[str, tuple[Future[None], SparkSession]] = {}
 _PREFETCH_GROUP = "lakehouse-delta-prefetch"
 _SETTLING = threading.Event()
 
-# Commits between two checkpoints of a table, written by the background thread. The tables'
-# own ``delta.checkpointInterval`` (CHECKPOINT_INTERVAL, lakehouse.tabledef) is larger: Delta
-# writes a checkpoint inline, inside the commit that reaches the interval, only when the
-# background ones did not run (a job stopped after each batch, a table no stream writes).
-CHECKPOINT_EVERY = 10
 
-
-def prefetch_state(spark: SparkSession, path: str, *, read_state: bool = True) -> Future[None]:
-    """Read the state of the Delta table at ``path`` in a background thread, then write its
-    checkpoint if one is due (``read_state`` False: only the checkpoint).
+def prefetch_state(spark: SparkSession, path: str) -> Future[None]:
+    """Read the state of the Delta table at ``path`` in a background thread.
 
     To find whether an idempotent append was made already, Delta 4.2 reads the table's
     transactions from the state of its newest version, which it reconstructs with three
@@ -141,19 +132,13 @@ def prefetch_state(spark: SparkSession, path: str, *, read_state: bool = True) -
     it costs the next append nothing, unless another writer commits to the table in between
     (then Delta reads the newer state inline, as it would without the prefetch).
 
-    A checkpoint is due when the newest version is :data:`CHECKPOINT_EVERY` or more commits
-    past the table's last one. Written inline, by the commit that reaches Delta's interval,
-    it took 1.1-1.6 s of that batch (a small table of 40 versions, this machine); written
-    here, from the state just read, it costs a batch nothing. The tables that batches append
-    to blindly (the ``ops`` tables) need no state ahead: only their checkpoint is written
-    here (``read_state`` False).
+    The prefetch only reads: what an append writes, and whether it is skipped, Delta decides
+    in the append itself. Checkpoints stay Delta's, written by the commit that reaches the
+    table's ``delta.checkpointInterval`` (lakehouse.tabledef.CHECKPOINT_INTERVAL explains
+    why not here). A prefetch that fails (e.g. the table was dropped) is logged and
+    otherwise ignored; the append that follows reads the state itself and reports errors.
 
-    The task only reads, and writes checkpoints, which Delta may write for a version any
-    number of times: what an append writes, and whether it is skipped, Delta decides in the
-    append itself. A task that fails (e.g. the table was dropped) is logged and otherwise
-    ignored; the append that follows reads the state itself and reports errors.
-
-    Returns the task's future (the one already queued for ``path``, if any: it will read
+    Returns the read's future (the one already queued for ``path``, if any: it will read
     the newest version).
     """
     with _PREFETCH_LOCK:
@@ -162,41 +147,24 @@ def prefetch_state(spark: SparkSession, path: str, *, read_state: bool = True) -
             return waiting
         for done in [p for p, (f, _) in _PREFETCHES.items() if f.done()]:
             del _PREFETCHES[done]
-        future = _PREFETCH.submit(_read_ahead, spark, path, read_state)
+        future = _PREFETCH.submit(_read_state, spark, path)
         _PREFETCHES[path] = (future, spark)
         return future
 
 
-def _read_ahead(spark: SparkSession, path: str, read_state: bool) -> None:
+def _read_state(spark: SparkSession, path: str) -> None:
     # (the job group is the thread's: Spark pins a JVM thread to each Python thread)
     spark.sparkContext.setJobGroup(
         _PREFETCH_GROUP, f"read ahead the state of {path}", interruptOnCancel=False
     )
     try:
-        if read_state:
-            # DESCRIBE DETAIL reads the table's size and file count from the same state
-            spark.sql(f"DESCRIBE DETAIL delta.`{path.replace('`', '``')}`").collect()
-        checkpoint_if_due(spark, path)
+        # DESCRIBE DETAIL reads the table's size and file count from the same state
+        spark.sql(f"DESCRIBE DETAIL delta.`{path.replace('`', '``')}`").collect()
     except Exception as exc:  # only an optimisation: the append after it reports errors
         if _SETTLING.is_set():
             _log.debug("the read ahead of %s was cancelled: %s", path, exc)
         else:
             _log.warning("prefetching the state of %s failed: %s", path, exc)
-
-
-def checkpoint_if_due(spark: SparkSession, path: str) -> bool:
-    """Write a checkpoint of the newest version of the Delta table at ``path`` when it is
-    :data:`CHECKPOINT_EVERY` or more commits past the last one; return whether it did."""
-    log, snapshot = _newest_snapshot(spark, path)
-    version = int(snapshot.version())
-    # (no checkpoint yet: -1; counted from version 0, as Delta's interval counts)
-    last = max(int(snapshot.checkpointProvider().version()), 0)
-    if version - last < CHECKPOINT_EVERY:
-        return False
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    log.checkpoint(snapshot, jvm.scala.Option.empty())
-    return True
 
 
 def settle_prefetches() -> None:
@@ -221,7 +189,7 @@ def settle_prefetches() -> None:
             while True:
                 spark.sparkContext.cancelJobGroup(_PREFETCH_GROUP)
                 try:
-                    future.exception(timeout=0.2)  # _read_ahead raises nothing
+                    future.exception(timeout=0.2)  # _read_state raises nothing
                     break
                 except TimeoutError:
                     continue
@@ -236,7 +204,7 @@ def wait_for_prefetches() -> None:
     with _PREFETCH_LOCK:
         pending = [future for future, _ in _PREFETCHES.values()]
     for future in pending:
-        future.result()  # _read_ahead raises nothing
+        future.result()  # _read_state raises nothing
 
 
 def committed_in_session(spark: SparkSession) -> bool:

@@ -17,17 +17,13 @@ from lakehouse.catalog import table_path
 from lakehouse.config import LakehouseConfig
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
-from lakehouse.io.delta import (
-    CHECKPOINT_EVERY,
-    append_idempotent,
-    settle_prefetches,
-    wait_for_prefetches,
-)
+from lakehouse.io.delta import append_idempotent, settle_prefetches, wait_for_prefetches
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.ops import BATCH_LOG
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
+from lakehouse.tabledef import CHECKPOINT_INTERVAL
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
 from tests.events import BRONZE_EVENTS
 from tests.io.spark_jobs import in_run, jobs_during
@@ -288,7 +284,7 @@ def test_the_state_of_the_tables_a_batch_wrote_is_read_ahead_after_its_log(
     assert not any("snapshot" in job for job in ahead)
 
 
-def test_the_tables_a_batch_wrote_are_checkpointed_in_the_background_when_due(
+def test_the_tables_a_batch_wrote_are_checkpointed_by_the_commit_that_reaches_the_interval(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config, landing, writer = _bronze_writer(spark, tmp_path)
@@ -299,14 +295,14 @@ def test_the_tables_a_batch_wrote_are_checkpointed_in_the_background_when_due(
     def checkpointed() -> list[bool]:
         return [any(Path(p, "_delta_log").glob("*.checkpoint.parquet")) for p in paths]
 
-    for batch_id in range(CHECKPOINT_EVERY):
+    for batch_id in range(CHECKPOINT_INTERVAL):
         stats = BatchStats()
         started = writer.begin(spark)
         writer.append(bronze, BRONZE_EVENTS, batch_id, stats)
         writer.log(spark, batch_id, started, stats)
-        wait_for_prefetches()
-        if batch_id == 0:
+        if batch_id == CHECKPOINT_INTERVAL - 2:
             assert checkpointed() == [False, False]
-    # both are ten commits past their creation: the data table, whose state was read
-    # ahead, and the batch log, appended to blindly
+    # both are ten commits past their creation: the data table and the batch log, appended
+    # to blindly, each checkpointed by its tenth commit (nothing waits for the reads ahead)
     assert checkpointed() == [True, True]
+    settle_prefetches()

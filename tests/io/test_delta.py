@@ -10,11 +10,9 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.io.delta import (
-    CHECKPOINT_EVERY,
     append,
     append_idempotent,
     batch_rows_present,
-    checkpoint_if_due,
     committed_in_session,
     latest_version,
     prefetch_state,
@@ -23,7 +21,6 @@ from lakehouse.io.delta import (
     upsert,
     wait_for_prefetches,
 )
-from lakehouse.tabledef import CHECKPOINT_INTERVAL
 from tests.io.spark_jobs import jobs_during
 
 
@@ -94,36 +91,6 @@ def test_the_latest_version_is_read_from_the_log(spark: SparkSession, tmp_path: 
 
     assert jobs_during(spark, lambda: latest_version(spark, path)) == []
     assert latest_version(spark, path) == 1
-
-
-def _checkpoints(path: str) -> list[int]:
-    return sorted(
-        int(f.name.split(".")[0]) for f in Path(path, "_delta_log").glob("*.checkpoint.parquet")
-    )
-
-
-def test_the_checkpoints_are_written_in_the_background_and_not_by_the_commits(
-    spark: SparkSession, tmp_path: Path
-) -> None:
-    path = str(tmp_path / "table")
-    spark.sql(
-        f"CREATE TABLE delta.`{path}` (id BIGINT) USING DELTA"
-        f" TBLPROPERTIES ('delta.checkpointInterval' = '{CHECKPOINT_INTERVAL}')"
-    )
-    for _ in range(CHECKPOINT_EVERY - 1):
-        append(spark.range(1), path)
-        prefetch_state(spark, path, read_state=False).result()
-    assert _checkpoints(path) == []  # version 9: not yet 10 commits past none
-    append(spark.range(1), path)
-    assert _checkpoints(path) == []  # the commit itself writes none
-    prefetch_state(spark, path, read_state=False).result()
-    assert _checkpoints(path) == [CHECKPOINT_EVERY]
-    assert not checkpoint_if_due(spark, path)  # due again ten commits later
-    for _ in range(CHECKPOINT_EVERY):
-        append(spark.range(1), path)
-    assert checkpoint_if_due(spark, path)
-    assert _checkpoints(path) == [CHECKPOINT_EVERY, 2 * CHECKPOINT_EVERY]
-    assert spark.read.format("delta").load(path).count() == 2 * CHECKPOINT_EVERY
 
 
 def test_waiting_for_the_reads_ahead_lets_them_finish(spark: SparkSession, tmp_path: Path) -> None:
