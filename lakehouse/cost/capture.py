@@ -132,13 +132,17 @@ class TaskMeter:
         if not new:
             return totals
         deadline = time.monotonic() + _SETTLE_SECONDS
-        while (
-            store.job(new[-1]).status().toString() not in _TERMINAL and time.monotonic() < deadline
-        ):
+        while time.monotonic() < deadline:
+            newest = _job(store, new[-1])
+            if newest is None or newest.status().toString() in _TERMINAL:
+                break
             time.sleep(0.01)
         executions = {self._execution} if self._execution is not None else set()
         for job_id in new:
-            stage_ids = str(store.job(job_id).stageIds().mkString(","))  # one py4j call
+            data = _job(store, job_id)
+            if data is None:
+                continue
+            stage_ids = str(data.stageIds().mkString(","))  # one py4j call
             job = TaskTotals()
             for stage_id in (int(s) for s in stage_ids.split(",") if s):
                 try:
@@ -148,11 +152,26 @@ class TaskMeter:
                 job += _stage_totals(stage)
             if job.input_bytes:  # it may have scanned files: its SQL execution
                 # (JobData@<hash>,Some(<execution id>)) or (JobData@<hash>,None)
-                found = _JOB_EXECUTION.search(str(store.jobWithAssociatedSql(job_id).toString()))
+                try:
+                    sql = str(store.jobWithAssociatedSql(job_id).toString())
+                except Py4JJavaError:  # dropped from the store since (see _job)
+                    sql = ""
+                found = _JOB_EXECUTION.search(sql)
                 if found is not None:
                     executions.add(int(found.group(1)))
             totals += job
         return TaskTotals(files_read=files_read(spark, executions)) + totals
+
+
+def _job(store: Any, job_id: int) -> Any | None:
+    """The status store's data of job ``job_id``; None when the store no longer has it: the
+    listener drops the oldest ended jobs past ``spark.ui.retainedJobs``, also between the
+    listing of a batch's jobs and the reading of one (its tasks then count nothing, as those
+    of a dropped stage do; the batch is not failed for a measurement)."""
+    try:
+        return store.job(job_id)
+    except Py4JJavaError:  # NoSuchElementException
+        return None
 
 
 def files_read(spark: SparkSession, executions: Iterable[int]) -> int:
