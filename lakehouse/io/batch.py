@@ -36,6 +36,7 @@ from lakehouse.io.delta import (
     upsert,
 )
 from lakehouse.io.faults import fault_point
+from lakehouse.io.projections import ProjectionChoice
 from lakehouse.io.side_by_side import run_side_by_side
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
@@ -85,12 +86,15 @@ class BatchWriter:
         self._gated: dict[str, TableDef] = {}  # the tables this job's gates judged
         self.monitor = Monitor(config)
         self._meter = TaskMeter()
+        self._projections = ProjectionChoice(config.spark.extra)
         self._cost_history: deque[CostSample] = deque(maxlen=500)
         # which batches run for the first time: their ops rows need no check for a retry
         self.attempts = FirstAttempts()
 
     def begin(self, spark: SparkSession) -> datetime:
-        """Start of a micro-batch: start measuring its Spark jobs; return its start time."""
+        """Start of a micro-batch: choose its projections (:mod:`lakehouse.io.projections`),
+        start measuring its Spark jobs; return its start time."""
+        self._projections.begin(spark)
         self._meter.start(spark)
         return now()
 
@@ -393,6 +397,7 @@ class BatchWriter:
         writer_id = self.identity.app_id(spark)
         first = self.attempts.first_attempt(spark, batch_id)
         self._measure_cost(spark, batch_id, stats)
+        self._projections.ended(stats.rows_in)
         run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id, first))
         finished = now()
         row = {

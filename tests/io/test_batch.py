@@ -18,6 +18,8 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.frames import local_frame
 from lakehouse.io.batch import BatchStats, BatchWriter, observed, summarize_offsets
 from lakehouse.io.delta import append_idempotent, settle_prefetches, wait_for_prefetches
+from lakehouse.io.projections import FACTORY_MODE, INTERPRETED_BELOW_ROWS
+from lakehouse.io.side_by_side import clone_session
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
 from lakehouse.ops import BATCH_LOG
@@ -306,3 +308,19 @@ def test_the_tables_a_batch_wrote_are_checkpointed_by_the_commit_that_reaches_th
     # to blindly, each checkpointed by its tenth commit (nothing waits for the reads ahead)
     assert checkpointed() == [True, True]
     settle_prefetches()
+
+
+def test_each_batch_sets_its_projection_mode_in_its_session(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    _, _, writer = _bronze_writer(spark, tmp_path)
+    session = clone_session(spark, {})  # the shared session keeps Spark's default
+    modes = []
+    for batch_id, rows in enumerate([10, INTERPRETED_BELOW_ROWS, 5]):
+        started = writer.begin(session)
+        modes.append(session.conf.get(FACTORY_MODE))
+        writer.log(session, batch_id, started, BatchStats(rows_in=rows))
+    started = writer.begin(session)
+    modes.append(session.conf.get(FACTORY_MODE))
+    # the first batch, then after 10 rows, after 20,000 (generated), after 5
+    assert modes == ["NO_CODEGEN", "NO_CODEGEN", "FALLBACK", "NO_CODEGEN"]
