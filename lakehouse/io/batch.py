@@ -86,7 +86,7 @@ class BatchWriter:
         self._gated: dict[str, TableDef] = {}  # the tables this job's gates judged
         self.monitor = Monitor(config)
         self._meter = TaskMeter()
-        self._projections = ProjectionChoice(config.spark.extra)
+        self.projections = ProjectionChoice(config.spark.extra)
         self._cost_history: deque[CostSample] = deque(maxlen=500)
         # which batches run for the first time: their ops rows need no check for a retry
         self.attempts = FirstAttempts()
@@ -94,7 +94,7 @@ class BatchWriter:
     def begin(self, spark: SparkSession) -> datetime:
         """Start of a micro-batch: choose its projections (:mod:`lakehouse.io.projections`),
         start measuring its Spark jobs; return its start time."""
-        self._projections.begin(spark)
+        self.projections.begin(spark)
         self._meter.start(spark)
         return now()
 
@@ -397,7 +397,7 @@ class BatchWriter:
         writer_id = self.identity.app_id(spark)
         first = self.attempts.first_attempt(spark, batch_id)
         self._measure_cost(spark, batch_id, stats)
-        self._projections.ended(stats.rows_in)
+        self.projections.ended(stats.rows_in)
         run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id, first))
         finished = now()
         row = {

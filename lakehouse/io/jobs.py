@@ -92,13 +92,14 @@ def start_job_stream(spark: SparkSession, job: BronzeJob | SilverJob | GoldJob) 
     that never stopped would (the latency benchmark's warm batches). The checkpoint is read
     first: which batches of the run may have run before (:mod:`lakehouse.io.attempts`)."""
     job.attempts.starting(spark, job.checkpoint)
-    return start_stream(
-        job.read(spark),
-        _with_commit_fault_point(job, job.job),
-        job.checkpoint,
-        job.config.trigger,
-        name=f"lakehouse-{job.dataset_name}-{job.job}",
-    )
+    with job.projections.starting(spark):  # the stream's session: lakehouse.io.projections
+        return start_stream(
+            job.read(spark),
+            _with_commit_fault_point(job, job.job),
+            job.checkpoint,
+            job.config.trigger,
+            name=f"lakehouse-{job.dataset_name}-{job.job}",
+        )
 
 
 class BatchInterrupted(LakehouseError):

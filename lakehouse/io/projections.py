@@ -16,7 +16,8 @@ for every batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
@@ -51,6 +52,25 @@ class ProjectionChoice:
         mode = projection_mode(self._previous_rows, self._extra)
         if mode is not None:
             spark.conf.set(FACTORY_MODE, mode)
+
+    @contextmanager
+    def starting(self, spark: SparkSession) -> Iterator[None]:
+        """Start a stream of the job in the block: Spark gives the stream a clone of
+        ``spark``'s settings, so its own work (planning each batch, reading the source's
+        log) runs in the mode of the first batch; ``spark`` keeps its value afterwards."""
+        mode = projection_mode(self._previous_rows, self._extra)
+        if mode is None:
+            yield
+            return
+        before = spark.conf.get(FACTORY_MODE, None)
+        spark.conf.set(FACTORY_MODE, mode)
+        try:
+            yield
+        finally:
+            if before is None:
+                spark.conf.unset(FACTORY_MODE)
+            else:
+                spark.conf.set(FACTORY_MODE, before)
 
     def ended(self, rows_in: int) -> None:
         """The batch read ``rows_in`` rows: the next batch's mode follows."""
