@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from lakehouse.config import (
     SourceConfig,
     SparkConfig,
 )
+from lakehouse.layers.bronze import to_bronze
 from lakehouse.platform import load_platform, source_config
 from lakehouse.session import build_session
 from lakehouse.sources.kafka import kafka_package
@@ -183,6 +184,19 @@ def landing_batch(spark: SparkSession, folder: str) -> DataFrame:
             F.col("_metadata.file_modification_time").alias("file_modification_time"),
         )
     )
+
+
+def landing_bronze(
+    spark: SparkSession, lines: Sequence[bytes], ingest: datetime, partition: str = "f1"
+) -> DataFrame:
+    """Bronze rows of the payloads ``lines``, as one landing file (``partition``) delivers
+    them (offsets 0, 1, ...), ingested at ``ingest`` by batch 0."""
+    envelopes = spark.createDataFrame(
+        [("landing", partition, i, None, line, None, None, None) for i, line in enumerate(lines)],
+        "source string, partition string, offset long, key binary, payload binary, "
+        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
+    )
+    return envelopes.transform(to_bronze(0, ingest))
 
 
 def event_line(event_id: str, ts: datetime, user: str, **fields: object) -> bytes:

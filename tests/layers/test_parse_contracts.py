@@ -15,8 +15,8 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config import SilverConfig, parse_duration
 from lakehouse.contracts import Dataset, load_dataset
 from lakehouse.generate import GeneratorSpec, generate_dataset_events
-from lakehouse.layers.bronze import to_bronze
 from lakehouse.layers.silver import REASONS_COL, SilverRules, parse_events
+from tests.conftest import landing_bronze
 from tests.generate.conftest import write_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +28,7 @@ LATER = ("duplicate", "expectation_failed")
 
 def _bronze(spark: SparkSession, lines: Sequence[bytes]) -> DataFrame:
     """Bronze rows of the payloads ``lines``, as a landing file delivers them."""
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", i, None, line, None, None, None) for i, line in enumerate(lines)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    return envelopes.transform(to_bronze(0, INGEST))
+    return landing_bronze(spark, lines, INGEST)
 
 
 def _datasets(tmp: Path) -> list[tuple[Dataset, Path]]:

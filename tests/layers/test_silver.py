@@ -10,7 +10,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.io.batch import batch_summary
-from lakehouse.layers.bronze import to_bronze
 from lakehouse.layers.silver import (
     DEDUP_COL,
     INVISIBLE_COL,
@@ -22,6 +21,7 @@ from lakehouse.layers.silver import (
     to_quarantine,
     to_silver,
 )
+from tests.conftest import landing_bronze
 from tests.events import EVENTS, QUARANTINE_SILVER_EVENTS, SILVER_EVENTS
 
 INGEST = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -48,12 +48,7 @@ def _event(**changes: Any) -> dict[str, Any]:
 
 
 def _bronze(spark: SparkSession, payloads: list[bytes]) -> DataFrame:
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", i, None, p, None, None, None) for i, p in enumerate(payloads)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    return envelopes.transform(to_bronze(0, INGEST))
+    return landing_bronze(spark, payloads, INGEST)
 
 
 def _line(event: dict[str, Any]) -> bytes:

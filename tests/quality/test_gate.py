@@ -18,10 +18,9 @@ from lakehouse.config import LakehouseConfig, QualityConfig
 from lakehouse.demo import run_layers, table_counts
 from lakehouse.io.jobs import GoldJob, SilverJob
 from lakehouse.io.streams import StreamFailed
-from lakehouse.layers.bronze import to_bronze
 from lakehouse.quality.gate import GATE_REASONS, apply_gate, decide
 from lakehouse.quality.validate import Outcome
-from tests.conftest import SUITES, event_line, events_landing, with_checkpoint
+from tests.conftest import SUITES, event_line, events_landing, landing_bronze, with_checkpoint
 from tests.events import platform
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -109,12 +108,7 @@ def test_apply_gate_blocks_the_whole_batch_on_a_critical_table_failure(
 
 
 def _bronze(spark: SparkSession, lines: list[bytes], partition: str = "f1") -> DataFrame:
-    envelopes = spark.createDataFrame(
-        [("landing", partition, i, None, p, None, None, None) for i, p in enumerate(lines)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    return envelopes.transform(to_bronze(0, NOW))
+    return landing_bronze(spark, lines, NOW, partition)
 
 
 def _suite_dir(tmp_path: Path, name: str, change: dict[str, Any]) -> Path:

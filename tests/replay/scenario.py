@@ -14,9 +14,8 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.catalog import table_path
 from lakehouse.config import DatasetsConfig, LakehouseConfig
 from lakehouse.io.silver_job import SilverJob
-from lakehouse.layers.bronze import to_bronze
 from lakehouse.platform import load_platform
-from tests.conftest import DATASETS, event_line, register_lake, with_checkpoint
+from tests.conftest import DATASETS, event_line, landing_bronze, register_lake, with_checkpoint
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TS = NOW - timedelta(hours=1)
@@ -46,12 +45,7 @@ def narrow_datasets(folder: Path) -> Path:
 
 
 def bronze(spark: SparkSession, lines: list[bytes]) -> DataFrame:
-    envelopes = spark.createDataFrame(
-        [("landing", "f1", i, None, p, None, None, None) for i, p in enumerate(lines)],
-        "source string, partition string, offset long, key binary, payload binary, "
-        "attributes map<string,string>, publish_ts timestamp, source_event_ts timestamp",
-    )
-    return envelopes.transform(to_bronze(0, NOW))
+    return landing_bronze(spark, lines, NOW)
 
 
 def quarantine_under_narrow_contract(
