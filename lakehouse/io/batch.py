@@ -91,10 +91,11 @@ class BatchWriter:
         # which batches run for the first time: their ops rows need no check for a retry
         self.attempts = FirstAttempts()
 
-    def begin(self, spark: SparkSession) -> datetime:
-        """Start of a micro-batch: choose its projections (:mod:`lakehouse.io.projections`),
-        start measuring its Spark jobs; return its start time."""
-        self.projections.begin(spark)
+    def begin(self, spark: SparkSession, batch: DataFrame | None = None) -> datetime:
+        """Start of a micro-batch (``batch``: what it reads): choose its projections
+        (:mod:`lakehouse.io.projections`), start measuring its Spark jobs; return its start
+        time."""
+        self.projections.begin(spark, batch)
         self._meter.start(spark)
         return now()
 

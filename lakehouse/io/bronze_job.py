@@ -62,7 +62,7 @@ class BronzeJob(BatchWriter):
         return self.source.envelopes(raw)
 
     def __call__(self, raw: DataFrame, batch_id: int) -> None:
-        started = self.begin(raw.sparkSession)
+        started = self.begin(raw.sparkSession, raw)
         envelopes = self._envelopes(raw, batch_id)
         bronze = envelopes.frame.transform(to_bronze(batch_id, started))
         # A source that has the offset ranges at hand is read once more, by the write; the

@@ -58,7 +58,7 @@ class GoldJob(BatchWriter):
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
-        started = self.begin(spark)
+        started = self.begin(spark, batch)
         writer_id = self.identity.app_id(spark)
         windows = [
             F.expr(g.window_expr).alias(f"_w{i}") for i, (g, _, _) in enumerate(self.tables.gold)

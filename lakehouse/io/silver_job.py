@@ -162,7 +162,7 @@ class SilverJob(BatchWriter):
 
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
-        started = self.begin(spark)
+        started = self.begin(spark, bronze)
         writer_id = self.identity.app_id(spark)
         dataset, silver_table = self.dataset, self.tables.silver
         parsed = bronze.transform(self.parse()).persist()
