@@ -18,6 +18,7 @@ from lakehouse.layers.silver import (
     classify_duplicates,
     code_fields,
     parse_events,
+    raw_schema,
     to_quarantine,
     to_silver,
 )
@@ -101,6 +102,10 @@ def test_every_refusal_has_its_reason(spark: SparkSession) -> None:
         (b"", ["empty_payload"]),
         (b'{"event_id": "e1", "event_type": "cl', ["malformed_json"]),
         (b"[1, 2, 3]", ["malformed_json"]),
+        (b"null", ["malformed_json"]),
+        (b'"e1"', ["malformed_json"]),
+        (b'{"event_id": "e1",}', ["malformed_json"]),
+        (_line(_event(device="web\u0001")).replace(b"\\u0001", b"\x01"), ["malformed_json"]),
         (_line(_event(properties={"q": "cafX"})).replace(b"cafX", b"caf\xe9"), ["invalid_utf8"]),
         (_line(_event(user_id=None)), ["missing_field:user_id"]),
         (_line(_event(event_id="  ")), ["missing_field:event_id"]),
@@ -140,6 +145,38 @@ def test_every_refusal_has_its_reason(spark: SparkSession) -> None:
         "_offset long, _reasons array<string>",
     )
     assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_unknown_fields_are_rescued_whatever_reads_the_payload(spark: SparkSession) -> None:
+    """The payload's keys find the unknown fields; a payload JSON reads leniently (NaN) but
+    the keys' reader refuses is read as a map all the same, and a field named like the
+    corrupt-record column is an unknown field like any other."""
+    payloads = [
+        _line(_event()),
+        _line(_event(app_version="1.2.3")).replace(b'"1.2.3"', b"NaN"),
+        _line(_event(_corrupt_record="x")),
+        _line(_event(Event_ID="E1")),  # keys are case-sensitive: not event_id
+    ]
+    parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
+    actual = parsed.select("_offset", "event_id", "rescued_data", REASONS_COL).orderBy("_offset")
+    expected = spark.createDataFrame(
+        [
+            (0, "e1", None, []),
+            (1, "e1", {"app_version": '"NaN"'}, []),
+            (2, "e1", {"_corrupt_record": "x"}, []),
+            (3, "e1", {"Event_ID": "E1"}, []),
+        ],
+        "_offset long, event_id string, rescued_data map<string,string>, "
+        "_reasons array<string>",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_the_corrupt_record_column_is_named_apart_from_every_field() -> None:
+    schema, corrupt = raw_schema(["_corrupt_record", "event_id"])
+    assert corrupt == "__corrupt_record"
+    assert schema.fieldNames() == ["_corrupt_record", "event_id", "__corrupt_record"]
+    assert {f.dataType.simpleString() for f in schema.fields} == {"string"}
 
 
 def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
