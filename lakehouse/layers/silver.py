@@ -168,8 +168,8 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
         F.col("ingest_ts").alias("_ingest_ts"),
         text.alias("_text"),
     ]
-    schema, corrupt = raw_schema(known)
-    raw_struct = F.from_json(F.col("_text"), schema, {"columnNameOfCorruptRecord": corrupt})
+    texts, corrupt = raw_schema(known)
+    raw_struct = F.from_json(F.col("_text"), texts, {"columnNameOfCorruptRecord": corrupt})
     version = typed_value(version_field, F.col(RAW_COL)[dataset.version_field])
     typed = _typed_columns(dataset, version)
     # each event is checked against the schema its version names; an event whose

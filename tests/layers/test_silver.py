@@ -166,8 +166,7 @@ def test_unknown_fields_are_rescued_whatever_reads_the_payload(spark: SparkSessi
             (2, "e1", {"_corrupt_record": "x"}, []),
             (3, "e1", {"Event_ID": "E1"}, []),
         ],
-        "_offset long, event_id string, rescued_data map<string,string>, "
-        "_reasons array<string>",
+        "_offset long, event_id string, rescued_data map<string,string>, _reasons array<string>",
     )
     assert_df_equality(actual, expected, ignore_nullable=True)
 
