@@ -186,24 +186,26 @@ class SilverJob(BatchWriter):
                     "ingest": F.unix_micros(F.col("_ingest_ts")),
                 },
             )
-            classified = good.transform(
-                classify_duplicates(
-                    self._existing(spark, good, writer_id, batch_id, ranges["event"]),
-                    dataset.id_field,
+            # minimized before the cache: the monitors, the gate and the write read the
+            # candidates, and each would otherwise compute the pseudonyms again (a refused
+            # duplicate's quarantine row takes its id and subject from the raw payload)
+            classified = (
+                good.transform(
+                    classify_duplicates(
+                        self._existing(spark, good, writer_id, batch_id, ranges["event"]),
+                        dataset.id_field,
+                    )
                 )
+                .transform(minimize(silver_table.policy.minimization, self.key))
+                .persist()
             )
-            classified = classified.persist()
             stats = BatchStats(
                 rows_in=rows_in,
                 source_offsets=offsets,
                 key_version=self.key_version,
                 characters_removed=removed,
             )
-            candidates = (
-                classified.where(F.col(DEDUP_COL) == "new")
-                .drop(DEDUP_COL)
-                .transform(minimize(silver_table.policy.minimization, self.key))
-            )
+            candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
             parameters = suite_parameters(
                 self.rules.max_future_skew_seconds, started.replace(tzinfo=None)
             )
