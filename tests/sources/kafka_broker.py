@@ -8,6 +8,7 @@ The jars are resolved once with the Ivy jar that pyspark ships and cached under
 from __future__ import annotations
 
 import base64
+import fcntl
 import shutil
 import socket
 import subprocess
@@ -31,14 +32,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _resolve(org: str, name: str, version: str) -> list[str]:
-    listing = CACHE / f"{name}-{version}.classpath"
+def _cached(listing: Path) -> list[str] | None:
+    """The jars of a classpath listing, when it and every jar it names are there."""
     if listing.is_file():
         jars = listing.read_text().strip().split(":")
         if all(Path(jar).is_file() for jar in jars):
             return jars
-    ivy = next((Path(pyspark.__file__).parent / "jars").glob("ivy-*.jar"))
+    return None
+
+
+def _resolve(org: str, name: str, version: str) -> list[str]:
+    """The jars of ``org:name:version`` with its dependencies. One process resolves at a
+    time (the test workers share the cache: two Ivy runs into one cache delete each other's
+    partial downloads); a worker that waited finds the listing the other one wrote."""
+    listing = CACHE / f"{name}-{version}.classpath"
     CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "resolve.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        jars = _cached(listing)
+        return jars if jars is not None else _ivy(org, name, version, listing)
+
+
+def _ivy(org: str, name: str, version: str, listing: Path) -> list[str]:
+    ivy = next((Path(pyspark.__file__).parent / "jars").glob("ivy-*.jar"))
     command = ["java", "-jar", str(ivy), "-dependency", org, name, version, "-confs", "default"]
     command += ["-cache", str(CACHE / "ivy"), "-cachepath", str(listing)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
