@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -62,14 +63,22 @@ CODEGEN_ENV_VAR = "LAKEHOUSE_TEST_CODEGEN"
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 
 
+@contextmanager
+def one_ivy_resolution() -> Iterator[None]:
+    """Hold the tests' Ivy lock in the block: the test processes resolve jars one at a time,
+    since two Ivy resolutions writing the same cache at once (a fresh machine) delete each
+    other's partial downloads and fail."""
+    with open(Path(tempfile.gettempdir()) / "lakehouse-tests-ivy.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     # One session serves every test, so it always has Spark's Kafka connector (resolved from
     # Maven Central once, then from the Ivy cache); the CLI adds it only for the Kafka source.
-    # The test processes start their sessions one at a time: two Ivy resolutions writing
-    # the same cache at once (a fresh machine) fail.
-    with open(Path(tempfile.gettempdir()) / "lakehouse-tests-ivy.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # The test processes start their sessions one at a time (one_ivy_resolution).
+    with one_ivy_resolution():
         codegen = os.environ.get(CODEGEN_ENV_VAR, "on")
         if codegen not in ("on", "off"):
             raise ValueError(f"{CODEGEN_ENV_VAR}={codegen!r}: choose on or off")

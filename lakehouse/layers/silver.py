@@ -198,12 +198,13 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     )
     # the map of unknown fields only where there are some (or no keys could be read: a
     # payload JSON reads with NaN, the keys' stricter reader refuses)
-    unknown = keys.isNull() | (F.size(F.array_except(keys, F.lit(known))) > 0)
+    known_names = F.lit(known)
+    unknown = keys.isNull() | (F.size(F.array_except(keys, known_names)) > 0)
     rescued = F.when(
         unknown,
         F.map_filter(
             F.from_json(F.col("_text"), _STRING_MAP),
-            lambda k, _v: ~F.array_contains(F.lit(known), k),
+            lambda k, _v: ~F.array_contains(known_names, k),
         ),
     )
     subject = dataset.subject_field

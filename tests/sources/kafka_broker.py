@@ -8,7 +8,6 @@ The jars are resolved once with the Ivy jar that pyspark ships and cached under
 from __future__ import annotations
 
 import base64
-import fcntl
 import shutil
 import socket
 import subprocess
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark
+
+from tests.conftest import one_ivy_resolution
 
 __all__ = ["KAFKA_VERSION", "KafkaBroker", "kafka_classpath", "start_broker"]
 
@@ -43,12 +44,11 @@ def _cached(listing: Path) -> list[str] | None:
 
 def _resolve(org: str, name: str, version: str) -> list[str]:
     """The jars of ``org:name:version`` with its dependencies. One process resolves at a
-    time (the test workers share the cache: two Ivy runs into one cache delete each other's
-    partial downloads); a worker that waited finds the listing the other one wrote."""
+    time (the test workers share the cache: :func:`tests.conftest.one_ivy_resolution`); a
+    worker that waited finds the listing the other one wrote."""
     listing = CACHE / f"{name}-{version}.classpath"
     CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / "resolve.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    with one_ivy_resolution():
         jars = _cached(listing)
         return jars if jars is not None else _ivy(org, name, version, listing)
 
