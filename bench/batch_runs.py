@@ -23,6 +23,7 @@ from bench.common import (
     bare_bronze,
     bare_gold,
     bare_silver,
+    create_bare_silver,
     make_config,
     register,
 )
@@ -90,6 +91,7 @@ def bare_streams(
     bronze = config.lake.table_path("bronze", "events")
     silver = config.lake.table_path("silver", "events")
     shutil.copytree(bronze, root / "bronze")  # still empty
+    create_bare_silver(spark, bronze, str(root / "silver"))
     return {
         "bronze": lambda: (
             bare_bronze(spark, landing, files, root / "bronze-cp")
@@ -97,9 +99,9 @@ def bare_streams(
             .start(str(root / "bronze"))
         ),
         "silver": lambda: (
-            bare_silver(spark, bronze, root / "silver-cp")
+            bare_silver(spark, bronze, root / "silver-cp", str(root / "silver"))
             .trigger(availableNow=True)
-            .start(str(root / "silver"))
+            .start()
         ),
         "gold": lambda: (
             bare_gold(spark, silver, root / "gold", accumulate=True)

@@ -6,8 +6,10 @@ there adds ``trigger(availableNow=True)``, a freshness run a processing-time tri
 
 - bronze: Delta's own streaming sink appending the landing lines with the columns of bronze
   (the offset of the file split instead of line numbers; no monitoring, no batch log);
-- silver: ``from_json`` of the bronze payloads, appended to Delta (no reasons, no dedup, no
-  quarantine, no gate);
+- silver: ``from_json`` of the bronze payloads, the batch's first row per event id, and the
+  Delta documentation's insert-only MERGE for deduplication against the silver rows of the
+  last days (no reasons, no quarantine, no gate); :func:`bare_append_silver` is the same
+  parse appended without dedup, a second reference;
 - gold: a ``foreachBatch`` that aggregates each batch and MERGEs it into three Delta tables.
 """
 
@@ -44,10 +46,12 @@ __all__ = [
     "PAYLOAD_SCHEMA",
     "ROOT",
     "SUITES",
+    "bare_append_silver",
     "bare_bronze",
     "bare_gold",
     "bare_parse",
     "bare_silver",
+    "create_bare_silver",
     "make_config",
     "register",
     "timed",
@@ -137,9 +141,10 @@ def bare_parse(bronze: DataFrame) -> DataFrame:
     )
 
 
-def bare_silver(spark: SparkSession, bronze: str, checkpoint: Path) -> DataStreamWriter:
+def bare_append_silver(spark: SparkSession, bronze: str, checkpoint: Path) -> DataStreamWriter:
     """The parsed bronze payloads (:func:`bare_parse`) for Delta's streaming sink, in the
-    batches the jobs read (``maxBytesPerTrigger``); start it with the table's path."""
+    batches the jobs read (``maxBytesPerTrigger``), no dedup; start it with the table's
+    path."""
     return (
         spark.readStream.format("delta")
         .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)
@@ -147,6 +152,48 @@ def bare_silver(spark: SparkSession, bronze: str, checkpoint: Path) -> DataStrea
         .transform(bare_parse)
         .writeStream.format("delta")
         .partitionBy("event_date")
+        .option("checkpointLocation", str(checkpoint))
+    )
+
+
+def create_bare_silver(spark: SparkSession, bronze: str, table: str) -> None:
+    """The empty table of :func:`bare_silver` (the parsed columns, by ``event_date``)."""
+    empty = spark.read.format("delta").load(bronze).limit(0).transform(bare_parse)
+    empty.write.format("delta").partitionBy("event_date").save(table)
+
+
+# the days of silver the bare dedup looks in: the jobs' 48 h window around events up to
+# 36 h old (the benchmarks' oldest), from today
+BARE_DEDUP_DAYS = 4
+
+
+def bare_silver(spark: SparkSession, bronze: str, checkpoint: Path, table: str) -> DataStreamWriter:
+    """From_json, dedup and append, as a bare ``foreachBatch`` would: each batch (the
+    batches the jobs read, ``maxBytesPerTrigger``) parsed (:func:`bare_parse`), its first
+    row per ``event_id`` kept, and inserted where silver has no row of that id in the last
+    :data:`BARE_DEDUP_DAYS` days (the insert-only MERGE the Delta documentation gives for
+    deduplication). The silver ``table`` must exist (:func:`create_bare_silver`); start the
+    writer with ``start()``."""
+
+    def write(batch: DataFrame, _batch_id: int) -> None:
+        rows = batch.transform(bare_parse).dropDuplicates(["event_id"])
+        (
+            DeltaTable.forPath(batch.sparkSession, table)
+            .alias("t")
+            .merge(
+                rows.alias("s"),
+                "t.event_id = s.event_id"
+                f" AND t.event_date >= current_date() - INTERVAL {BARE_DEDUP_DAYS} DAYS",
+            )
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    return (
+        spark.readStream.format("delta")
+        .option("maxBytesPerTrigger", MAX_BYTES_PER_BATCH)
+        .load(bronze)
+        .writeStream.foreachBatch(write)
         .option("checkpointLocation", str(checkpoint))
     )
 

@@ -31,7 +31,14 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
-from bench.common import bare_bronze, bare_gold, bare_parse, bare_silver, make_config, register
+from bench.common import (
+    bare_bronze,
+    bare_gold,
+    bare_silver,
+    create_bare_silver,
+    make_config,
+    register,
+)
 from lakehouse.config import TriggerConfig
 from lakehouse.io.delta import settle_prefetches
 from lakehouse.io.jobs import start_job
@@ -169,16 +176,14 @@ def _start_bare(
     bronze = root / "bronze"
     silver = root / "silver"
     shutil.copytree(bronze_template, bronze)  # an empty bronze table: the jobs' columns
-    # the silver table exists before the gold stream reads it
-    empty = spark.read.format("delta").load(str(bronze)).limit(0).transform(bare_parse)
-    empty.write.format("delta").partitionBy("event_date").save(str(silver))
+    create_bare_silver(spark, str(bronze), str(silver))  # before the gold stream reads it
     queries = [
         bare_bronze(spark, landing, 1_000, root / "bronze-checkpoint")
         .trigger(processingTime=interval)
         .start(str(bronze)),
-        bare_silver(spark, str(bronze), root / "silver-checkpoint")
+        bare_silver(spark, str(bronze), root / "silver-checkpoint", str(silver))
         .trigger(processingTime=interval)
-        .start(str(silver)),
+        .start(),
         bare_gold(spark, str(silver), root / "gold", accumulate=True)
         .trigger(processingTime=interval)
         .start(),

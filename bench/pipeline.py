@@ -8,8 +8,10 @@ fresh tables and checkpoints:
   properties; the offset of the file split instead of line numbers; no monitoring, no
   batch log);
 - silver: the silver job with the gate off, with the fast gate, and with Great Expectations
-  as the gate engine, and a bare stream that parses the same bronze payloads with
-  ``from_json`` and appends them to Delta (no reasons, no dedup, no quarantine);
+  as the gate engine, against a bare stream that parses the same bronze payloads with
+  ``from_json``, dedups them on ``event_id`` (within the batch and, by the Delta
+  documentation's insert-only MERGE, against silver's last days) and inserts them (no
+  reasons, no quarantine), and against the same parse appended without dedup;
 - gold: the gold job, and a bare ``foreachBatch`` that aggregates each batch and MERGEs it
   into three Delta tables;
 - the gate alone: the bronze_to_silver suite on one micro-batch of silver rows, fast gate
@@ -41,9 +43,11 @@ from bench.common import (
     EVENTS_PER_FILE,
     ROOT,
     SUITES,
+    bare_append_silver,
     bare_bronze,
     bare_gold,
     bare_silver,
+    create_bare_silver,
     make_config,
     register,
     timed,
@@ -69,7 +73,13 @@ def _bare_bronze(spark: SparkSession, landing: Path, files: int, table: str, out
 
 
 def _bare_silver(spark: SparkSession, bronze: str, out: Path) -> float:
-    stream = bare_silver(spark, bronze, out / "_checkpoint").trigger(availableNow=True)
+    create_bare_silver(spark, bronze, str(out / "table"))
+    stream = bare_silver(spark, bronze, out / "_checkpoint", str(out / "table"))
+    return timed(lambda: stream.trigger(availableNow=True).start().awaitTermination())
+
+
+def _bare_append_silver(spark: SparkSession, bronze: str, out: Path) -> float:
+    stream = bare_append_silver(spark, bronze, out / "_checkpoint").trigger(availableNow=True)
     return timed(lambda: stream.start(str(out / "table")).awaitTermination())
 
 
@@ -168,15 +178,18 @@ def bench_volume(
         config = base if name == "fast_gate" else fresh(f"silver-{name}", gate, engine, base)
         silver[name] = _rate(rows, _job(spark, config, "silver"))
     silver["bare"] = _rate(rows, _bare_silver(spark, bronze_path, work / "bare-s"))
+    silver["bare_append"] = _rate(rows, _bare_append_silver(spark, bronze_path, work / "bare-a"))
     silver["ratio_gate_on_to_off"] = round(
         silver["gate_off"]["seconds"] / silver["fast_gate"]["seconds"], 3
     )
     silver["ratio_ge_gate_to_off"] = round(
         silver["gate_off"]["seconds"] / silver["ge_gate"]["seconds"], 3
     )
-    silver["ratio_gate_off_to_bare"] = round(
-        silver["bare"]["seconds"] / silver["gate_off"]["seconds"], 3
-    )
+    for gate_name in ("gate_off", "fast_gate"):
+        for bare_name in ("bare", "bare_append"):
+            silver[f"ratio_{gate_name}_to_{bare_name}"] = round(
+                silver[bare_name]["seconds"] / silver[gate_name]["seconds"], 3
+            )
     result["silver"] = silver
     print(f"  silver: {silver}", flush=True)
     if "gold" not in layers:
@@ -260,7 +273,8 @@ def summary(report: dict[str, Any]) -> str:
     """The table the README shows: per volume, s per million events and the ratios ("-" for
     a layer the run did not time)."""
     lines = [
-        "events     | bronze s/M (bare) | silver s/M off / fast / GE (bare) | gold s/M (bare)"
+        "events     | bronze s/M (bare) | silver s/M off / fast / GE (bare; append only)"
+        " | gold s/M (bare)"
         " | bronze/bare | gate on/off | GE on/off | fast vs GE",
     ]
     for v in report["volumes"]:
@@ -279,7 +293,8 @@ def summary(report: dict[str, Any]) -> str:
             s = v["silver"]
             cells[2] = (
                 f"{s['gate_off']['seconds_per_million']} / {s['fast_gate']['seconds_per_million']}"
-                f" / {s['ge_gate']['seconds_per_million']} ({s['bare']['seconds_per_million']})"
+                f" / {s['ge_gate']['seconds_per_million']} ({s['bare']['seconds_per_million']};"
+                f" {s['bare_append']['seconds_per_million'] if 'bare_append' in s else '-'})"
             )
             cells[5] = f"{s['ratio_gate_on_to_off']:.2f}"
             cells[6] = f"{s['ratio_ge_gate_to_off']:.2f}"
