@@ -129,12 +129,17 @@ def typed_value(f: Field, raw: Column, parsed: Column | None = None) -> Column:
 
 
 def field_reasons(
-    f: Field, raw: Column, path: str | None = None, parsed: Column | None = None
+    f: Field,
+    raw: Column,
+    path: str | None = None,
+    parsed: Column | None = None,
+    typed: Column | None = None,
 ) -> Column:
     """The reasons ``raw`` breaks ``f``'s promise, as ``array<string>`` (empty when none);
-    for an object, ``parsed`` may be ``raw`` read as a map already."""
+    for an object, ``parsed`` may be ``raw`` read as a map already; ``typed`` may be
+    :func:`typed_value` of ``f`` computed already (a column of a projection before)."""
     path = path or f.name
-    typed = typed_value(f, raw, parsed)
+    typed = typed_value(f, raw, parsed) if typed is None else typed
     blank = raw.isNull() | (F.trim(raw) == "")
     parts: list[Column] = []
     if f.required:

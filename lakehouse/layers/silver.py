@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse.contracts.model import Dataset, SchemaVersion
+from lakehouse.contracts.model import Dataset, Field, SchemaVersion
 from lakehouse.contracts.types import field_type, nullable
 from lakehouse.layers.normalize import removed_characters
 from lakehouse.layers.parse import field_reasons, reason, typed_value
@@ -60,8 +60,9 @@ class SilverRules:
     max_lateness_seconds: int
 
 
-def _version_reasons(dataset: Dataset, version: Column) -> Column:
-    """Reasons of the version field itself: missing, not an integer, or no schema for it."""
+def _version_reasons(dataset: Dataset, version: Column, typed: Column | None) -> Column:
+    """Reasons of the version field itself: missing, not an integer, or no schema for it
+    (``typed``: the version typed already, a column before, or None)."""
     field = dataset.latest.field(dataset.version_field)
     assert field is not None  # the loader requires the version field in every version
     raw = F.col(RAW_COL)[dataset.version_field]
@@ -70,15 +71,31 @@ def _version_reasons(dataset: Dataset, version: Column) -> Column:
         version.isNotNull() & ~version.isin(*supported),
         F.concat(F.lit("unsupported_schema_version:"), version.cast("string")),
     )
-    return F.concat(field_reasons(field, raw), unsupported)
+    return F.concat(field_reasons(field, raw, typed=typed), unsupported)
 
 
-def _schema_reasons(schema: SchemaVersion, dataset: Dataset, version_reasons: Column) -> Column:
-    """The reasons of every field of ``schema``, in field order."""
+def _typed_before(f: Field, typed: dict[str, Column]) -> Column | None:
+    """The typed column of ``f`` to check ``f`` against, when silver's column of that name
+    is the very value ``f`` types to (the same expression): its reasons then read the
+    column instead of typing the text once more inside their conditions (which Spark's
+    common subexpression elimination does not share); else None."""
+    column = typed.get(f.name)
+    if column is None or str(column) != str(typed_value(f, F.col(RAW_COL)[f.name])):
+        return None
+    return F.col(f.name)
+
+
+def _schema_reasons(
+    schema: SchemaVersion, dataset: Dataset, version_reasons: Column, typed: dict[str, Column]
+) -> Column:
+    """The reasons of every field of ``schema``, in field order (``typed``: silver's typed
+    columns, :func:`_typed_before`)."""
     raw = F.col(RAW_COL)
     return F.concat(
         *[
-            version_reasons if f.name == dataset.version_field else field_reasons(f, raw[f.name])
+            version_reasons
+            if f.name == dataset.version_field
+            else field_reasons(f, raw[f.name], typed=_typed_before(f, typed))
             for f in schema.fields
         ]
     )
@@ -173,12 +190,16 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     version = typed_value(version_field, F.col(RAW_COL)[dataset.version_field])
     typed = _typed_columns(dataset, version)
     # each event is checked against the schema its version names; an event whose
-    # version is missing, not a number or unknown is checked against the newest one
-    version_reasons = _version_reasons(dataset, version)
-    by_version = _schema_reasons(dataset.latest, dataset, version_reasons)
+    # version is missing, not a number or unknown is checked against the newest one; the
+    # checks read silver's typed columns where they are the same values (computed before)
+    version_before = _typed_before(version_field, typed)
+    version_reasons = _version_reasons(
+        dataset, version if version_before is None else version_before, version_before
+    )
+    by_version = _schema_reasons(dataset.latest, dataset, version_reasons, typed)
     for schema in dataset.versions:
         if schema.version != dataset.latest.version:
-            reasons = _schema_reasons(schema, dataset, version_reasons)
+            reasons = _schema_reasons(schema, dataset, version_reasons, typed)
             by_version = F.when(version == schema.version, reasons).otherwise(by_version)
     keys = F.col(KEYS_COL)
     field_checks = F.concat(
