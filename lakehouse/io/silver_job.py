@@ -142,7 +142,13 @@ class SilverJob(BatchWriter):
     ) -> None:
         """Append the batch's silver and quarantine rows, side by side: both are computed
         from the batch's cached rows as they are written, and the writes count the rows on
-        their way (silver's only when nothing counted them before: ``rows_promoted``)."""
+        their way (silver's only when nothing counted them before: ``rows_promoted``).
+
+        When every row read is promoted (``rows_promoted`` equals the batch's rows: each
+        row read is promoted, refused, or already in silver from its delivery), nothing can
+        be refused: the quarantine is not written (an empty append would still read the
+        quarantine's deliveries, run a job and commit), and the batch log names no
+        quarantine version for the batch."""
 
         def write_silver(session: SparkSession) -> int:
             rows = in_session(promoted, session)
@@ -156,6 +162,9 @@ class SilverJob(BatchWriter):
             return self.append_counted(rows, self.tables.quarantine, batch_id, stats)
 
         spark = promoted.sparkSession
+        if rows_promoted is not None and rows_promoted == stats.rows_in:
+            stats.rows_out, stats.rows_quarantined = write_silver(spark), 0
+            return
         stats.rows_out, stats.rows_quarantined = run_side_by_side(
             spark, [write_silver, write_quarantine]
         )

@@ -321,6 +321,41 @@ def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_pa
     _assert_gold_equals_recomputation(spark)
 
 
+def test_a_silver_batch_with_nothing_refused_leaves_the_quarantine_alone(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, gates=False)
+    register_lake(spark, config)
+    ts = datetime.now(UTC) - timedelta(hours=1)
+    landing = Path(events_landing(config))
+    landing.mkdir(parents=True)
+    (landing / "a.jsonl").write_bytes(event_line("e1", ts, "u1") + b"\n")
+    run_layers(spark, config, ("bronze", "silver"))
+    (landing / "b.jsonl").write_bytes(  # a good event and its duplicate
+        event_line("e2", ts, "u2") + b"\n" + event_line("e1", ts, "u1") + b"\n"
+    )
+    run_layers(spark, config, ("bronze", "silver"))
+
+    log = spark.table("ops.batch_log").where(F.col("job") == "silver").orderBy("started_ts")
+    batches = [
+        (
+            r["rows_in"],
+            r["rows_out"],
+            r["rows_quarantined"],
+            sorted(t for t in r["versions_written"] if not t.startswith("ops.")),
+        )
+        for r in log.collect()
+    ]
+    assert batches == [
+        (1, 1, 0, ["silver.events"]),  # nothing refused: no quarantine commit, not even empty
+        (2, 1, 1, ["quarantine.silver_events", "silver.events"]),
+    ]
+    quarantine = spark.table("quarantine.silver_events")
+    assert [(r["event_id"], r["reason"]) for r in quarantine.collect()] == [
+        ("e1", "duplicate_event_id")
+    ]
+
+
 def test_batch_log_records_task_metrics(
     spark: SparkSession, pipeline: tuple[LakehouseConfig, list[GeneratedEvent]]
 ) -> None:
