@@ -52,6 +52,7 @@ class GoldJob(BatchWriter):
     def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
         super().__init__(config, "gold", tables.dataset.name, tables.dataset.content_hash)
         self.tables = tables
+        self.monitor.expect(table for _, table, _ in tables.gold)
 
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(self.tables.silver), self.config.trigger)

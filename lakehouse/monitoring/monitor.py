@@ -3,8 +3,9 @@ the table's history kept in memory, and say which findings block the batch."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,29 +41,42 @@ class Observation:
 
 class Monitor:
     """The metrics history of a job's tables, read from ``ops.table_metrics`` once (at the
-    first batch that needs it), then kept in memory: at most ``history_batches`` per table."""
+    first batch that needs it), then kept in memory: at most ``history_batches`` per table.
+    The tables a job watches together (:meth:`expect`) are read in one query, whichever of
+    them is asked for first; threads judging tables side by side share it."""
 
     def __init__(self, config: LakehouseConfig) -> None:
         self.settings = config.monitoring
         self.lake = config.lake
         self._history: dict[str, deque[BatchMetrics]] = {}
+        self._expected: list[str] = []
+        self._lock = threading.Lock()
 
     def watches(self, table: TableDef) -> bool:
         return self.settings.enabled and table.monitoring is not None
 
+    def expect(self, tables: Iterable[TableDef]) -> None:
+        """The job watches ``tables`` too: their histories are read with the first one."""
+        self._expected.extend(t.name for t in tables if self.watches(t))
+
     def history(self, spark: SparkSession, table: TableDef) -> deque[BatchMetrics]:
-        if table.name not in self._history:
-            stored = read_metrics(
-                spark,
-                self.lake,
-                tables=[table.name],
-                days=self.settings.history_days,
-                per_table=self.settings.history_batches,
-            )
-            self._history[table.name] = deque(
-                stored.get(table.name, []), maxlen=self.settings.history_batches
-            )
-        return self._history[table.name]
+        with self._lock:
+            if table.name not in self._history:
+                names = [table.name] + [
+                    n for n in self._expected if n != table.name and n not in self._history
+                ]
+                stored = read_metrics(
+                    spark,
+                    self.lake,
+                    tables=names,
+                    days=self.settings.history_days,
+                    per_table=self.settings.history_batches,
+                )
+                for name in names:
+                    self._history[name] = deque(
+                        stored.get(name, []), maxlen=self.settings.history_batches
+                    )
+            return self._history[table.name]
 
     def observe(
         self,

@@ -1,0 +1,57 @@
+"""The monitors' history in a job: read once for the tables a job watches together."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import table_path
+from lakehouse.io.delta import append_idempotent
+from lakehouse.monitoring.history import metrics_frame
+from lakehouse.monitoring.model import BatchMetrics
+from lakehouse.monitoring.monitor import Monitor
+from lakehouse.ops import TABLE_METRICS
+from tests.conftest import make_config, register_lake
+from tests.events import platform
+from tests.io.spark_jobs import jobs_during
+
+
+def test_the_histories_of_the_tables_a_job_watches_are_read_in_one_go(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)
+    register_lake(spark, config)
+    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    first, second, third = golds
+    now = datetime.now(UTC)
+    points = [
+        BatchMetrics(
+            table_name=table.name,
+            job="gold",
+            batch_id=batch,
+            batch_ts=now - timedelta(minutes=10 - batch),
+            rows=10 + batch,
+            rows_in=10 + batch,
+        )
+        for table in (first, second)
+        for batch in range(3)
+    ]
+    path = table_path(config.lake, TABLE_METRICS)
+    append_idempotent(metrics_frame(spark, points, "seed"), path, "seed", 0)
+    monitor = Monitor(config)
+    monitor.expect(golds)
+
+    read = jobs_during(spark, lambda: monitor.history(spark, second))
+    histories: dict[str, list[int]] = {}
+    after = jobs_during(
+        spark,
+        lambda: histories.update(
+            {t.name: [p.batch_id for p in monitor.history(spark, t)] for t in golds}
+        ),
+    )
+
+    assert read  # the first table asked for reads them all
+    assert after == []  # the others are in memory already, even one with no history yet
+    assert histories == {first.name: [0, 1, 2], second.name: [0, 1, 2], third.name: []}
