@@ -64,10 +64,12 @@ class GoldJob(BatchWriter):
         windows = [
             F.expr(g.window_expr).alias(f"_w{i}") for i, (g, _, _) in enumerate(self.tables.gold)
         ]
-        batch = batch.select("event_date", *windows).persist()
+        # the batch's rows per day and windows (a few per window, not a row per event), kept
+        # for the promotions to find the windows they recompute
+        batch = batch.groupBy("event_date", *windows).count().persist()
         try:
             # the rows read and the days they touch, in one job
-            per_day = batch.groupBy("event_date").count().collect()
+            per_day = batch.groupBy("event_date").agg(F.sum("count").alias("count")).collect()
             stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
             dates = [r["event_date"] for r in per_day]
             if dates:
