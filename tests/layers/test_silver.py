@@ -178,6 +178,16 @@ def test_the_corrupt_record_column_is_named_apart_from_every_field() -> None:
     assert {f.dataType.simpleString() for f in schema.fields} == {"string"}
 
 
+def test_the_checks_read_the_typed_columns_instead_of_typing_the_text_again(
+    spark: SparkSession,
+) -> None:
+    parsed = _bronze(spark, [_line(_event())]).transform(parse_events(EVENTS, RULES))
+    plan = parsed._jdf.queryExecution().optimizedPlan().toString()
+    # event_ts is typed once: its checks (invalid_type, the time rules, event_date) read the
+    # column; typed again inside the checks' conditions, it would be there twice or more
+    assert plan.count("try_to_timestamp") == 1, plan
+
+
 def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
     payloads = [
         _line(_event(event_ts="2026-11-23T13:30:00+02:00")),
