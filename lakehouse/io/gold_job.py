@@ -66,17 +66,17 @@ class GoldJob(BatchWriter):
         ]
         # the batch's rows per day and windows (a few per window, not a row per event), kept
         # for the promotions to find the windows they recompute
-        batch = batch.groupBy("event_date", *windows).count().persist()
+        counts = batch.groupBy("event_date", *windows).count().persist()
         try:
             # the rows read and the days they touch, in one job
-            per_day = batch.groupBy("event_date").agg(F.sum("count").alias("count")).collect()
+            per_day = counts.groupBy("event_date").agg(F.sum("count").alias("count")).collect()
             stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
             dates = [r["event_date"] for r in per_day]
             if dates:
                 # the gold tables are independent of each other: promoted side by side
                 pieces = [
                     self._promotion(
-                        i, batch, dates, batch_id=batch_id, writer_id=writer_id, started=started
+                        i, counts, dates, batch_id=batch_id, writer_id=writer_id, started=started
                     )
                     for i in range(len(self.tables.gold))
                 ]
@@ -84,21 +84,21 @@ class GoldJob(BatchWriter):
                     stats.add(part)  # in the order of the tables, whatever finished first
             self.log(spark, batch_id, started, stats)
         finally:
-            batch.unpersist()
+            counts.unpersist()
 
     def _promotion(
         self,
         i: int,
-        batch: DataFrame,
+        counts: DataFrame,
         dates: list[Any],
         *,
         batch_id: int,
         writer_id: str,
         started: datetime,
     ) -> Callable[[SparkSession], BatchStats]:
-        """The promotion of the ``i``-th gold table: its windows the batch touches,
-        recomputed from silver, gated, upserted and observed; what it did, in a
-        :class:`BatchStats` of its own."""
+        """The promotion of the ``i``-th gold table: its windows the batch touches (in
+        ``counts``, the batch's rows per day and window), recomputed from silver, gated,
+        upserted and observed; what it did, in a :class:`BatchStats` of its own."""
         gold, table, quarantine = self.tables.gold[i]
 
         def promote(spark: SparkSession) -> BatchStats:
@@ -106,7 +106,7 @@ class GoldJob(BatchWriter):
             # pinned: the silver stream may write silver while these rows are cached
             silver = read_pinned(spark, self.path(self.tables.silver))
             silver = silver.where(F.col("event_date").isin(dates))
-            touched = in_session(batch, spark).select(F.col(f"_w{i}").alias("_w")).distinct()
+            touched = in_session(counts, spark).select(F.col(f"_w{i}").alias("_w")).distinct()
             window = F.expr(gold.window_expr)
             source = silver.join(F.broadcast(touched), window == F.col("_w"), "left_semi")
             rows = (

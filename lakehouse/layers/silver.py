@@ -60,18 +60,21 @@ class SilverRules:
     max_lateness_seconds: int
 
 
-def _version_reasons(dataset: Dataset, version: Column, typed: Column | None) -> Column:
+def _version_reasons(dataset: Dataset, version: Column, typed: dict[str, Column]) -> Column:
     """Reasons of the version field itself: missing, not an integer, or no schema for it
-    (``typed``: the version typed already, a column before, or None)."""
+    (``version``: the version typed from the payload; ``typed``: silver's typed columns,
+    read instead where one is that value, :func:`_typed_before`)."""
     field = dataset.latest.field(dataset.version_field)
     assert field is not None  # the loader requires the version field in every version
     raw = F.col(RAW_COL)[dataset.version_field]
+    before = _typed_before(field, typed)
+    version = version if before is None else before
     supported = [v.version for v in dataset.versions]
     unsupported = reason(
         version.isNotNull() & ~version.isin(*supported),
         F.concat(F.lit("unsupported_schema_version:"), version.cast("string")),
     )
-    return F.concat(field_reasons(field, raw, typed=typed), unsupported)
+    return F.concat(field_reasons(field, raw, typed=before), unsupported)
 
 
 def _typed_before(f: Field, typed: dict[str, Column]) -> Column | None:
@@ -192,10 +195,7 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     # each event is checked against the schema its version names; an event whose
     # version is missing, not a number or unknown is checked against the newest one; the
     # checks read silver's typed columns where they are the same values (computed before)
-    version_before = _typed_before(version_field, typed)
-    version_reasons = _version_reasons(
-        dataset, version if version_before is None else version_before, version_before
-    )
+    version_reasons = _version_reasons(dataset, version, typed)
     by_version = _schema_reasons(dataset.latest, dataset, version_reasons, typed)
     for schema in dataset.versions:
         if schema.version != dataset.latest.version:
