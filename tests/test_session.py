@@ -34,8 +34,18 @@ def test_local_conf_has_master_delta_jars_and_quiet_ui() -> None:
     assert conf["spark.sql.shuffle.partitions"] == "3"
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.sql.catalogImplementation"] == "in-memory"
-    assert conf["spark.driver.memory"] == "2g"
+    assert conf["spark.driver.memory"] == "4g"
     assert conf["spark.sql.adaptive.enabled"] == "false"  # one job per query, not per stage
+
+
+def test_micro_batch_caches_are_not_compressed_unless_extra_says_so() -> None:
+    assert spark_conf(SparkConfig())["spark.sql.inMemoryColumnarStorage.compressed"] == "false"
+    dataproc = spark_conf(SparkConfig(mode="dataproc"))
+    assert dataproc["spark.sql.inMemoryColumnarStorage.compressed"] == "false"
+    extra = {"spark.sql.inMemoryColumnarStorage.compressed": "true"}
+    assert spark_conf(SparkConfig(extra=extra))["spark.sql.inMemoryColumnarStorage.compressed"] == (
+        "true"
+    )
 
 
 def test_local_adaptive_execution_can_be_turned_back_on() -> None:
