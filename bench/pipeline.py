@@ -17,6 +17,11 @@ fresh tables and checkpoints:
 - the gate alone: the bronze_to_silver suite on one micro-batch of silver rows, fast gate
   against Great Expectations, best of ``--repeats``.
 
+Every variant runs ``--rounds`` times (default 2) on fresh tables, the variants of a layer
+one after the other in one round and in the reverse order in the next, so that none is
+always the first in the process (which pays the JIT and the heap's growth for batches of
+that size); the best of its runs is reported, every run's seconds are kept in the JSON.
+
 Bronze micro-batches hold ``--batch-events`` events (files of 5,000) in every run; silver
 and gold, project and bare alike, read at most ``trigger.max_bytes_per_batch`` (default) of
 the layer below per micro-batch. Prints rows/s, seconds per million events and the ratios,
@@ -33,6 +38,8 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,76 +116,114 @@ def _gate_alone(
     return {"rows": rows, **{f"{k}_seconds": v for k, v in best.items()}}
 
 
-def _rate(rows: int, seconds: float) -> dict[str, float]:
+def _rate(rows: int, runs: list[float]) -> dict[str, Any]:
+    """The best of ``runs`` (seconds) as rates, with every run's seconds."""
+    seconds = min(runs)
     return {
         "seconds": round(seconds, 3),
         "rows_per_second": round(rows / seconds, 1),
         "seconds_per_million": round(seconds / rows * 1_000_000, 2),
+        "runs": [round(r, 3) for r in runs],
     }
+
+
+def _rounds(rounds: int, variants: dict[str, Callable[[int], float]]) -> dict[str, list[float]]:
+    """Each variant once per round (the round's number its argument, for fresh tables), in
+    the given order in even rounds and reversed in odd ones: with two rounds or more no
+    variant is always the first, which pays the JIT and the heap's growth for a batch of
+    this size, nor always the last."""
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for n in range(rounds):
+        order = list(variants) if n % 2 == 0 else list(reversed(variants))
+        for name in order:
+            seconds[name].append(variants[name](n))
+    return seconds
 
 
 LAYERS = ("bronze", "silver", "gold", "gate")
 
 
-def bench_volume(
-    spark: SparkSession,
-    work: Path,
-    events: int,
-    batch_events: int,
-    repeats: int,
-    *,
-    layers: tuple[str, ...] = LAYERS,
-) -> dict[str, Any]:
-    """Time the ``layers`` (each needs the ones before it: silver reads the bronze table the
-    bronze run wrote) on ``events`` generated events."""
-    landing = work / "landing" / "events"  # the product events' folder under the landing root
-    files = max(1, batch_events // EVENTS_PER_FILE)
-    start = datetime.now(UTC) - timedelta(hours=36)
-    spec = GeneratorSpec(count=events, bad_share=0.05, seed=1, rate=events / 30 / 3600, start=start)
-    generated = timed(
-        lambda: write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE)
-    )
-    print(f"{events} events generated in {generated:.0f}s", flush=True)
+@dataclass
+class _Volume:
+    """One volume's generated landing folder and the lakes its runs write."""
+
+    spark: SparkSession
+    work: Path
+    landing: Path
+    files: int
+    rounds: int
 
     def fresh(
-        name: str, gate: bool = True, engine: str = "fast", bronze: LakehouseConfig | None = None
+        self,
+        name: str,
+        gate: bool = True,
+        engine: str = "fast",
+        copy_from: LakehouseConfig | None = None,
+        copy: tuple[str, ...] = ("bronze",),
     ) -> LakehouseConfig:
-        """A new lake; with ``bronze``, starting from a copy of that lake's bronze table."""
-        config = make_config(work / name, landing, files, gate=gate, engine=engine)
-        if bronze is not None:
-            shutil.copytree(
-                bronze.lake.table_path("bronze", "events"),
-                config.lake.table_path("bronze", "events"),
-            )
-        register(spark, config)
+        """A new lake; with ``copy_from``, starting from a copy of that lake's ``copy``
+        layers' event tables."""
+        config = make_config(self.work / name, self.landing, self.files, gate=gate, engine=engine)
+        if copy_from is not None:
+            for layer in copy:
+                shutil.copytree(
+                    copy_from.lake.table_path(layer, "events"),
+                    config.lake.table_path(layer, "events"),
+                )
+        register(self.spark, config)
         return config
 
-    result: dict[str, Any] = {"events": events, "batch_events": batch_events}
-    base = fresh("base")
-    bare_table = work / "bare-bronze" / "table"
-    shutil.copytree(base.lake.table_path("bronze", "events"), bare_table)  # still empty
-    # read the files once untimed, so that neither run pays for the first read from disk
-    spark.read.text(str(landing)).write.format("noop").mode("overwrite").save()
-    project = _job(spark, base, "bronze")
-    bare = _bare_bronze(spark, landing, files, str(bare_table), work / "bare-bronze")
-    rows = spark.read.format("delta").load(base.lake.table_path("bronze", "events")).count()
-    result["bronze"] = {"project": _rate(rows, project), "bare": _rate(rows, bare)}
-    result["bronze"]["ratio"] = round(bare / project, 3)
-    print(f"  bronze: {result['bronze']}", flush=True)
-    if "silver" not in layers:
-        return result
+    def rows(self, config: LakehouseConfig, layer: str) -> int:
+        path = config.lake.table_path(layer, "events")
+        return self.spark.read.format("delta").load(path).count()
 
-    silver: dict[str, Any] = {}
-    bronze_path = base.lake.table_path("bronze", "events")
-    for name, gate, engine in (
-        ("gate_off", False, "fast"),
-        ("fast_gate", True, "fast"),
-        ("ge_gate", True, "great_expectations"),
-    ):
-        config = base if name == "fast_gate" else fresh(f"silver-{name}", gate, engine, base)
-        silver[name] = _rate(rows, _job(spark, config, "silver"))
-    silver["bare"] = _rate(rows, _bare_silver(spark, bronze_path, work / "bare-s"))
-    silver["bare_append"] = _rate(rows, _bare_append_silver(spark, bronze_path, work / "bare-a"))
+
+def _bronze(v: _Volume, base: LakehouseConfig) -> dict[str, Any]:
+    empty = v.work / "empty-bronze"
+    shutil.copytree(base.lake.table_path("bronze", "events"), empty)  # still empty
+    # read the files once untimed, so that neither run pays for the first read from disk
+    v.spark.read.text(str(v.landing)).write.format("noop").mode("overwrite").save()
+
+    def project(n: int) -> float:
+        return _job(v.spark, base if n == 0 else v.fresh(f"bronze-{n}"), "bronze")
+
+    def bare(n: int) -> float:
+        out = v.work / f"bare-bronze-{n}"
+        shutil.copytree(empty, out / "table")
+        return _bare_bronze(v.spark, v.landing, v.files, str(out / "table"), out)
+
+    runs = _rounds(v.rounds, {"project": project, "bare": bare})
+    rows = v.rows(base, "bronze")
+    result: dict[str, Any] = {name: _rate(rows, seconds) for name, seconds in runs.items()}
+    result["ratio"] = round(result["bare"]["seconds"] / result["project"]["seconds"], 3)
+    return result
+
+
+def _silver(v: _Volume, base: LakehouseConfig) -> dict[str, Any]:
+    bronze = base.lake.table_path("bronze", "events")
+
+    def project(name: str, gate: bool, engine: str) -> Callable[[int], float]:
+        def run(n: int) -> float:
+            if name == "fast_gate" and n == 0:
+                config = base  # gold reads this lake's silver
+            else:
+                config = v.fresh(f"silver-{name}-{n}", gate, engine, base)
+            return _job(v.spark, config, "silver")
+
+        return run
+
+    runs = _rounds(
+        v.rounds,
+        {
+            "gate_off": project("gate_off", False, "fast"),
+            "fast_gate": project("fast_gate", True, "fast"),
+            "ge_gate": project("ge_gate", True, "great_expectations"),
+            "bare": lambda n: _bare_silver(v.spark, bronze, v.work / f"bare-s-{n}"),
+            "bare_append": lambda n: _bare_append_silver(v.spark, bronze, v.work / f"bare-a-{n}"),
+        },
+    )
+    rows = v.rows(base, "bronze")
+    silver: dict[str, Any] = {name: _rate(rows, seconds) for name, seconds in runs.items()}
     silver["ratio_gate_on_to_off"] = round(
         silver["gate_off"]["seconds"] / silver["fast_gate"]["seconds"], 3
     )
@@ -190,30 +235,66 @@ def bench_volume(
             silver[f"ratio_{gate_name}_to_{bare_name}"] = round(
                 silver[bare_name]["seconds"] / silver[gate_name]["seconds"], 3
             )
-    result["silver"] = silver
-    print(f"  silver: {silver}", flush=True)
-    if "gold" not in layers:
-        return result
+    return silver
 
-    silver_path = base.lake.table_path("silver", "events")
-    silver_rows = spark.read.format("delta").load(silver_path).count()
-    gold_project = _job(spark, base, "gold")
-    gold_bare = _bare_gold(spark, silver_path, work / "bare-gold")
-    result["gold"] = {
-        "project": _rate(silver_rows, gold_project),
-        "bare": _rate(silver_rows, gold_bare),
-        "ratio": round(gold_bare / gold_project, 3),
-    }
-    print(f"  gold: {result['gold']}", flush=True)
-    if "gate" not in layers:
-        return result
 
-    alone = _gate_alone(spark, base, batch_events, repeats)
-    alone["fast_speedup_vs_ge"] = round(
-        alone["great_expectations_seconds"] / alone["fast_seconds"], 2
+def _gold(v: _Volume, base: LakehouseConfig) -> dict[str, Any]:
+    silver = base.lake.table_path("silver", "events")
+
+    def project(n: int) -> float:
+        config = base if n == 0 else v.fresh(f"gold-{n}", copy_from=base, copy=("bronze", "silver"))
+        return _job(v.spark, config, "gold")
+
+    runs = _rounds(
+        v.rounds,
+        {"project": project, "bare": lambda n: _bare_gold(v.spark, silver, v.work / f"bare-g-{n}")},
     )
-    result["gate_alone"] = alone
-    print(f"  gate alone: {alone}", flush=True)
+    rows = v.rows(base, "silver")
+    result: dict[str, Any] = {name: _rate(rows, seconds) for name, seconds in runs.items()}
+    result["ratio"] = round(result["bare"]["seconds"] / result["project"]["seconds"], 3)
+    return result
+
+
+def bench_volume(
+    spark: SparkSession,
+    work: Path,
+    events: int,
+    batch_events: int,
+    repeats: int,
+    *,
+    layers: tuple[str, ...] = LAYERS,
+    rounds: int = 1,
+) -> dict[str, Any]:
+    """Time the ``layers`` (each needs the ones before it: silver reads the bronze table the
+    bronze run wrote) on ``events`` generated events, each variant ``rounds`` times on fresh
+    tables (see ``_rounds``), the best of its runs reported."""
+    landing = work / "landing" / "events"  # the product events' folder under the landing root
+    spec = GeneratorSpec(
+        count=events,
+        bad_share=0.05,
+        seed=1,
+        rate=events / 30 / 3600,
+        start=datetime.now(UTC) - timedelta(hours=36),
+    )
+    generated = timed(
+        lambda: write_landing(generate_events(spec), landing, events_per_file=EVENTS_PER_FILE)
+    )
+    print(f"{events} events generated in {generated:.0f}s", flush=True)
+    v = _Volume(spark, work, landing, max(1, batch_events // EVENTS_PER_FILE), rounds)
+    base = v.fresh("base")
+    result: dict[str, Any] = {"events": events, "batch_events": batch_events, "rounds": rounds}
+    for layer, bench in (("bronze", _bronze), ("silver", _silver), ("gold", _gold)):
+        if layer not in layers:
+            return result
+        result[layer] = bench(v, base)
+        print(f"  {layer}: {result[layer]}", flush=True)
+    if "gate" in layers:
+        alone = _gate_alone(spark, base, batch_events, repeats)
+        alone["fast_speedup_vs_ge"] = round(
+            alone["great_expectations_seconds"] / alone["fast_seconds"], 2
+        )
+        result["gate_alone"] = alone
+        print(f"  gate alone: {alone}", flush=True)
     return result
 
 
@@ -221,7 +302,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volumes", default="100000", help="comma-separated event counts")
     parser.add_argument("--batch-events", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of the gate alone (best of them)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="runs of every layer's project and bare variants, alternating which goes first"
+        " (best of them); default: 2",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "pipeline.json"))
     parser.add_argument(
         "--upto",
@@ -256,6 +346,7 @@ def main() -> None:
                     args.batch_events,
                     args.repeats,
                     layers=layers,
+                    rounds=args.rounds,
                 )
             )
             shutil.rmtree(work / str(events), ignore_errors=True)
