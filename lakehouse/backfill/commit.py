@@ -39,8 +39,8 @@ no longer has are deleted, but only rows stamped (``updated_ts``) no later than 
 backfill's start: a window the gold stream wrote after that start was computed from a
 silver read after it (see :mod:`lakehouse.backfill.run`) and is left to the stream. Gold
 tables are unpartitioned, so any gold stream commit during the MERGE makes it fail and run
-again; a backfill commit during a gold stream MERGE makes that one run again (its upsert
-is retried the same way).
+again; a backfill commit during a gold stream write makes that one run again (its
+replacement of the windows, or its upsert, is retried the same way).
 
 The gold rows the gate refuses go to the table's quarantine by a blind append (like the
 gold stream's; idempotent under the backfill's writer id and the day) of the windows the

@@ -33,6 +33,7 @@ from lakehouse.io.delta import (
     committed_in_session,
     latest_version,
     prefetch_state,
+    replace_where,
     upsert,
 )
 from lakehouse.io.faults import fault_point
@@ -158,6 +159,23 @@ class BatchWriter:
         spark, path = df.sparkSession, self.path(table)
         with timed(stats, f"write {table.name}"):
             version = upsert(df, path, keys)
+            stats.versions_written[table.name] = version
+            self._written(spark, path, version, stats)
+        fault_point(self.job, f"after_write:{table.name}", batch_id)
+
+    def replace(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        predicate: str,
+        batch_id: int,
+        stats: BatchStats,
+    ) -> None:
+        """Replace the rows of ``table`` that match ``predicate`` by ``df``
+        (:func:`~.delta.replace_where`)."""
+        spark, path = df.sparkSession, self.path(table)
+        with timed(stats, f"write {table.name}"):
+            version = replace_where(df, path, predicate)
             stats.versions_written[table.name] = version
             self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)

@@ -23,6 +23,7 @@ __all__ = [
     "merge",
     "prefetch_state",
     "read_pinned",
+    "replace_where",
     "settle_prefetches",
     "upsert",
     "wait_for_prefetches",
@@ -236,6 +237,27 @@ def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
         lambda m: m.whenMatchedUpdateAll().whenNotMatchedInsertAll(),
         what=f"upsert into {path}",
     )
+
+
+def replace_where(df: DataFrame, path: str, predicate: str) -> int:
+    """Replace the rows of the Delta table at ``path`` that match ``predicate`` (Spark SQL)
+    by ``df``, in one commit (Delta's ``replaceWhere``: rows of the files it rewrites that
+    do not match stay); every row of ``df`` must match it, which Delta checks. Return the
+    version written.
+
+    Writing the same rows again leaves the same table, so a write that conflicts with
+    another writer is simply run again (:func:`with_retries`). Cheaper than the MERGE of
+    :func:`upsert` for rows that replace whole windows: no join of the rows with the table
+    (README, Performance)."""
+    spark = df.sparkSession
+    spark.conf.unset(_LAST_COMMIT)
+    with_retries(
+        f"replace {predicate[:80]!r} in {path}",
+        lambda: (
+            df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
+        ),
+    )
+    return _committed_version(spark, path)
 
 
 def merge(

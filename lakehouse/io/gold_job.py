@@ -2,18 +2,31 @@
 
 Each gold table is a Spark SQL file of the dataset (:mod:`lakehouse.contracts.gold`); its
 header names the table's time key and the same key computed from a silver row. For every
-window a batch touches, the whole window is recomputed from silver and upserted: late
-events update the right window, and a retried batch writes the same values again.
+window a batch touches, the whole window is recomputed from silver and replaces what the
+table has of it (one ``replaceWhere`` commit): late events update the right window, a key
+the window no longer has goes, and a retried batch writes the same values again. A batch
+whose gate refuses rows upserts the others instead (the refused keys keep their rows).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ByteType,
+    DataType,
+    DateType,
+    IntegerType,
+    LongType,
+    ShortType,
+    StringType,
+    TimestampType,
+)
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
@@ -25,7 +38,55 @@ from lakehouse.io.streams import read_delta_stream
 from lakehouse.ops import TableDef
 from lakehouse.platform import DatasetTables
 
-__all__ = ["GoldJob", "to_gold_quarantine"]
+__all__ = [
+    "MAX_REPLACED_WINDOWS",
+    "GoldJob",
+    "quoted",
+    "sql_literal",
+    "to_gold_quarantine",
+    "windows_predicate",
+]
+
+_log = logging.getLogger(__name__)
+
+# a batch that touches more windows of a gold table than this upserts them instead: the
+# replacement names each window in its predicate
+MAX_REPLACED_WINDOWS = 10_000
+# Delta's error class for rows outside a replaceWhere predicate
+_REPLACE_MISMATCH = "DELTA_REPLACE_WHERE_MISMATCH"
+
+
+def sql_literal(value: Column, data_type: DataType) -> Column | None:
+    """``value`` as the text of a Spark SQL literal of its type, computed by Spark (a
+    timestamp in the session's time zone, which also reads the literal back); None for a
+    type without one here (the caller then writes another way). Null stays null."""
+    if isinstance(data_type, TimestampType):
+        text = F.date_format(value, "yyyy-MM-dd HH:mm:ss.SSSSSS")
+        return F.concat(F.lit("TIMESTAMP'"), text, F.lit("'"))
+    if isinstance(data_type, DateType):
+        return F.concat(F.lit("DATE'"), F.date_format(value, "yyyy-MM-dd"), F.lit("'"))
+    if isinstance(data_type, StringType):
+        escaped = F.regexp_replace(F.regexp_replace(value, r"\\", r"\\\\"), "'", r"\\'")
+        return F.concat(F.lit("'"), escaped, F.lit("'"))
+    if isinstance(data_type, (ByteType, ShortType, IntegerType, LongType)):
+        return value.cast("string")
+    return None
+
+
+def windows_predicate(window: str, literals: set[str | None]) -> str:
+    """The rows whose ``window`` (a Spark SQL expression: a gold table's quoted window key,
+    or the window expression over silver, parenthesized) is one of ``literals`` (SQL
+    literal texts, :func:`sql_literal`; None for the null window)."""
+    values = sorted(v for v in literals if v is not None)
+    parts = [f"{window} IN ({', '.join(values)})"] if values else []
+    if None in literals:
+        parts.append(f"{window} IS NULL")
+    return " OR ".join(parts)
+
+
+def quoted(name: str) -> str:
+    """A column name quoted for Spark SQL."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 def to_gold_quarantine(
@@ -46,6 +107,22 @@ def to_gold_quarantine(
     return transform
 
 
+def _touched_windows(i: int, per_day: list[Row]) -> set[str | None] | None:
+    """The windows of the ``i``-th gold table the batch touches, as SQL literals (None for
+    the null window), from its rows per day (``_l<i>``: the day's literals, at most
+    :data:`MAX_REPLACED_WINDOWS` + 1; ``_n<i>``: whether it has the null window); None when
+    the table's window type has no literal here or the windows are more than
+    :data:`MAX_REPLACED_WINDOWS`."""
+    if not per_day or f"_l{i}" not in per_day[0].asDict():
+        return None
+    found: set[str | None] = set()
+    for row in per_day:
+        found.update(row[f"_l{i}"])
+        if row[f"_n{i}"]:
+            found.add(None)
+    return found if len(found) <= MAX_REPLACED_WINDOWS else None
+
+
 class GoldJob(BatchWriter):
     """silver.<dataset> -> its gold tables, recomputing every window a batch touches."""
 
@@ -53,6 +130,8 @@ class GoldJob(BatchWriter):
         super().__init__(config, "gold", tables.dataset.name, tables.dataset.content_hash)
         self.tables = tables
         self.monitor.expect(table for _, table, _ in tables.gold)
+        # gold tables whose windows are upserted, not replaced (:meth:`_replace_windows`)
+        self._upserted: set[str] = set()
 
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(self.tables.silver), self.config.trigger)
@@ -68,15 +147,29 @@ class GoldJob(BatchWriter):
         # for the promotions to find the windows they recompute
         counts = batch.groupBy("event_date", *windows).count().persist()
         try:
-            # the rows read and the days they touch, in one job
-            per_day = counts.groupBy("event_date").agg(F.sum("count").alias("count")).collect()
+            # the rows read, the days they touch and each table's windows, in one job
+            aggregates = [F.sum("count").alias("count")]
+            for i in range(len(self.tables.gold)):
+                column = f"_w{i}"
+                literal = sql_literal(F.col(column), counts.schema[column].dataType)
+                if literal is not None:
+                    found = F.slice(F.collect_set(literal), 1, MAX_REPLACED_WINDOWS + 1)
+                    aggregates.append(found.alias(f"_l{i}"))
+                    aggregates.append(F.max(F.col(column).isNull()).alias(f"_n{i}"))
+            per_day = counts.groupBy("event_date").agg(*aggregates).collect()
             stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
             dates = [r["event_date"] for r in per_day]
             if dates:
                 # the gold tables are independent of each other: promoted side by side
                 pieces = [
                     self._promotion(
-                        i, counts, dates, batch_id=batch_id, writer_id=writer_id, started=started
+                        i,
+                        counts,
+                        dates,
+                        _touched_windows(i, per_day),
+                        batch_id=batch_id,
+                        writer_id=writer_id,
+                        started=started,
                     )
                     for i in range(len(self.tables.gold))
                 ]
@@ -91,24 +184,34 @@ class GoldJob(BatchWriter):
         i: int,
         counts: DataFrame,
         dates: list[Any],
+        literals: set[str | None] | None,
         *,
         batch_id: int,
         writer_id: str,
         started: datetime,
     ) -> Callable[[SparkSession], BatchStats]:
         """The promotion of the ``i``-th gold table: its windows the batch touches (in
-        ``counts``, the batch's rows per day and window), recomputed from silver, gated,
-        upserted and observed; what it did, in a :class:`BatchStats` of its own."""
+        ``counts``, the batch's rows per day and window; ``literals``: the same windows as
+        SQL literals, None when :func:`_touched_windows` has none), recomputed from silver,
+        gated, written (replacing those windows, else upserted) and observed; what it did,
+        in a :class:`BatchStats` of its own."""
         gold, table, quarantine = self.tables.gold[i]
+        predicate = None
+        if literals is not None:
+            predicate = windows_predicate(quoted(gold.window_key), literals)
 
         def promote(spark: SparkSession) -> BatchStats:
             stats = BatchStats()
             # pinned: the silver stream may write silver while these rows are cached
             silver = read_pinned(spark, self.path(self.tables.silver))
             silver = silver.where(F.col("event_date").isin(dates))
-            touched = in_session(counts, spark).select(F.col(f"_w{i}").alias("_w")).distinct()
-            window = F.expr(gold.window_expr)
-            source = silver.join(F.broadcast(touched), window == F.col("_w"), "left_semi")
+            if literals is not None:
+                source = silver.where(windows_predicate(f"({gold.window_expr})", literals))
+            else:
+                touched = in_session(counts, spark).select(F.col(f"_w{i}").alias("_w"))
+                window = F.expr(gold.window_expr)
+                on = window == F.col("_w")
+                source = silver.join(F.broadcast(touched.distinct()), on, "left_semi")
             rows = (
                 gold_frame(spark, gold, source)
                 .withColumn("updated_ts", F.lit(started).cast("timestamp"))
@@ -121,6 +224,7 @@ class GoldJob(BatchWriter):
                     gold,
                     table,
                     quarantine,
+                    predicate,
                     batch_id=batch_id,
                     writer_id=writer_id,
                     started=started,
@@ -132,12 +236,45 @@ class GoldJob(BatchWriter):
 
         return promote
 
+    def _replace_windows(
+        self,
+        promoted: DataFrame,
+        gold: GoldTable,
+        table: TableDef,
+        predicate: str,
+        *,
+        batch_id: int,
+        stats: BatchStats,
+    ) -> None:
+        """Replace the windows of ``predicate`` by ``promoted``; a table whose rows fall
+        outside the windows they were computed for (its SQL's window key is not the
+        header's window expression: Delta refuses the write) is upserted instead, from then
+        on, with a warning."""
+        if table.name not in self._upserted:
+            try:
+                self.replace(promoted, table, predicate, batch_id, stats)
+                return
+            except Exception as exc:
+                if _REPLACE_MISMATCH not in str(exc):
+                    raise
+                self._upserted.add(table.name)
+                _log.warning(
+                    "gold table %s: a row's %s is not the window it was computed for "
+                    "(the header says %s = %s); its windows are upserted instead of replaced",
+                    table.name,
+                    gold.window_key,
+                    gold.window_key,
+                    gold.window_expr,
+                )
+        self.upsert(promoted, table, gold.keys, batch_id, stats)
+
     def _promote(
         self,
         rows: DataFrame,
         gold: GoldTable,
         table: TableDef,
         quarantine_table: TableDef,
+        predicate: str | None,
         *,
         batch_id: int,
         writer_id: str,
@@ -155,12 +292,19 @@ class GoldJob(BatchWriter):
         # the monitors' measurement counts the rows too (one job for both, when watched)
         measured = self.measure(promoted, table, stats)
         promoted_count = int(measured["rows"]) if measured is not None else promoted.count()
-        if promoted_count:
+        # only a critical failure refuses rows
+        refuses = gated is not None and bool(stats.decisions[-1].critical_failures)
+        if promoted_count and predicate is not None and not refuses:
+            # the touched windows, recomputed whole, replace what the table has of them
+            self._replace_windows(promoted, gold, table, predicate, batch_id=batch_id, stats=stats)
+        elif promoted_count:
+            # the refused rows' keys keep the rows they have (so do windows past the cap)
             self.upsert(promoted, table, gold.keys, batch_id, stats)
         stats.rows_out += promoted_count
         refused_count = 0
-        # only a critical failure refuses rows: without one there is nothing to count
-        if gated is not None and stats.decisions[-1].critical_failures:
+        # without a critical failure there is nothing to count
+        if refuses:
+            assert gated is not None
             quarantine = gated.transform(to_gold_quarantine(table, writer_id, batch_id, started))
             refused_count = quarantine.count()
             stats.rows_quarantined += refused_count

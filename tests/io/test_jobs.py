@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -319,6 +320,41 @@ def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_pa
     assert after[0]["updated_ts"] > first[0]["updated_ts"]
     assert spark.table("gold.events_per_minute").count() == 2
     _assert_gold_equals_recomputation(spark)
+
+
+def test_a_recomputed_window_replaces_the_rows_it_had(spark: SparkSession, tmp_path: Path) -> None:
+    # a key a window no longer has (its only event erased from silver) is gone once a later
+    # batch recomputes the window; a window the batch does not touch keeps its rows
+    config = make_config(tmp_path, gates=False)
+    register_lake(spark, config)
+    minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    landing = Path(events_landing(config))
+    landing.mkdir(parents=True)
+    (landing / "a.jsonl").write_bytes(
+        event_line("e1", minute + timedelta(seconds=5), "u1", country="ES")
+        + b"\n"
+        + event_line("e2", minute + timedelta(minutes=10), "u2")
+        + b"\n"
+    )
+    run_layers(spark, config)
+    DeltaTable.forName(spark, "silver.events").delete("event_id = 'e1'")  # as an erasure
+    (landing / "b.jsonl").write_bytes(
+        event_line("e3", minute + timedelta(seconds=50), "u3", country="FR") + b"\n"
+    )
+    run_layers(spark, config)
+
+    start = minute.replace(tzinfo=None)
+    expected = spark.createDataFrame(
+        [(start, "FR", 1, 1), (start + timedelta(minutes=10), "PL", 1, 1)],
+        "window_start timestamp, country string, events long, users long",
+    )
+    stored = spark.table("gold.events_per_minute").select(*expected.columns)
+    assert_df_equality(stored, expected, ignore_nullable=True, ignore_row_order=True)
+    _assert_gold_equals_recomputation(spark)
+    newest = DeltaTable.forName(spark, "gold.events_per_minute").history(1).first()
+    assert newest is not None
+    assert newest["operation"] == "WRITE"  # the windows replaced, not merged
+    assert "window_start" in newest["operationParameters"]["predicate"]
 
 
 def test_a_silver_batch_with_nothing_refused_leaves_the_quarantine_alone(

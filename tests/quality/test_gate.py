@@ -280,3 +280,43 @@ def test_gold_gate_quarantines_rows_of_a_gold_table(
     log = spark.table("ops.batch_log").where("job = 'gold'").first()
     assert log is not None
     assert (log["rows_quarantined"], log["status"]) == (1, "quarantined_rows")
+
+
+def test_a_gold_key_the_gate_refuses_keeps_the_row_it_had(
+    spark: SparkSession, lake: LakehouseConfig, tmp_path: Path
+) -> None:
+    # the batch's windows are then upserted, not replaced: the refused key's old row stays
+    folder = _suite_dir(
+        tmp_path,
+        "silver_to_gold_events_per_minute",
+        {
+            "type": "expect_column_values_to_be_between",
+            "column": "events",
+            "kwargs": {"max_value": 1},
+        },
+    )
+    config = _with_suites(lake, folder)
+    for job in ("silver", "gold"):
+        with_checkpoint(config, job)
+    minute = TS.replace(second=0)
+    silver = SilverJob(config, platform().dataset("events"))
+    gold = GoldJob(config, platform(spark).dataset("events"))
+    silver(_bronze(spark, [event_line("a", minute, "u1")]), 0)
+    gold(spark.table("silver.events"), 0)
+    second = [
+        event_line("b", minute + timedelta(seconds=30), "u2"),  # 2 events: refused
+        event_line("c", minute + timedelta(minutes=5), "u3"),
+    ]
+    silver(_bronze(spark, second, "f2"), 1)
+    gold(spark.table("silver.events").where("event_id IN ('b', 'c')"), 1)
+
+    stored = spark.table("gold.events_per_minute").select("window_start", "events")
+    start = minute.replace(tzinfo=None)
+    assert sorted((r["window_start"], r["events"]) for r in stored.collect()) == [
+        (start, 1),
+        (start + timedelta(minutes=5), 1),
+    ]
+    refused = spark.table("quarantine.gold_events_per_minute").select("events").collect()
+    assert [r["events"] for r in refused] == [2]
+    users = spark.table("gold.daily_active_users").select("active_users").collect()
+    assert [r["active_users"] for r in users] == [3]  # its day replaced: every user
