@@ -294,37 +294,12 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     )
 
 
-def test_late_event_updates_the_window_it_belongs_to(spark: SparkSession, tmp_path: Path) -> None:
-    config = make_config(tmp_path, gates=False)
-    register_lake(spark, config)
-    minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
-    landing = Path(events_landing(config))
-    landing.mkdir(parents=True)
-    (landing / "a.jsonl").write_bytes(
-        event_line("e1", minute + timedelta(seconds=5), "u1")
-        + b"\n"
-        + event_line("e2", minute + timedelta(minutes=20), "u2")
-        + b"\n"
-    )
-    run_layers(spark, config)
-    window = F.col("window_start") == F.lit(minute.replace(tzinfo=None))
-    first = spark.table("gold.events_per_minute").where(window).collect()
-    assert [(r["events"], r["users"]) for r in first] == [(1, 1)]
-
-    (landing / "b.jsonl").write_bytes(  # 20 minutes late, for the first window
-        event_line("e3", minute + timedelta(seconds=50), "u3") + b"\n"
-    )
-    run_layers(spark, config)
-    after = spark.table("gold.events_per_minute").where(window).collect()
-    assert [(r["events"], r["users"]) for r in after] == [(2, 2)]
-    assert after[0]["updated_ts"] > first[0]["updated_ts"]
-    assert spark.table("gold.events_per_minute").count() == 2
-    _assert_gold_equals_recomputation(spark)
-
-
-def test_a_recomputed_window_replaces_the_rows_it_had(spark: SparkSession, tmp_path: Path) -> None:
-    # a key a window no longer has (its only event erased from silver) is gone once a later
-    # batch recomputes the window; a window the batch does not touch keeps its rows
+def test_a_late_event_updates_its_window_and_a_recomputed_window_replaces_its_rows(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # the late event counts in the window it belongs to; a key the window no longer has (its
+    # only event erased from silver) is gone once a later batch recomputes the window; a
+    # window the batch does not touch keeps its rows
     config = make_config(tmp_path, gates=False)
     register_lake(spark, config)
     minute = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
@@ -333,23 +308,33 @@ def test_a_recomputed_window_replaces_the_rows_it_had(spark: SparkSession, tmp_p
     (landing / "a.jsonl").write_bytes(
         event_line("e1", minute + timedelta(seconds=5), "u1", country="ES")
         + b"\n"
-        + event_line("e2", minute + timedelta(minutes=10), "u2")
+        + event_line("e0", minute + timedelta(seconds=10), "u0")
+        + b"\n"
+        + event_line("e2", minute + timedelta(minutes=20), "u2")
         + b"\n"
     )
     run_layers(spark, config)
+    window = F.col("window_start") == F.lit(minute.replace(tzinfo=None))
+    first = spark.table("gold.events_per_minute").where(window).orderBy("country").collect()
+    assert [(r["country"], r["events"], r["users"]) for r in first] == [
+        ("ES", 1, 1),
+        ("PL", 1, 1),
+    ]
+
     DeltaTable.forName(spark, "silver.events").delete("event_id = 'e1'")  # as an erasure
-    (landing / "b.jsonl").write_bytes(
-        event_line("e3", minute + timedelta(seconds=50), "u3", country="FR") + b"\n"
+    (landing / "b.jsonl").write_bytes(  # 20 minutes late, for the first window
+        event_line("e3", minute + timedelta(seconds=50), "u3") + b"\n"
     )
     run_layers(spark, config)
-
     start = minute.replace(tzinfo=None)
     expected = spark.createDataFrame(
-        [(start, "FR", 1, 1), (start + timedelta(minutes=10), "PL", 1, 1)],
+        [(start, "PL", 2, 2), (start + timedelta(minutes=20), "PL", 1, 1)],
         "window_start timestamp, country string, events long, users long",
     )
     stored = spark.table("gold.events_per_minute").select(*expected.columns)
     assert_df_equality(stored, expected, ignore_nullable=True, ignore_row_order=True)
+    after = spark.table("gold.events_per_minute").where(window).first()
+    assert after is not None and after["updated_ts"] > first[1]["updated_ts"]
     _assert_gold_equals_recomputation(spark)
     newest = DeltaTable.forName(spark, "gold.events_per_minute").history(1).first()
     assert newest is not None
