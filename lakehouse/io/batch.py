@@ -3,10 +3,13 @@ and batch id, the quality gate of a promotion, the monitors, and the batch log.
 
 What a batch did is a :class:`~lakehouse.io.batch_stats.BatchStats`; the summaries it computes
 of what it read (rows, source offsets, observed metrics) are in :mod:`lakehouse.io.summary`;
-both are importable from here as well."""
+both are importable from here as well. The ops rows a batch writes at its end (metrics,
+findings, quality results, its batch log row) and their once-only appends are in
+:mod:`lakehouse.io.ops_rows`."""
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,32 +27,28 @@ from lakehouse.cost.capture import TaskMeter
 from lakehouse.cost.detector import CostSample, detect_cost_rise
 from lakehouse.frames import local_frame
 from lakehouse.io.attempts import FirstAttempts
-from lakehouse.io.batch_stats import BatchStats, cost_columns, now, timed
+from lakehouse.io.batch_stats import BatchStats, now, timed
 from lakehouse.io.commits import files_written
 from lakehouse.io.delta import (
-    append,
     append_idempotent,
-    batch_rows_present,
     committed_in_session,
-    latest_version,
     prefetch_state,
     replace_where,
     upsert,
 )
 from lakehouse.io.faults import fault_point
+from lakehouse.io.ops_rows import append_ops, batch_log_row, ops_frames
 from lakehouse.io.projections import ProjectionChoice
-from lakehouse.io.side_by_side import run_side_by_side
+from lakehouse.io.side_by_side import in_background, run_side_by_side
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
-from lakehouse.monitoring.history import anomalies_frame, metrics_frame
 from lakehouse.monitoring.metrics import measure, metric_aggregates
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, block_reason
 from lakehouse.monitoring.thresholds import Monitoring
-from lakehouse.ops import ANOMALIES, BATCH_LOG, QUALITY_RESULTS, TABLE_METRICS, TableDef
+from lakehouse.ops import BATCH_LOG, TableDef
 from lakehouse.quality.fast import compile_suite
 from lakehouse.quality.gate import apply_gate, decide
-from lakehouse.quality.results import quality_rows
 from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
 
@@ -63,6 +62,8 @@ __all__ = [
     "summarize_offsets",
     "timed",
 ]
+
+_log = logging.getLogger(__name__)
 
 
 class BatchWriter:
@@ -94,11 +95,20 @@ class BatchWriter:
 
     def begin(self, spark: SparkSession, batch: DataFrame | None = None) -> datetime:
         """Start of a micro-batch (``batch``: what it reads): choose its projections
-        (:mod:`lakehouse.io.projections`), start measuring its Spark jobs; return its start
-        time."""
+        (:mod:`lakehouse.io.projections`), start measuring its Spark jobs, start reading the
+        monitors' history unless it is in memory (:meth:`Monitor.read_ahead`); return its
+        start time."""
         self.projections.begin(spark, batch)
         self._meter.start(spark)
+        if self.monitor.unread():  # the first batch: the monitors' history, read meanwhile
+            in_background(spark, self._read_history_ahead)
         return now()
+
+    def _read_history_ahead(self, spark: SparkSession) -> None:
+        try:
+            self.monitor.read_ahead(spark)
+        except Exception as exc:  # the batch's monitors read it again and report the error
+            _log.debug("reading the monitors' history ahead failed: %s", exc)
 
     def _measure_cost(self, spark: SparkSession, batch_id: int, stats: BatchStats) -> None:
         """The batch's task metrics (jobs since :meth:`begin`), the files its commits added,
@@ -315,25 +325,6 @@ class BatchWriter:
             stats.blocked_reasons.append(f"{table.name}: {block_reason(observation.blocking)}")
         return observation.blocking
 
-    def _append_ops(
-        self, df: DataFrame, table: TableDef, writer_id: str, batch_id: int, first: bool
-    ) -> int:
-        """Append the ops rows ``df`` of a batch to ``table`` (one every stream appends to:
-        ``_writer_id`` and ``batch_id`` say whose rows they are), once; return the table's
-        version afterwards.
-
-        A batch that runs for the first time (``first``: :mod:`lakehouse.io.attempts`)
-        appends blindly, with no Spark job of Delta's: its rows cannot be there. One that
-        may have run before (the first batch after a restart) writes only when the table has
-        no row of it yet, and then as an idempotent append, which also finds the batches
-        that lakes written before ``_writer_id`` was in the batch log recorded."""
-        path = self.path(table)
-        if first:
-            return append(df, path)
-        if batch_rows_present(df.sparkSession, path, writer_id, batch_id):
-            return latest_version(df.sparkSession, path)
-        return append_idempotent(df, path, writer_id, batch_id)
-
     def _timed_ops_append(
         self,
         df: DataFrame,
@@ -344,10 +335,11 @@ class BatchWriter:
         *,
         stats: BatchStats,
     ) -> None:
-        """:meth:`_append_ops`, timed, its version in the batch log row."""
+        """:func:`~lakehouse.io.ops_rows.append_ops`, timed, its version in the batch log
+        row."""
         with timed(stats, f"write {table.name}"):
-            stats.versions_written[table.name] = self._append_ops(
-                df, table, writer_id, batch_id, first
+            stats.versions_written[table.name] = append_ops(
+                df, self.path(table), writer_id, batch_id, first
             )
         fault_point(self.job, f"after_write:{table.name}", batch_id)
 
@@ -356,53 +348,23 @@ class BatchWriter:
     ) -> list[Callable[[SparkSession], None]]:
         """The appends of the batch's metrics, findings and quality results (those it has),
         each building its rows in the session it is given."""
-        pieces: list[Callable[[SparkSession], None]] = []
-        if stats.observations:
-            metrics = [o.metrics for o in stats.observations]
-            pieces.append(
-                lambda s: self._timed_ops_append(
-                    metrics_frame(s, metrics, writer_id),
-                    TABLE_METRICS,
-                    writer_id,
-                    batch_id,
-                    first,
-                    stats=stats,
-                )
+
+        def piece(
+            table: TableDef, rows: Callable[[SparkSession], DataFrame]
+        ) -> Callable[[SparkSession], None]:
+            return lambda s: self._timed_ops_append(
+                rows(s), table, writer_id, batch_id, first, stats=stats
             )
-        findings = [f for o in stats.observations for f in o.findings] + stats.cost_findings
-        if findings:
-            blocked = [f.finding_id for o in stats.observations for f in o.blocking]
-            pieces.append(
-                lambda s: self._timed_ops_append(
-                    anomalies_frame(s, findings, writer_id, blocked),
-                    ANOMALIES,
-                    writer_id,
-                    batch_id,
-                    first,
-                    stats=stats,
-                )
-            )
-        if stats.decisions:
-            decisions, gated = list(stats.decisions), dict(self._gated)
-            pieces.append(
-                lambda s: self._timed_ops_append(
-                    quality_rows(
-                        s,
-                        self.job,
-                        batch_id,
-                        decisions,
-                        gated,
-                        validated_ts=started,
-                        writer_id=writer_id,
-                    ),
-                    QUALITY_RESULTS,
-                    writer_id,
-                    batch_id,
-                    first,
-                    stats=stats,
-                )
-            )
-        return pieces
+
+        frames = ops_frames(
+            self.job,
+            batch_id=batch_id,
+            started=started,
+            stats=stats,
+            writer_id=writer_id,
+            gated=self._gated,
+        )
+        return [piece(table, rows) for table, rows in frames]
 
     def log(self, spark: SparkSession, batch_id: int, started: datetime, stats: BatchStats) -> None:
         """Write the batch's ops rows: metrics, findings and quality results side by side
@@ -418,31 +380,18 @@ class BatchWriter:
         self._measure_cost(spark, batch_id, stats)
         self.projections.ended(stats.rows_in)
         run_side_by_side(spark, self._ops_appends(batch_id, started, stats, writer_id, first))
-        finished = now()
-        row = {
-            "job": self.job,
-            "dataset": self.dataset_name,
-            "batch_id": batch_id,
-            "started_ts": started,
-            "finished_ts": finished,
-            "duration_ms": int((finished - started).total_seconds() * 1000),
-            "rows_in": stats.rows_in,
-            "rows_out": stats.rows_out,
-            "rows_quarantined": stats.rows_quarantined,
-            "status": stats.status,
-            "blocked_reason": "; ".join(stats.blocked_reasons) or None,
-            "source_offsets": stats.source_offsets,
-            "versions_written": stats.versions_written,
-            "step_ms": stats.step_ms,
-            "contract_hash": self.contract_hash,
-            "key_version": stats.key_version,
-            "source_backlog_messages": stats.source_backlog_messages,
-            "source_backlog_oldest_s": stats.source_backlog_oldest_s,
-            **cost_columns(stats.task, stats.files_written),
-            "_writer_id": writer_id,
-        }
+        row = batch_log_row(
+            job=self.job,
+            dataset=self.dataset_name,
+            contract_hash=self.contract_hash,
+            batch_id=batch_id,
+            started=started,
+            finished=now(),
+            stats=stats,
+            writer_id=writer_id,
+        )
         df = local_frame(spark, [row], BATCH_LOG.schema)
-        self._append_ops(df, BATCH_LOG, writer_id, batch_id, first)
+        append_ops(df, self.path(BATCH_LOG), writer_id, batch_id, first)
         # the state of each table the batch committed to is read ahead for the next batch's
         # append or MERGE (and silver's lookups), now that this batch has nothing left to
         # write: read earlier, it took a core from the batch's own writes

@@ -22,6 +22,7 @@ idempotent appends skipping what committed) if any failed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -30,7 +31,14 @@ from typing import TypeVar
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.util import inheritable_thread_target
 
-__all__ = ["MAX_THREADS", "beside", "clone_session", "in_session", "run_side_by_side"]
+__all__ = [
+    "MAX_THREADS",
+    "beside",
+    "clone_session",
+    "in_background",
+    "in_session",
+    "run_side_by_side",
+]
 
 T = TypeVar("T")
 
@@ -89,6 +97,26 @@ def beside(spark: SparkSession, piece: Callable[[SparkSession], T]) -> Iterator[
             yield future
         finally:
             wait([future])
+
+
+def in_background(spark: SparkSession, piece: Callable[[SparkSession], T]) -> Future[T]:
+    """Start ``piece`` in a thread of its own, as a piece of :func:`run_side_by_side`, and
+    return its future without waiting: for a read whose result a later step of the batch
+    finds in memory (that step waits for it by its own means). Stopping the stream cancels
+    its jobs as it does the pieces'."""
+    future: Future[T] = Future()
+    target = _in_thread(spark, piece, {})
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(target())
+        except BaseException as exc:  # the future holds it for whoever asks
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="lakehouse-background", daemon=True).start()
+    return future
 
 
 def run_side_by_side(

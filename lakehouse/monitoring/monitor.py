@@ -59,11 +59,30 @@ class Monitor:
         """The job watches ``tables`` too: their histories are read with the first one."""
         self._expected.extend(t.name for t in tables if self.watches(t))
 
+    def unread(self) -> bool:
+        """Whether a table the job watches (:meth:`expect`) has no history in memory yet."""
+        return any(n not in self._history for n in self._expected)
+
+    def read_ahead(self, spark: SparkSession) -> None:
+        """Read the histories of the watched tables (:meth:`expect`) now, unless read: the
+        batch's first :meth:`history` call then finds them in memory (or waits for this read
+        to end) instead of reading them on the batch's critical path, after its rows are
+        written. Raises what the read raises."""
+        unread = [n for n in self._expected if n not in self._history]
+        if unread:
+            self._load(spark, unread[0])
+
     def history(self, spark: SparkSession, table: TableDef) -> deque[BatchMetrics]:
+        self._load(spark, table.name)
+        return self._history[table.name]
+
+    def _load(self, spark: SparkSession, name: str) -> None:
+        """Read the history of ``name``, and of every watched table not read yet, unless
+        ``name``'s is in memory."""
         with self._lock:
-            if table.name not in self._history:
-                names = [table.name] + [
-                    n for n in self._expected if n != table.name and n not in self._history
+            if name not in self._history:
+                names = [name] + [
+                    n for n in self._expected if n != name and n not in self._history
                 ]
                 stored = read_metrics(
                     spark,
@@ -72,11 +91,10 @@ class Monitor:
                     days=self.settings.history_days,
                     per_table=self.settings.history_batches,
                 )
-                for name in names:
-                    self._history[name] = deque(
-                        stored.get(name, []), maxlen=self.settings.history_batches
+                for read in names:
+                    self._history[read] = deque(
+                        stored.get(read, []), maxlen=self.settings.history_batches
                     )
-            return self._history[table.name]
 
     def observe(
         self,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -27,7 +30,7 @@ from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from lakehouse.tabledef import CHECKPOINT_INTERVAL
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
-from tests.events import BRONZE_EVENTS
+from tests.events import BRONZE_EVENTS, platform
 from tests.io.spark_jobs import in_run, jobs_during
 
 
@@ -325,3 +328,36 @@ def test_each_batch_sets_its_projection_mode_in_its_session(
     assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
     # the first batch, then after 10 rows, after 20,000 (generated), after 5
     assert modes == ["NO_CODEGEN", "NO_CODEGEN", "FALLBACK", "NO_CODEGEN"]
+
+
+def test_a_first_batch_reads_the_monitors_history_in_the_background(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)
+    landing_lake(spark, config)
+    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    writer = BatchWriter(config, "gold", "events")
+    writer.monitor.expect(golds)
+
+    writer.begin(spark)  # returns at once; the history is read meanwhile
+    deadline = time.monotonic() + 60
+    while writer.monitor.unread() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert not writer.monitor.unread()
+    assert jobs_during(spark, lambda: writer.monitor.history(spark, golds[0])) == []
+
+
+def test_a_failed_history_read_ahead_leaves_the_read_and_its_error_to_the_batch(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)  # no lake registered: ops.table_metrics does not exist
+    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    writer = BatchWriter(config, "gold", "events")
+    writer.monitor.expect(golds)
+
+    writer.begin(spark)  # the read ahead fails in its thread, quietly
+    time.sleep(3)
+    assert writer.monitor.unread()
+    with pytest.raises(AnalysisException):
+        writer.monitor.history(spark, golds[0])

@@ -55,3 +55,33 @@ def test_the_histories_of_the_tables_a_job_watches_are_read_in_one_go(
     assert read  # the first table asked for reads them all
     assert after == []  # the others are in memory already, even one with no history yet
     assert histories == {first.name: [0, 1, 2], second.name: [0, 1, 2], third.name: []}
+
+
+def test_a_history_read_ahead_is_the_one_the_monitors_use(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)
+    register_lake(spark, config)
+    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    point = BatchMetrics(
+        table_name=golds[1].name, job="gold", batch_id=7, batch_ts=datetime.now(UTC), rows=1
+    )
+    path = table_path(config.lake, TABLE_METRICS)
+    append_idempotent(metrics_frame(spark, [point], "seed"), path, "seed", 0)
+    monitor = Monitor(config)
+    assert not monitor.unread()  # nothing watched yet: nothing to read
+    monitor.expect(golds)
+    assert monitor.unread()
+
+    monitor.read_ahead(spark)
+    histories: dict[str, list[int]] = {}
+    after = jobs_during(
+        spark,
+        lambda: histories.update(
+            {t.name: [p.batch_id for p in monitor.history(spark, t)] for t in golds}
+        ),
+    )
+
+    assert not monitor.unread()
+    assert after == []  # every watched table's history was read ahead
+    assert histories == {golds[0].name: [], golds[1].name: [7], golds[2].name: []}
