@@ -81,9 +81,7 @@ class Monitor:
         ``name``'s is in memory."""
         with self._lock:
             if name not in self._history:
-                names = [name] + [
-                    n for n in self._expected if n != name and n not in self._history
-                ]
+                names = [name] + [n for n in self._expected if n != name and n not in self._history]
                 stored = read_metrics(
                     spark,
                     self.lake,
