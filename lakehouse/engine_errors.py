@@ -15,6 +15,7 @@ from urllib.parse import unquote
 __all__ = [
     "INTERRUPTIONS",
     "failed_read_path",
+    "has_condition",
     "interruption",
     "is_engine_error",
     "java_chain",
@@ -134,6 +135,12 @@ def _condition(java: Any) -> str:
         if value:
             return str(value)
     return ""
+
+
+def has_condition(exc: BaseException, condition: str) -> bool:
+    """Whether a JVM error in ``exc``'s chain is Spark's or Delta's error ``condition``
+    (``DELTA_REPLACE_WHERE_MISMATCH``), however deep a failed job wrapped it."""
+    return any(_condition(java) == condition for java in java_chain(exc))
 
 
 def failed_read_path(exc: BaseException) -> str | None:

@@ -31,6 +31,7 @@ from pyspark.sql.types import (
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
+from lakehouse.engine_errors import has_condition
 from lakehouse.io.batch import BatchStats, BatchWriter
 from lakehouse.io.delta import read_pinned
 from lakehouse.io.side_by_side import in_session, run_side_by_side
@@ -255,7 +256,7 @@ class GoldJob(BatchWriter):
                 self.replace(promoted, table, predicate, batch_id, stats)
                 return
             except Exception as exc:
-                if _REPLACE_MISMATCH not in str(exc):
+                if not has_condition(exc, _REPLACE_MISMATCH):
                     raise
                 self._upserted.add(table.name)
                 _log.warning(
