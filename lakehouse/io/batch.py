@@ -145,17 +145,32 @@ class BatchWriter:
             stats.commits.append((path, version))
         return committed
 
-    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> bool:
-        """Append ``df`` to ``table`` once per batch (a retried batch the table has already
-        writes nothing); return whether it committed."""
+    def _write_table(
+        self,
+        df: DataFrame,
+        table: TableDef,
+        batch_id: int,
+        stats: BatchStats,
+        write: Callable[[str], int],
+    ) -> bool:
+        """``write`` ``df`` to ``table`` (called with its path; it returns the version the
+        table is at after it), timed, its version in the batch log row and its commit
+        recorded; return whether it committed."""
         spark, path = df.sparkSession, self.path(table)
-        app_id = self.identity.app_id(spark)
         with timed(stats, f"write {table.name}"):
-            version = append_idempotent(df, path, app_id, batch_id)
+            version = write(path)
             stats.versions_written[table.name] = version
             committed = self._written(spark, path, version, stats)
         fault_point(self.job, f"after_write:{table.name}", batch_id)
         return committed
+
+    def append(self, df: DataFrame, table: TableDef, batch_id: int, stats: BatchStats) -> bool:
+        """Append ``df`` to ``table`` once per batch (a retried batch the table has already
+        writes nothing); return whether it committed."""
+        app_id = self.identity.app_id(df.sparkSession)
+        return self._write_table(
+            df, table, batch_id, stats, lambda path: append_idempotent(df, path, app_id, batch_id)
+        )
 
     def upsert(
         self,
@@ -166,12 +181,7 @@ class BatchWriter:
         stats: BatchStats,
     ) -> None:
         """Insert or replace the rows of ``table`` by ``keys`` (:func:`~.delta.upsert`)."""
-        spark, path = df.sparkSession, self.path(table)
-        with timed(stats, f"write {table.name}"):
-            version = upsert(df, path, keys)
-            stats.versions_written[table.name] = version
-            self._written(spark, path, version, stats)
-        fault_point(self.job, f"after_write:{table.name}", batch_id)
+        self._write_table(df, table, batch_id, stats, lambda path: upsert(df, path, keys))
 
     def replace(
         self,
@@ -183,12 +193,9 @@ class BatchWriter:
     ) -> None:
         """Replace the rows of ``table`` that match ``predicate`` by ``df``
         (:func:`~.delta.replace_where`)."""
-        spark, path = df.sparkSession, self.path(table)
-        with timed(stats, f"write {table.name}"):
-            version = replace_where(df, path, predicate)
-            stats.versions_written[table.name] = version
-            self._written(spark, path, version, stats)
-        fault_point(self.job, f"after_write:{table.name}", batch_id)
+        self._write_table(
+            df, table, batch_id, stats, lambda path: replace_where(df, path, predicate)
+        )
 
     def _watched(self, table: TableDef) -> Monitoring | None:
         """The monitoring of ``table`` when the monitors watch it, else None."""
