@@ -36,3 +36,8 @@ def platform(spark: SparkSession | None = None) -> Platform:
         datasets=DatasetsConfig(dir=str(DATASETS_DIR), names=("events",)),
     )
     return load_platform(config, spark)
+
+
+def gold_tables(spark: SparkSession) -> list[TableDef]:
+    """The product events' gold tables (events_per_minute, daily_active_users, ...)."""
+    return [table for _, table, _ in platform(spark).datasets["events"].gold]

@@ -30,7 +30,7 @@ from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from lakehouse.tabledef import CHECKPOINT_INTERVAL
 from tests.conftest import event_line, landing_batch, landing_lake, make_config, with_checkpoint
-from tests.events import BRONZE_EVENTS, platform
+from tests.events import BRONZE_EVENTS, gold_tables
 from tests.io.spark_jobs import in_run, jobs_during
 
 
@@ -335,7 +335,7 @@ def test_a_first_batch_reads_the_monitors_history_in_the_background(
 ) -> None:
     config = make_config(tmp_path)
     landing_lake(spark, config)
-    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    golds = gold_tables(spark)
     writer = BatchWriter(config, "gold", "events")
     writer.monitor.expect(golds)
 
@@ -352,7 +352,7 @@ def test_a_failed_history_read_ahead_leaves_the_read_and_its_error_to_the_batch(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path)  # no lake registered: ops.table_metrics does not exist
-    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    golds = gold_tables(spark)
     writer = BatchWriter(config, "gold", "events")
     writer.monitor.expect(golds)
 

@@ -8,14 +8,36 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog import table_path
+from lakehouse.config import LakehouseConfig
 from lakehouse.io.delta import append_idempotent
 from lakehouse.monitoring.history import metrics_frame
 from lakehouse.monitoring.model import BatchMetrics
 from lakehouse.monitoring.monitor import Monitor
-from lakehouse.ops import TABLE_METRICS
+from lakehouse.ops import TABLE_METRICS, TableDef
 from tests.conftest import make_config, register_lake
-from tests.events import platform
+from tests.events import gold_tables
 from tests.io.spark_jobs import jobs_during
+
+
+def _seed(spark: SparkSession, config: LakehouseConfig, points: list[BatchMetrics]) -> None:
+    """Metrics in the lake's ``ops.table_metrics``, as an earlier stream wrote them."""
+    path = table_path(config.lake, TABLE_METRICS)
+    append_idempotent(metrics_frame(spark, points, "seed"), path, "seed", 0)
+
+
+def _every_history(
+    spark: SparkSession, monitor: Monitor, tables: list[TableDef]
+) -> tuple[list[str], dict[str, list[int]]]:
+    """The Spark jobs that asking ``monitor`` for each table's history ran, and the batch
+    ids of each history."""
+    histories: dict[str, list[int]] = {}
+    jobs = jobs_during(
+        spark,
+        lambda: histories.update(
+            {t.name: [p.batch_id for p in monitor.history(spark, t)] for t in tables}
+        ),
+    )
+    return jobs, histories
 
 
 def test_the_histories_of_the_tables_a_job_watches_are_read_in_one_go(
@@ -23,7 +45,7 @@ def test_the_histories_of_the_tables_a_job_watches_are_read_in_one_go(
 ) -> None:
     config = make_config(tmp_path)
     register_lake(spark, config)
-    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    golds = gold_tables(spark)
     first, second, third = golds
     now = datetime.now(UTC)
     points = [
@@ -38,19 +60,12 @@ def test_the_histories_of_the_tables_a_job_watches_are_read_in_one_go(
         for table in (first, second)
         for batch in range(3)
     ]
-    path = table_path(config.lake, TABLE_METRICS)
-    append_idempotent(metrics_frame(spark, points, "seed"), path, "seed", 0)
+    _seed(spark, config, points)
     monitor = Monitor(config)
     monitor.expect(golds)
 
     read = jobs_during(spark, lambda: monitor.history(spark, second))
-    histories: dict[str, list[int]] = {}
-    after = jobs_during(
-        spark,
-        lambda: histories.update(
-            {t.name: [p.batch_id for p in monitor.history(spark, t)] for t in golds}
-        ),
-    )
+    after, histories = _every_history(spark, monitor, golds)
 
     assert read  # the first table asked for reads them all
     assert after == []  # the others are in memory already, even one with no history yet
@@ -62,25 +77,18 @@ def test_a_history_read_ahead_is_the_one_the_monitors_use(
 ) -> None:
     config = make_config(tmp_path)
     register_lake(spark, config)
-    golds = [table for _, table, _ in platform(spark).datasets["events"].gold]
+    golds = gold_tables(spark)
     point = BatchMetrics(
         table_name=golds[1].name, job="gold", batch_id=7, batch_ts=datetime.now(UTC), rows=1
     )
-    path = table_path(config.lake, TABLE_METRICS)
-    append_idempotent(metrics_frame(spark, [point], "seed"), path, "seed", 0)
+    _seed(spark, config, [point])
     monitor = Monitor(config)
     assert not monitor.unread()  # nothing watched yet: nothing to read
     monitor.expect(golds)
     assert monitor.unread()
 
     monitor.read_ahead(spark)
-    histories: dict[str, list[int]] = {}
-    after = jobs_during(
-        spark,
-        lambda: histories.update(
-            {t.name: [p.batch_id for p in monitor.history(spark, t)] for t in golds}
-        ),
-    )
+    after, histories = _every_history(spark, monitor, golds)
 
     assert not monitor.unread()
     assert after == []  # every watched table's history was read ahead

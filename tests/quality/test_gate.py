@@ -244,9 +244,9 @@ def test_strict_mode_stops_the_stream_with_a_clear_error(
     assert spark.table("ops.batch_log").where("job = 'silver'").count() == 0
 
 
-def test_gold_gate_quarantines_rows_of_a_gold_table(
-    spark: SparkSession, lake: LakehouseConfig, tmp_path: Path
-) -> None:
+def _gold_gate_lake(lake: LakehouseConfig, tmp_path: Path) -> LakehouseConfig:
+    """``lake`` whose gold gate refuses a row of events_per_minute with more than one event
+    (critical), with checkpoints for calling the silver and gold jobs by hand."""
     folder = _suite_dir(
         tmp_path,
         "silver_to_gold_events_per_minute",
@@ -259,6 +259,13 @@ def test_gold_gate_quarantines_rows_of_a_gold_table(
     config = _with_suites(lake, folder)
     for job in ("silver", "gold"):
         with_checkpoint(config, job)
+    return config
+
+
+def test_gold_gate_quarantines_rows_of_a_gold_table(
+    spark: SparkSession, lake: LakehouseConfig, tmp_path: Path
+) -> None:
+    config = _gold_gate_lake(lake, tmp_path)
     minute = TS.replace(second=0)
     lines = [
         event_line("a", minute, "u1"),
@@ -286,18 +293,7 @@ def test_a_gold_key_the_gate_refuses_keeps_the_row_it_had(
     spark: SparkSession, lake: LakehouseConfig, tmp_path: Path
 ) -> None:
     # the batch's windows are then upserted, not replaced: the refused key's old row stays
-    folder = _suite_dir(
-        tmp_path,
-        "silver_to_gold_events_per_minute",
-        {
-            "type": "expect_column_values_to_be_between",
-            "column": "events",
-            "kwargs": {"max_value": 1},
-        },
-    )
-    config = _with_suites(lake, folder)
-    for job in ("silver", "gold"):
-        with_checkpoint(config, job)
+    config = _gold_gate_lake(lake, tmp_path)
     minute = TS.replace(second=0)
     silver = SilverJob(config, platform().dataset("events"))
     gold = GoldJob(config, platform(spark).dataset("events"))
