@@ -19,9 +19,11 @@ from lakehouse.layers.silver import (
     DEDUP_COL,
     INVISIBLE_COL,
     REASONS_COL,
+    ROW_COL,
     SilverRules,
-    classify_duplicates,
+    apply_marks,
     code_fields,
+    duplicate_marks,
     parse_events,
     to_quarantine,
     to_silver,
@@ -169,45 +171,53 @@ class SilverJob(BatchWriter):
             spark, [write_silver, write_quarantine]
         )
 
+    def _summary(
+        self, parsed: DataFrame
+    ) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
+        """One aggregate job over the parsed rows (the one that caches them): rows and
+        offsets read, the characters normalization removed, the event time range of the
+        good rows (the dedup lookup's window) and the ingest time range (the lookup of
+        deliveries quarantined already)."""
+        micros = F.unix_micros(F.col(self.dataset.event_time_field))
+        return batch_summary(
+            parsed,
+            "_source",
+            "_partition",
+            "_offset",
+            sums={c: F.col(INVISIBLE_COL)[c] for c in code_fields(self.dataset)},
+            bounds={
+                "event": F.when(F.size(REASONS_COL) == 0, micros),
+                "ingest": F.unix_micros(F.col("_ingest_ts")),
+            },
+        )
+
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
         started = self.begin(spark, bronze)
         writer_id = self.identity.app_id(spark)
         dataset, silver_table = self.dataset, self.tables.silver
-        parsed = bronze.transform(self.parse()).persist()
-        classified: DataFrame | None = None
+        # minimized before the cache: the monitors, the gate and the write read the
+        # candidates, and each would otherwise compute the pseudonyms again (a quarantine
+        # row takes its id and subject from the raw payload); each row numbered once, in
+        # the cache, for the duplicate marks
+        parsed = (
+            bronze.transform(self.parse())
+            .transform(minimize(silver_table.policy.minimization, self.key))
+            .withColumn(ROW_COL, F.monotonically_increasing_id())
+            .persist()
+        )
+        marks: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
-            # one aggregate job: rows and offsets read, the characters normalization removed,
-            # the event time range of the good rows (the dedup lookup's window) and the
-            # ingest time range (the lookup of deliveries quarantined already)
-            codes = code_fields(dataset)
-            is_good = F.size(REASONS_COL) == 0
-            micros = F.unix_micros(F.col(dataset.event_time_field))
-            rows_in, offsets, removed, ranges = batch_summary(
-                parsed,
-                "_source",
-                "_partition",
-                "_offset",
-                sums={c: F.col(INVISIBLE_COL)[c] for c in codes},
-                bounds={
-                    "event": F.when(is_good, micros),
-                    "ingest": F.unix_micros(F.col("_ingest_ts")),
-                },
-            )
-            # minimized before the cache: the monitors, the gate and the write read the
-            # candidates, and each would otherwise compute the pseudonyms again (a refused
-            # duplicate's quarantine row takes its id and subject from the raw payload)
-            classified = (
-                good.transform(
-                    classify_duplicates(
-                        self._existing(spark, good, writer_id, batch_id, ranges["event"]),
-                        dataset.id_field,
-                    )
-                )
-                .transform(minimize(silver_table.policy.minimization, self.key))
-                .persist()
-            )
+            rows_in, offsets, removed, ranges = self._summary(parsed)
+            # the rows that are not new (second deliveries, a retry's promoted rows), found
+            # from ids and coordinates alone and cached (one job; usually few rows): the
+            # monitors, the gate and the writes join them to the cached rows, which never
+            # go through a shuffle (README, Performance)
+            existing = self._existing(spark, good, writer_id, batch_id, ranges["event"])
+            marks = good.transform(duplicate_marks(existing, dataset.id_field)).persist()
+            marks.count()
+            classified = good.transform(apply_marks(marks)).drop(ROW_COL)
             stats = BatchStats(
                 rows_in=rows_in,
                 source_offsets=offsets,
@@ -239,8 +249,10 @@ class SilverJob(BatchWriter):
                 )
             measured = ahead.result()
             gate_promoted, promoted = promoted, promoted.transform(to_silver_rows)
-            refused = parsed.where(F.size(REASONS_COL) > 0).unionByName(
-                classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL)
+            refused = (
+                parsed.where(F.size(REASONS_COL) > 0)
+                .drop(ROW_COL)
+                .unionByName(classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL))
             )
             if gated is not None:
                 refused = refused.unionByName(
@@ -288,6 +300,6 @@ class SilverJob(BatchWriter):
             self._write(promoted, refused, rows_promoted, batch_id, stats)
             self.log(spark, batch_id, started, stats)
         finally:
-            if classified is not None:
-                classified.unpersist()
+            if marks is not None:
+                marks.unpersist()
             parsed.unpersist()

@@ -28,9 +28,12 @@ __all__ = [
     "DUPLICATE_REASON",
     "INVISIBLE_COL",
     "REASONS_COL",
+    "ROW_COL",
     "SilverRules",
+    "apply_marks",
     "classify_duplicates",
     "code_fields",
+    "duplicate_marks",
     "parse_events",
     "raw_schema",
     "to_quarantine",
@@ -44,6 +47,9 @@ KEYS_COL = "_keys"  # the payload's top-level keys, as they arrived (duplicates 
 RAW_ID = "_raw_id"
 RAW_SUBJECT = "_raw_subject"
 DEDUP_COL = "_dedup"
+# a number per parsed row of a silver batch, given once where the rows are cached: the
+# duplicate marks of a batch find their rows by it (duplicate_marks, apply_marks)
+ROW_COL = "_row"
 # per code field (normalize lower or upper), the control and format characters its value
 # lost (a struct of ints; null when the contract has no such field): the batch's metrics
 INVISIBLE_COL = "_invisible_removed"
@@ -256,6 +262,33 @@ def parse_events(dataset: Dataset, rules: SilverRules) -> Callable[[DataFrame], 
     return transform
 
 
+def _seen(existing: DataFrame, id_field: str) -> DataFrame:
+    """Of ``existing`` (silver rows), one row per id: ``_seen_id`` and its coordinates."""
+    return existing.select(
+        F.col(id_field).alias("_seen_id"),
+        *[F.col(c).alias(f"_seen{c}") for c in COORDINATES],
+    ).dropDuplicates(["_seen_id"])
+
+
+def _status(rank: Column) -> Column:
+    """``new``, ``promoted`` or ``duplicate`` of a row ranked ``rank`` among its batch's
+    deliveries of its id, joined to ``_seen_id`` and ``_seen<coordinate>`` of silver's row
+    of that id (null when silver has none)."""
+    same_delivery = F.lit(True)
+    for c in COORDINATES:
+        same_delivery = same_delivery & (F.col(c) == F.col(f"_seen{c}"))
+    return (
+        F.when(F.col("_seen_id").isNull() & (rank == 1), "new")
+        .when(F.col("_seen_id").isNotNull() & same_delivery, "promoted")
+        .otherwise("duplicate")
+    )
+
+
+def _with_duplicate_reason(df: DataFrame) -> DataFrame:
+    reasons = F.when(F.col(DEDUP_COL) == "duplicate", F.array(F.lit(DUPLICATE_REASON)))
+    return df.withColumn(REASONS_COL, reasons.otherwise(F.col(REASONS_COL)))
+
+
 def classify_duplicates(existing: DataFrame, id_field: str) -> Callable[[DataFrame], DataFrame]:
     """Mark each good row ``new``, ``duplicate`` or ``promoted`` in column ``_dedup``.
 
@@ -263,29 +296,60 @@ def classify_duplicates(existing: DataFrame, id_field: str) -> Callable[[DataFra
     The first delivery of an event id (lowest coordinates) in the batch is ``new`` unless
     silver has the id already: from the same delivery (a retried batch or a replay) it is
     ``promoted`` and written nothing; from another delivery it is a ``duplicate``.
+
+    For rows computed once with a row number (the silver stream's cached batch),
+    :func:`duplicate_marks` and :func:`apply_marks` classify the same way without moving
+    whole rows through a shuffle.
     """
 
     def transform(good: DataFrame) -> DataFrame:
         first = Window.partitionBy(id_field).orderBy(*COORDINATES)
         ranked = good.withColumn("_rank", F.row_number().over(first))
-        seen = existing.select(
-            F.col(id_field).alias("_seen_id"),
-            *[F.col(c).alias(f"_seen{c}") for c in COORDINATES],
-        ).dropDuplicates(["_seen_id"])
+        seen = _seen(existing, id_field)
         joined = ranked.join(seen, ranked[id_field] == seen["_seen_id"], "left")
-        same_delivery = F.lit(True)
-        for c in COORDINATES:
-            same_delivery = same_delivery & (F.col(c) == F.col(f"_seen{c}"))
-        status = (
-            F.when(F.col("_seen_id").isNull() & (F.col("_rank") == 1), "new")
-            .when(F.col("_seen_id").isNotNull() & same_delivery, "promoted")
-            .otherwise("duplicate")
-        )
-        reasons = F.when(F.col(DEDUP_COL) == "duplicate", F.array(F.lit(DUPLICATE_REASON)))
         return (
-            joined.withColumn(DEDUP_COL, status)
-            .withColumn(REASONS_COL, reasons.otherwise(F.col(REASONS_COL)))
+            joined.withColumn(DEDUP_COL, _status(F.col("_rank")))
+            .transform(_with_duplicate_reason)
             .drop("_rank", "_seen_id", *[f"_seen{c}" for c in COORDINATES])
+        )
+
+    return transform
+
+
+def duplicate_marks(existing: DataFrame, id_field: str) -> Callable[[DataFrame], DataFrame]:
+    """The good rows that are not new, as :func:`classify_duplicates` tells them: their
+    ``_row`` and ``_dedup`` (``duplicate`` or ``promoted``).
+
+    ``good`` needs ``_row``, a number per row that stays the same each time ``good`` is
+    computed (:data:`ROW_COL`: the silver stream numbers its batch's parsed rows once, in
+    their cache). Only the ids, coordinates and row numbers are ranked and joined, and only
+    silver's rows of the batch's ids are kept from ``existing``: the marks of a batch are
+    usually few (its second deliveries), and :func:`apply_marks` adds them to the rows
+    without a shuffle of the rows themselves."""
+
+    def transform(good: DataFrame) -> DataFrame:
+        narrow = good.select(ROW_COL, id_field, *COORDINATES)
+        first = Window.partitionBy(id_field).orderBy(*COORDINATES)
+        ranked = narrow.withColumn("_rank", F.row_number().over(first))
+        ids = narrow.select(F.col(id_field).alias("_batch_id_value"))
+        ours = existing.join(ids, existing[id_field] == ids["_batch_id_value"], "left_semi")
+        seen = _seen(ours, id_field)
+        joined = ranked.join(seen, ranked[id_field] == seen["_seen_id"], "left")
+        status = _status(F.col("_rank"))
+        return joined.select(ROW_COL, status.alias(DEDUP_COL)).where(F.col(DEDUP_COL) != "new")
+
+    return transform
+
+
+def apply_marks(marks: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """``good`` (with ``_row``) with ``_dedup`` from :func:`duplicate_marks`: a marked row's
+    status, else ``new``; a duplicate's reasons are ``duplicate_event_id``."""
+
+    def transform(good: DataFrame) -> DataFrame:
+        return (
+            good.join(marks, ROW_COL, "left")
+            .withColumn(DEDUP_COL, F.coalesce(F.col(DEDUP_COL), F.lit("new")))
+            .transform(_with_duplicate_reason)
         )
 
     return transform

@@ -1,22 +1,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.io.batch import batch_summary
+from lakehouse.layers.parse import TIMESTAMP_PATTERN, typed_value
 from lakehouse.layers.silver import (
     DEDUP_COL,
     INVISIBLE_COL,
     REASONS_COL,
+    ROW_COL,
     SilverRules,
+    apply_marks,
     classify_duplicates,
     code_fields,
+    duplicate_marks,
     parse_events,
     raw_schema,
     to_quarantine,
@@ -185,7 +191,7 @@ def test_the_checks_read_the_typed_columns_instead_of_typing_the_text_again(
     plan = parsed._jdf.queryExecution().optimizedPlan().toString()
     # event_ts is typed once: its checks (invalid_type, the time rules, event_date) read the
     # column; typed again inside the checks' conditions, it would be there twice or more
-    assert plan.count("try_to_timestamp") == 1, plan
+    assert plan.count(TIMESTAMP_PATTERN) == 1, plan
 
 
 def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
@@ -207,6 +213,37 @@ def test_timestamp_offsets_and_precision(spark: SparkSession) -> None:
     assert_df_equality(actual, expected, ignore_nullable=True)
 
 
+def test_timestamp_texts_typed_and_refused(spark: SparkSession) -> None:
+    # the values try_to_timestamp with yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX gives (the parse
+    # until 2026-12-06), checked text by text against the shape test and cast
+    cases = [
+        ("2026-11-23T13:30:00+02:00", datetime(2026, 11, 23, 11, 30)),
+        ("2026-11-23T11:00:00.1Z", datetime(2026, 11, 23, 11, 0, 0, 100000)),
+        ("2026-11-23t11:00:00z", datetime(2026, 11, 23, 11, 0)),
+        ("2026-11-23T11:00:00-18:00", datetime(2026, 11, 24, 5, 0)),
+        ("2024-02-29T00:00:00Z", datetime(2024, 2, 29)),
+        ("2026-11-23T11:00:00.1234567Z", None),
+        ("2026-11-23 11:00:00Z", None),
+        ("2026-11-23T11:00:00", None),
+        ("2026-11-23T11:00Z", None),
+        ("2026-11-23T11:00:00+0100", None),
+        ("2026-11-23T11:00:00+19:00", None),
+        ("2026-02-30T11:00:00Z", None),
+        ("2026-11-23T24:00:00Z", None),
+        (" 2026-11-23T11:00:00Z", None),
+        ("2026-11-23T11:00:00.Z", None),
+        ("1763899140", None),
+    ]
+    field = EVENTS.latest.field("event_ts")
+    assert field is not None
+    texts = spark.createDataFrame([(i, t) for i, (t, _) in enumerate(cases)], "i int, t string")
+    actual = texts.select("i", typed_value(field, F.col("t")).alias("ts")).orderBy("i")
+    expected = spark.createDataFrame(
+        [(i, ts) for i, (_, ts) in enumerate(cases)], "i int, ts timestamp"
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
 def _good_rows(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
     payloads = [_line(_event(event_id=event_id)) for event_id, _, _ in rows]
     parsed = _bronze(spark, payloads).transform(parse_events(EVENTS, RULES))
@@ -221,7 +258,19 @@ def _good_rows(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFra
     )
 
 
-def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession) -> None:
+def _classified_by_marks(existing: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """The silver stream's way: rows numbered once (cached), marks, then the marks applied."""
+
+    def transform(good: DataFrame) -> DataFrame:
+        numbered = good.withColumn(ROW_COL, F.monotonically_increasing_id()).cache()
+        marks = numbered.transform(duplicate_marks(existing, "event_id"))
+        return numbered.transform(apply_marks(marks)).drop(ROW_COL)
+
+    return transform
+
+
+@pytest.mark.parametrize("way", ["window", "marks"])
+def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession, way: str) -> None:
     batch = _good_rows(
         spark,
         [
@@ -230,14 +279,27 @@ def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession
             ("b", "f2", 1),  # b is in silver from another delivery: duplicate
             ("c", "f2", 2),  # c is in silver from this very delivery (a retry): promoted
             ("d", "f2", 3),  # new
+            ("e", "f2", 7),  # e is in silver twice, from other deliveries: duplicate
+            ("e", "f2", 6),  # ... the first of e too (and each row stays one row)
         ],
     )
     existing = spark.createDataFrame(
-        [("b", "landing", "f1", 9), ("c", "landing", "f2", 2)],
+        [
+            ("b", "landing", "f1", 9),
+            ("c", "landing", "f2", 2),
+            ("e", "landing", "f1", 1),
+            ("e", "landing", "f0", 3),
+            ("z", "landing", "f1", 4),  # not in the batch
+        ],
         "event_id string, _source string, _partition string, _offset long",
     )
+    classify = (
+        classify_duplicates(existing, "event_id")
+        if way == "window"
+        else _classified_by_marks(existing)
+    )
     actual = (
-        batch.transform(classify_duplicates(existing, "event_id"))
+        batch.transform(classify)
         .select("event_id", "_offset", DEDUP_COL, REASONS_COL)
         .orderBy("event_id", "_offset")
     )
@@ -248,6 +310,8 @@ def test_classify_duplicates_within_batch_and_against_silver(spark: SparkSession
             ("b", 1, "duplicate", ["duplicate_event_id"]),
             ("c", 2, "promoted", []),
             ("d", 3, "new", []),
+            ("e", 6, "duplicate", ["duplicate_event_id"]),
+            ("e", 7, "duplicate", ["duplicate_event_id"]),
         ],
         "event_id string, _offset long, _dedup string, _reasons array<string>",
     )
