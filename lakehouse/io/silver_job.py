@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -171,6 +173,79 @@ class SilverJob(BatchWriter):
             spark, [write_silver, write_quarantine]
         )
 
+    def _measured_on_write(self) -> bool:
+        """Whether the silver write measures the rows it promotes: the monitors watch
+        silver and their findings cannot block a batch (``block_on_critical`` off)."""
+        monitoring = self._watched(self.tables.silver)
+        return monitoring is not None and not monitoring.block_on_critical
+
+    def _quarantine_rows(
+        self,
+        writer_id: str,
+        batch_id: int,
+        started: datetime,
+        ranges: dict[str, tuple[int | None, int | None]],
+        refused: DataFrame,
+    ) -> DataFrame:
+        """The quarantine rows of ``refused``, less the deliveries quarantined already."""
+        dataset = self.dataset
+        subject = [dataset.subject_field] if dataset.subject_field else []
+        spark = refused.sparkSession
+        return (
+            # a replayed delivery is quarantined once, not once per replay
+            refused.join(
+                self._quarantined(spark, writer_id, batch_id, ranges["ingest"]),
+                list(COORDINATES),
+                "left_anti",
+            )
+            .transform(to_quarantine(dataset, self.tables.quarantine, writer_id, batch_id, started))
+            # the raw subject id becomes its pseudonym; the payload stays raw (for replay)
+            .transform(pseudonymize(self.key, subject))
+        )
+
+    def _write_measured(
+        self,
+        promoted: DataFrame,
+        refused: DataFrame,
+        *,
+        none_refused: bool,
+        batch_id: int,
+        started: datetime,
+        stats: BatchStats,
+    ) -> None:
+        """Append the batch's silver rows, measuring them for the monitors on the way, and
+        its quarantine rows beside them (not at all when ``none_refused``: the batch log
+        then names no quarantine version); then run the detectors on the measurement (their
+        findings cannot block: :meth:`_measured_on_write`)."""
+        silver, quarantine = self.tables.silver, self.tables.quarantine
+
+        def write_quarantine(session: SparkSession) -> int:
+            return self.append_counted(in_session(refused, session), quarantine, batch_id, stats)
+
+        spark = promoted.sparkSession
+        if none_refused:
+            measured = self.append_measured(promoted, silver, batch_id, stats)
+            stats.rows_quarantined = 0
+        else:
+            with beside(spark, write_quarantine) as ahead:
+                measured = self.append_measured(promoted, silver, batch_id, stats)
+            stats.rows_quarantined = ahead.result()
+        if measured is None:  # the write ran no job: a retried batch silver has already
+            measured = self.measure(promoted, silver, stats)
+        assert measured is not None  # the monitors watch silver (_measured_on_write)
+        stats.rows_out = int(measured["rows"])
+        self.observe(
+            promoted,
+            table=silver,
+            batch_id=batch_id,
+            started=started,
+            stats=stats,
+            rows_in=stats.rows_in,
+            rows_quarantined=stats.rows_in - stats.rows_out,
+            can_block=False,
+            measured=measured,
+        )
+
     def _summary(
         self, parsed: DataFrame
     ) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
@@ -184,12 +259,121 @@ class SilverJob(BatchWriter):
             "_source",
             "_partition",
             "_offset",
-            sums={c: F.col(INVISIBLE_COL)[c] for c in code_fields(self.dataset)},
+            sums={
+                **{c: F.col(INVISIBLE_COL)[c] for c in code_fields(self.dataset)},
+                # the rows refused by the parse (a name no code field can have)
+                REASONS_COL: F.when(F.size(REASONS_COL) > 0, 1),
+            },
             bounds={
                 "event": F.when(F.size(REASONS_COL) == 0, micros),
                 "ingest": F.unix_micros(F.col("_ingest_ts")),
             },
         )
+
+    def _promote(
+        self,
+        parsed: DataFrame,
+        classified: DataFrame,
+        stats: BatchStats,
+        *,
+        parse_and_dedup_refused: bool,
+        ranges: dict[str, tuple[int | None, int | None]],
+        writer_id: str,
+        batch_id: int,
+        started: datetime,
+    ) -> None:
+        """Gate, monitor and write the batch's classified rows (``parsed``: every row read,
+        those the parse refused among them); ``parse_and_dedup_refused``: whether the
+        parse or the dedup refused any row."""
+        spark = parsed.sparkSession
+        dataset, silver_table = self.dataset, self.tables.silver
+        candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
+        parameters = suite_parameters(
+            self.rules.max_future_skew_seconds, started.replace(tzinfo=None)
+        )
+        to_silver_rows = to_silver(silver_table, writer_id, batch_id, started)
+        stamped = candidates.transform(to_silver_rows)
+        # findings that cannot block the batch let the silver write measure the rows
+        # it promotes, on its way (no job of its own, and none again when the gate
+        # refuses rows); else the monitors measure what the batch would promote while
+        # the gate judges the candidates' silver columns (to_silver only adds stamps):
+        # the gate promotes every candidate unless it refuses some rows, and a blocked
+        # batch is measured on what it would have promoted; the measurement counts the
+        # rows too (every row read is promoted or refused, so the refused share needs
+        # no other count)
+        on_write = self._measured_on_write()
+
+        def gate() -> tuple[DataFrame, DataFrame | None]:
+            return self.gate(
+                candidates,
+                table=silver_table,
+                suite_name=dataset.silver_suite,
+                keys=COORDINATES,
+                batch_id=batch_id,
+                stats=stats,
+                parameters=parameters,
+            )
+
+        measured: dict[str, Any] | None = None
+        if on_write:
+            promoted, gated = gate()
+        else:
+
+            def measure(session: SparkSession) -> dict[str, Any] | None:
+                return self.measure(in_session(stamped, session), silver_table, stats)
+
+            with beside(spark, measure) as ahead:
+                promoted, gated = gate()
+            measured = ahead.result()
+        gate_promoted, promoted = promoted, promoted.transform(to_silver_rows)
+        refused = (
+            parsed.where(F.size(REASONS_COL) > 0)
+            .drop(ROW_COL)
+            .unionByName(classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL))
+        )
+        if gated is not None:
+            refused = refused.unionByName(
+                gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
+            )
+        split = gated is not None and stats.decisions[-1].refuses_rows
+        quarantine = partial(self._quarantine_rows, writer_id, batch_id, started, ranges)
+        if on_write and not stats.blocked_reasons:
+            # nothing read is refused: no bad row, no second delivery, no gate refusal
+            none_refused = not parse_and_dedup_refused and not split
+            self._write_measured(
+                promoted,
+                quarantine(refused),
+                none_refused=none_refused,
+                batch_id=batch_id,
+                started=started,
+                stats=stats,
+            )
+            return
+        if split:  # the promoted rows are fewer than the candidates: measured again
+            measured = self.measure(promoted, silver_table, stats)
+        measured_rows = stamped if stats.blocked_reasons else promoted
+        # None: the monitors do not watch silver, the write counts its rows
+        rows_promoted: int | None = None
+        if stats.blocked_reasons:
+            rows_promoted = 0  # apply_gate promotes nothing from a blocked batch
+        elif measured is not None:
+            rows_promoted = int(measured["rows"])
+        blocking = self.observe(
+            measured_rows,
+            table=silver_table,
+            batch_id=batch_id,
+            started=started,
+            stats=stats,
+            rows_in=stats.rows_in,
+            rows_quarantined=stats.rows_in - (rows_promoted or 0),
+            measured=measured,
+        )
+        if blocking:  # the whole batch goes to quarantine, with the findings as reason
+            reason = F.array(F.lit(block_reason(blocking)))
+            refused = refused.unionByName(gate_promoted.withColumn(REASONS_COL, reason))
+            promoted = promoted.limit(0)
+            rows_promoted = 0
+        self._write(promoted, quarantine(refused), rows_promoted, batch_id, stats)
 
     def __call__(self, bronze: DataFrame, batch_id: int) -> None:
         spark = bronze.sparkSession
@@ -209,14 +393,16 @@ class SilverJob(BatchWriter):
         marks: DataFrame | None = None
         try:
             good = parsed.where(F.size(REASONS_COL) == 0)
-            rows_in, offsets, removed, ranges = self._summary(parsed)
+            rows_in, offsets, sums, ranges = self._summary(parsed)
+            removed = {c: n for c, n in sums.items() if c != REASONS_COL}
             # the rows that are not new (second deliveries, a retry's promoted rows), found
             # from ids and coordinates alone and cached (one job; usually few rows): the
             # monitors, the gate and the writes join them to the cached rows, which never
             # go through a shuffle (README, Performance)
             existing = self._existing(spark, good, writer_id, batch_id, ranges["event"])
             marks = good.transform(duplicate_marks(existing, dataset.id_field)).persist()
-            marks.count()
+            found = marks.agg(F.count_if(F.col(DEDUP_COL) == "duplicate")).first()
+            duplicates = int(found[0]) if found is not None else 0
             classified = good.transform(apply_marks(marks)).drop(ROW_COL)
             stats = BatchStats(
                 rows_in=rows_in,
@@ -224,80 +410,17 @@ class SilverJob(BatchWriter):
                 key_version=self.key_version,
                 characters_removed=removed,
             )
-            candidates = classified.where(F.col(DEDUP_COL) == "new").drop(DEDUP_COL)
-            parameters = suite_parameters(
-                self.rules.max_future_skew_seconds, started.replace(tzinfo=None)
-            )
-            to_silver_rows = to_silver(silver_table, writer_id, batch_id, started)
-            stamped = candidates.transform(to_silver_rows)
-            # the monitors measure what the batch would promote while the gate judges the
-            # candidates' silver columns (to_silver only adds stamps): the gate promotes
-            # every candidate unless it refuses some rows, and a blocked batch is measured on
-            # what it would have promoted; the measurement counts the rows too (every row
-            # read is promoted or refused, so the refused share needs no other count)
-            with beside(
-                spark, lambda s: self.measure(in_session(stamped, s), silver_table, stats)
-            ) as ahead:
-                promoted, gated = self.gate(
-                    candidates,
-                    table=silver_table,
-                    suite_name=dataset.silver_suite,
-                    keys=COORDINATES,
-                    batch_id=batch_id,
-                    stats=stats,
-                    parameters=parameters,
-                )
-            measured = ahead.result()
-            gate_promoted, promoted = promoted, promoted.transform(to_silver_rows)
-            refused = (
-                parsed.where(F.size(REASONS_COL) > 0)
-                .drop(ROW_COL)
-                .unionByName(classified.where(F.col(DEDUP_COL) == "duplicate").drop(DEDUP_COL))
-            )
-            if gated is not None:
-                refused = refused.unionByName(
-                    gated.withColumn(REASONS_COL, F.col(GATE_REASONS)).drop(GATE_REASONS)
-                )
-            split = gated is not None and stats.decisions[-1].refuses_rows
-            if split:  # the promoted rows are fewer than the candidates: measured again
-                measured = self.measure(promoted, silver_table, stats)
-            measured_rows = stamped if stats.blocked_reasons else promoted
-            # None: the monitors do not watch silver, the write counts its rows
-            rows_promoted: int | None = None
-            if stats.blocked_reasons:
-                rows_promoted = 0  # apply_gate promotes nothing from a blocked batch
-            elif measured is not None:
-                rows_promoted = int(measured["rows"])
-            blocking = self.observe(
-                measured_rows,
-                table=silver_table,
+            self._promote(
+                parsed,
+                classified,
+                stats,
+                # no bad row and no second delivery: only the gate could refuse a row
+                parse_and_dedup_refused=sums[REASONS_COL] > 0 or duplicates > 0,
+                ranges=ranges,
+                writer_id=writer_id,
                 batch_id=batch_id,
                 started=started,
-                stats=stats,
-                rows_in=rows_in,
-                rows_quarantined=rows_in - (rows_promoted or 0),
-                measured=measured,
             )
-            if blocking:  # the whole batch goes to quarantine, with the findings as reason
-                reason = F.array(F.lit(block_reason(blocking)))
-                refused = refused.unionByName(gate_promoted.withColumn(REASONS_COL, reason))
-                promoted = promoted.limit(0)
-                rows_promoted = 0
-            subject = [dataset.subject_field] if dataset.subject_field else []
-            refused = (
-                # a replayed delivery is quarantined once, not once per replay
-                refused.join(
-                    self._quarantined(spark, writer_id, batch_id, ranges["ingest"]),
-                    list(COORDINATES),
-                    "left_anti",
-                )
-                .transform(
-                    to_quarantine(dataset, self.tables.quarantine, writer_id, batch_id, started)
-                )
-                # the raw subject id becomes its pseudonym; the payload stays raw (for replay)
-                .transform(pseudonymize(self.key, subject))
-            )
-            self._write(promoted, refused, rows_promoted, batch_id, stats)
             self.log(spark, batch_id, started, stats)
         finally:
             if marks is not None:
