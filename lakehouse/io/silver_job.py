@@ -250,9 +250,10 @@ class SilverJob(BatchWriter):
         self, parsed: DataFrame
     ) -> tuple[int, str | None, dict[str, int], dict[str, tuple[int | None, int | None]]]:
         """One aggregate job over the parsed rows (the one that caches them): rows and
-        offsets read, the characters normalization removed, the event time range of the
-        good rows (the dedup lookup's window) and the ingest time range (the lookup of
-        deliveries quarantined already)."""
+        offsets read; the characters normalization removed per code field and the rows the
+        parse refused (under ``_reasons``); the event time range of the good rows (the
+        dedup lookup's window) and the ingest time range (the lookup of deliveries
+        quarantined already)."""
         micros = F.unix_micros(F.col(self.dataset.event_time_field))
         return batch_summary(
             parsed,
