@@ -38,6 +38,7 @@ class BronzeJob(BatchWriter):
             tables.dataset.content_hash,
         )
         self.tables = tables
+        self.monitor.expect([tables.bronze])  # its history read ahead, in the first batch
         self._source = source
 
     @property

@@ -59,6 +59,7 @@ class SilverJob(BatchWriter):
     def __init__(self, config: LakehouseConfig, tables: DatasetTables) -> None:
         super().__init__(config, "silver", tables.dataset.name, tables.dataset.content_hash)
         self.tables = tables
+        self.monitor.expect([tables.silver])  # its history read ahead, in the first batch
         self.dataset = tables.dataset
         self.rules, window = silver_rules(config, tables)
         self.dedup_window = timedelta(seconds=window)
