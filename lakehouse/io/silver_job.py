@@ -385,7 +385,8 @@ class SilverJob(BatchWriter):
         # minimized before the cache: the monitors, the gate and the write read the
         # candidates, and each would otherwise compute the pseudonyms again (a quarantine
         # row takes its id and subject from the raw payload); each row numbered once, in
-        # the cache, for the duplicate marks
+        # the cache, for the duplicate marks (a cached partition lost and computed again
+        # reads the batch's same files in the same order: the same numbers)
         parsed = (
             bronze.transform(self.parse())
             .transform(minimize(silver_table.policy.minimization, self.key))
