@@ -271,6 +271,13 @@ def test_a_retried_batch_writes_nothing_twice(spark: SparkSession, tmp_path: Pat
     second = log.where("job = 'silver' AND batch_id = 1").first()
     assert second is not None
     assert (second["rows_out"], second["rows_quarantined"]) == (0, 0)
+    # silver's rows measured by its write (batch 0; the retry's write ran no job and was
+    # measured apart, its metrics not written again), and nothing promoted in batch 1
+    silver_rows = spark.table("ops.table_metrics").where("job = 'silver'")
+    assert {r["batch_id"]: r["rows"] for r in silver_rows.collect()} == {
+        0: counts["silver.events"],
+        1: 0,
+    }
     # the monitors' metrics of a retried batch are written once too
     metrics = spark.table("ops.table_metrics").groupBy("job", "batch_id", "table_name").count()
     assert_df_equality(
