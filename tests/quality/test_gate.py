@@ -155,6 +155,8 @@ def test_silver_gate_quarantines_failing_rows_and_a_retry_writes_nothing_twice(
 
     assert table_counts(spark, platform(spark)) == first
     assert first["ops.table_metrics"] == 1  # the batch's metrics, written once
+    # of the rows promoted, not of the candidates the gate judged (bad-cur is refused)
+    assert [r["rows"] for r in spark.table("ops.table_metrics").collect()] == [5]
     silver = {r["event_id"] for r in spark.table("silver.events").collect()}
     assert silver == {"e0", "e1", "e2", "e3", "warn"}
     quarantined = {
