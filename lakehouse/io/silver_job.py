@@ -137,6 +137,18 @@ class SilverJob(BatchWriter):
         lo, hi = F.timestamp_micros(F.lit(first)), F.timestamp_micros(F.lit(last))
         return quarantine.where(F.col("_ingest_ts").between(lo, hi)).select(*COORDINATES)
 
+    def _quarantine_write(
+        self, refused: DataFrame, batch_id: int, stats: BatchStats
+    ) -> Callable[[SparkSession], int]:
+        """The append of the batch's quarantine rows, as a side-by-side piece: it returns
+        the rows it wrote, counted on their way."""
+
+        def write(session: SparkSession) -> int:
+            rows = in_session(refused, session)
+            return self.append_counted(rows, self.tables.quarantine, batch_id, stats)
+
+        return write
+
     def _write(
         self,
         promoted: DataFrame,
@@ -162,9 +174,7 @@ class SilverJob(BatchWriter):
             self.append(rows, self.tables.silver, batch_id, stats)
             return rows_promoted
 
-        def write_quarantine(session: SparkSession) -> int:
-            rows = in_session(refused, session)
-            return self.append_counted(rows, self.tables.quarantine, batch_id, stats)
+        write_quarantine = self._quarantine_write(refused, batch_id, stats)
 
         spark = promoted.sparkSession
         if rows_promoted is not None and rows_promoted == stats.rows_in:
@@ -218,11 +228,8 @@ class SilverJob(BatchWriter):
         its quarantine rows beside them (not at all when ``none_refused``: the batch log
         then names no quarantine version); then run the detectors on the measurement (their
         findings cannot block: :meth:`_measured_on_write`)."""
-        silver, quarantine = self.tables.silver, self.tables.quarantine
-
-        def write_quarantine(session: SparkSession) -> int:
-            return self.append_counted(in_session(refused, session), quarantine, batch_id, stats)
-
+        silver = self.tables.silver
+        write_quarantine = self._quarantine_write(refused, batch_id, stats)
         spark = promoted.sparkSession
         if none_refused:
             measured = self.append_measured(promoted, silver, batch_id, stats)
