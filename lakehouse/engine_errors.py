@@ -139,7 +139,7 @@ def _condition(java: Any) -> str:
 
 def has_condition(exc: BaseException, condition: str) -> bool:
     """Whether a JVM error in ``exc``'s chain is Spark's or Delta's error ``condition``
-    (``DELTA_REPLACE_WHERE_MISMATCH``), however deep a failed job wrapped it."""
+    (``USER_RAISED_EXCEPTION``), however deep a failed job wrapped it."""
     return any(_condition(java) == condition for java in java_chain(exc))
 
 

@@ -12,9 +12,12 @@ from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.engine_errors import has_condition, root_cause
+from lakehouse.errors import TableError
 from lakehouse.io.retry import with_retries
 
 __all__ = [
+    "RowsOutsideReplace",
     "append",
     "append_idempotent",
     "batch_rows_present",
@@ -34,6 +37,19 @@ _log = logging.getLogger(__name__)
 # Delta sets this in the session after each commit it makes. Every stream runs its batches
 # in a session of its own (Spark clones it), so the value is the version of this write.
 _LAST_COMMIT = "spark.databricks.delta.lastCommitVersionInSession"
+# Delta checks that every row a replaceWhere writes matches the predicate, but evaluates the
+# predicate as written, without Spark's optimizer: an IN list of n literals compares each row
+# n times, and its generated code differs with every list, so it is compiled again for every
+# write (a batch of minute windows: 2,200 literals, 0.4-0.9 s per 120,000 rows).
+# :func:`replace_where` runs the same check as a filter of the rows it writes, which the
+# optimizer turns into a hash set, and turns Delta's off for that write.
+_REPLACE_CHECK = "spark.databricks.delta.replaceWhere.constraintCheck.enabled"
+_OUTSIDE = "lakehouse: a row outside the replaceWhere predicate"
+
+
+class RowsOutsideReplace(TableError):
+    """A :func:`replace_where` write had a row its predicate does not match: it wrote
+    nothing."""
 
 
 def _newest_snapshot(spark: SparkSession, path: str) -> tuple[Any, Any]:
@@ -242,8 +258,9 @@ def upsert(df: DataFrame, path: str, keys: Sequence[str]) -> int:
 def replace_where(df: DataFrame, path: str, predicate: str) -> int:
     """Replace the rows of the Delta table at ``path`` that match ``predicate`` (Spark SQL)
     by ``df``, in one commit (Delta's ``replaceWhere``: rows of the files it rewrites that
-    do not match stay); every row of ``df`` must match it, which Delta checks. Return the
-    version written.
+    do not match stay). Every row of ``df`` must match it: a row that does not fails the
+    write before anything is committed, as :class:`RowsOutsideReplace`. Return the version
+    written.
 
     Writing the same rows again leaves the same table, so a write that conflicts with
     another writer is simply run again (:func:`with_retries`). Cheaper than the MERGE of
@@ -251,12 +268,33 @@ def replace_where(df: DataFrame, path: str, predicate: str) -> int:
     (README, Performance)."""
     spark = df.sparkSession
     spark.conf.unset(_LAST_COMMIT)
-    with_retries(
-        f"replace {predicate[:80]!r} in {path}",
-        lambda: (
-            df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
-        ),
-    )
+    # the check Delta would make, optimized (a filter that keeps every row or raises)
+    guard = f"CASE WHEN coalesce(({predicate}), false) THEN true ELSE raise_error('{_OUTSIDE}') END"
+    checked = df.where(F.expr(guard))
+    before = spark.conf.get(_REPLACE_CHECK, None)
+    spark.conf.set(_REPLACE_CHECK, "false")
+    try:
+        with_retries(
+            f"replace {predicate[:80]!r} in {path}",
+            lambda: (
+                checked.write.format("delta")
+                .mode("overwrite")
+                .option("replaceWhere", predicate)
+                .save(path)
+            ),
+        )
+    except Exception as exc:
+        if has_condition(exc, "USER_RAISED_EXCEPTION") and _OUTSIDE in root_cause(exc):
+            raise RowsOutsideReplace(
+                f"{path}: a row to write is outside the rows it replaces "
+                f"({predicate[:200]}); nothing was written"
+            ) from exc
+        raise
+    finally:
+        if before is None:
+            spark.conf.unset(_REPLACE_CHECK)
+        else:
+            spark.conf.set(_REPLACE_CHECK, before)
     return _committed_version(spark, path)
 
 

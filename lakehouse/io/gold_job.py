@@ -31,9 +31,8 @@ from pyspark.sql.types import (
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.analyze import gold_frame
 from lakehouse.contracts.model import GoldTable
-from lakehouse.engine_errors import has_condition
 from lakehouse.io.batch import BatchStats, BatchWriter
-from lakehouse.io.delta import read_pinned
+from lakehouse.io.delta import RowsOutsideReplace, read_pinned
 from lakehouse.io.side_by_side import in_session, run_side_by_side
 from lakehouse.io.streams import read_delta_stream
 from lakehouse.ops import TableDef
@@ -53,8 +52,6 @@ _log = logging.getLogger(__name__)
 # a batch that touches more windows of a gold table than this upserts them instead: the
 # replacement names each window in its predicate
 MAX_REPLACED_WINDOWS = 10_000
-# Delta's error class for rows outside a replaceWhere predicate
-_REPLACE_MISMATCH = "DELTA_REPLACE_WHERE_MISMATCH"
 
 
 def sql_literal(value: Column, data_type: DataType) -> Column | None:
@@ -249,15 +246,13 @@ class GoldJob(BatchWriter):
     ) -> None:
         """Replace the windows of ``predicate`` by ``promoted``; a table whose rows fall
         outside the windows they were computed for (its SQL's window key is not the
-        header's window expression: Delta refuses the write) is upserted instead, from then
+        header's window expression: the write refuses them) is upserted instead, from then
         on, with a warning."""
         if table.name not in self._upserted:
             try:
                 self.replace(promoted, table, predicate, batch_id, stats)
                 return
-            except Exception as exc:
-                if not has_condition(exc, _REPLACE_MISMATCH):
-                    raise
+            except RowsOutsideReplace:
                 self._upserted.add(table.name)
                 _log.warning(
                     "gold table %s: a row's %s is not the window it was computed for "

@@ -1,4 +1,5 @@
-"""Delta writes: idempotent and blind appends, and the table state read ahead of them."""
+"""Delta writes: idempotent and blind appends, replaced windows, and the table state read
+ahead of them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.io.delta import (
+    RowsOutsideReplace,
     append,
     append_idempotent,
     batch_rows_present,
@@ -17,6 +19,7 @@ from lakehouse.io.delta import (
     latest_version,
     prefetch_state,
     read_pinned,
+    replace_where,
     settle_prefetches,
     upsert,
     wait_for_prefetches,
@@ -189,3 +192,38 @@ def test_settling_leaves_no_prefetch_running(
     for path in paths:
         assert append_idempotent(spark.range(1), path, "after", 0) == 1
         assert spark.read.format("delta").load(path).count() == 2
+
+
+def test_a_replacement_replaces_only_its_rows_and_refuses_a_row_outside_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "table")
+    schema = "w long, n string"
+    spark.createDataFrame([(1, "old"), (2, "old"), (3, "old")], schema).write.format("delta").save(
+        path
+    )
+    predicate = "w IN (2, 3, 4) OR w IS NULL"
+
+    version = replace_where(
+        spark.createDataFrame([(2, "new"), (4, "new")], schema), path, predicate
+    )
+
+    expected = spark.createDataFrame([(1, "old"), (2, "new"), (4, "new")], schema)
+    stored = spark.read.format("delta").load(path)
+    assert_df_equality(stored, expected, ignore_row_order=True, ignore_nullable=True)
+    assert version == 1 == latest_version(spark, path)
+    # a row outside (w = 5) fails the write, whatever else it holds; nothing is written
+    outside = spark.createDataFrame([(3, "new"), (None, "new"), (5, "new")], schema)
+    with pytest.raises(RowsOutsideReplace, match=r"table: a row to write is outside .*w IN"):
+        replace_where(outside, path, predicate)
+    assert latest_version(spark, path) == 1
+    # Delta's own check (off during the write, which checks instead) is as it was
+    conf = "spark.databricks.delta.replaceWhere.constraintCheck.enabled"
+    assert spark.conf.get(conf, None) is None
+    spark.conf.set(conf, "true")
+    replace_where(spark.createDataFrame([(None, "null")], schema), path, predicate)
+    assert spark.conf.get(conf) == "true"
+    spark.conf.unset(conf)
+    expected = spark.createDataFrame([(1, "old"), (None, "null")], schema)
+    stored = spark.read.format("delta").load(path)
+    assert_df_equality(stored, expected, ignore_row_order=True, ignore_nullable=True)

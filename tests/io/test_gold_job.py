@@ -64,8 +64,8 @@ def test_windows_predicate_names_each_window_and_the_null_one() -> None:
 def test_a_table_whose_rows_fall_outside_their_windows_is_upserted_from_then_on(
     spark: SparkSession, lake: LakehouseConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # the header says the window is the hour while the SQL writes minutes: Delta refuses the
-    # replacement (a row outside the predicate), the job warns and upserts the table instead
+    # the header says the window is the hour while the SQL writes minutes: the replacement
+    # refuses a row outside its predicate, the job warns and upserts the table instead
     tables = platform(spark).dataset("events")
     hourly = tuple(
         (dataclasses.replace(g, window_expr="date_trunc('hour', event_ts)"), t, q)
