@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ class BatchWriter:
         self._cost_history: deque[CostSample] = deque(maxlen=500)
         # which batches run for the first time: their ops rows need no check for a retry
         self.attempts = FirstAttempts()
+        self._history_read: Future[None] | None = None  # :meth:`read_ahead`
 
     def begin(self, spark: SparkSession, batch: DataFrame | None = None) -> datetime:
         """Start of a micro-batch (``batch``: what it reads): choose its projections
@@ -100,9 +102,16 @@ class BatchWriter:
         start time."""
         self.projections.begin(spark, batch)
         self._meter.start(spark)
-        if self.monitor.unread():  # the first batch: the monitors' history, read meanwhile
-            in_background(spark, self._read_history_ahead)
+        self.read_ahead(spark)  # unless the stream's start began it
         return now()
+
+    def read_ahead(self, spark: SparkSession) -> None:
+        """Start reading the monitors' history in the background unless it is in memory or
+        being read: :func:`~lakehouse.io.jobs.start_job_stream` calls it before the stream
+        starts, so that the read overlaps the stream's start (the driver's work, which
+        leaves the cores free) rather than the first batch's own jobs."""
+        if self.monitor.unread() and (self._history_read is None or self._history_read.done()):
+            self._history_read = in_background(spark, self._read_history_ahead)
 
     def _read_history_ahead(self, spark: SparkSession) -> None:
         try:

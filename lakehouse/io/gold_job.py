@@ -105,6 +105,17 @@ def to_gold_quarantine(
     return transform
 
 
+def _as_literals(values: str, data_type: DataType) -> Column:
+    """The array column ``values`` (of ``data_type``) as SQL literals (:func:`sql_literal`)."""
+
+    def literal(value: Column) -> Column:
+        text = sql_literal(value, data_type)
+        assert text is not None  # the caller checked the type has literals
+        return text
+
+    return F.transform(values, literal)
+
+
 def _touched_windows(i: int, per_day: list[Row]) -> set[str | None] | None:
     """The windows of the ``i``-th gold table the batch touches, as SQL literals (None for
     the null window), from its rows per day (``_l<i>``: the day's literals, at most
@@ -141,41 +152,48 @@ class GoldJob(BatchWriter):
         windows = [
             F.expr(g.window_expr).alias(f"_w{i}") for i, (g, _, _) in enumerate(self.tables.gold)
         ]
-        # the batch's rows per day and windows (a few per window, not a row per event), kept
-        # for the promotions to find the windows they recompute
-        counts = batch.groupBy("event_date", *windows).count().persist()
-        try:
-            # the rows read, the days they touch and each table's windows, in one job
-            aggregates = [F.sum("count").alias("count")]
-            for i in range(len(self.tables.gold)):
-                column = f"_w{i}"
-                literal = sql_literal(F.col(column), counts.schema[column].dataType)
-                if literal is not None:
-                    found = F.slice(F.collect_set(literal), 1, MAX_REPLACED_WINDOWS + 1)
-                    aggregates.append(found.alias(f"_l{i}"))
-                    aggregates.append(F.max(F.col(column).isNull()).alias(f"_n{i}"))
-            per_day = counts.groupBy("event_date").agg(*aggregates).collect()
-            stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
-            dates = [r["event_date"] for r in per_day]
-            if dates:
-                # the gold tables are independent of each other: promoted side by side
-                pieces = [
-                    self._promotion(
-                        i,
-                        counts,
-                        dates,
-                        _touched_windows(i, per_day),
-                        batch_id=batch_id,
-                        writer_id=writer_id,
-                        started=started,
-                    )
-                    for i in range(len(self.tables.gold))
-                ]
-                for part in run_side_by_side(spark, pieces):
-                    stats.add(part)  # in the order of the tables, whatever finished first
-            self.log(spark, batch_id, started, stats)
-        finally:
-            counts.unpersist()
+        # the batch's rows per day and windows (a few per window, not a row per event); the
+        # promotions find the windows they recompute in it (without a cache: read again from
+        # the batch only for a table whose windows have no literals)
+        counts = batch.groupBy("event_date", *windows).count()
+        # the rows read, the days they touch and each table's windows, in one job: the sets
+        # of window values per day, written as literals once collected (thousands, not a
+        # conversion per row)
+        aggregates = [F.sum("count").alias("count")]
+        literals = []
+        for i in range(len(self.tables.gold)):
+            column = f"_w{i}"
+            data_type = counts.schema[column].dataType
+            if sql_literal(F.col(column), data_type) is not None:
+                found = F.slice(F.collect_set(column), 1, MAX_REPLACED_WINDOWS + 1)
+                aggregates.append(found.alias(column))
+                aggregates.append(F.max(F.col(column).isNull()).alias(f"_n{i}"))
+                literals += [_as_literals(column, data_type).alias(f"_l{i}"), F.col(f"_n{i}")]
+        per_day = (
+            counts.groupBy("event_date")
+            .agg(*aggregates)
+            .select("event_date", "count", *literals)
+            .collect()
+        )
+        stats = BatchStats(rows_in=sum(int(r["count"]) for r in per_day))
+        dates = [r["event_date"] for r in per_day]
+        if dates:
+            # the gold tables are independent of each other: promoted side by side
+            pieces = [
+                self._promotion(
+                    i,
+                    counts,
+                    dates,
+                    _touched_windows(i, per_day),
+                    batch_id=batch_id,
+                    writer_id=writer_id,
+                    started=started,
+                )
+                for i in range(len(self.tables.gold))
+            ]
+            for part in run_side_by_side(spark, pieces):
+                stats.add(part)  # in the order of the tables, whatever finished first
+        self.log(spark, batch_id, started, stats)
 
     def _promotion(
         self,

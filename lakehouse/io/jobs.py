@@ -90,8 +90,10 @@ def start_job_stream(spark: SparkSession, job: BronzeJob | SilverJob | GoldJob) 
     history) for as long as it lives: :func:`start_job` makes a new one, as a new process
     does; starting the same one again continues where its last stream stopped, as a stream
     that never stopped would (the latency benchmark's warm batches). The checkpoint is read
-    first: which batches of the run may have run before (:mod:`lakehouse.io.attempts`)."""
+    first: which batches of the run may have run before (:mod:`lakehouse.io.attempts`); the
+    monitors' history is read meanwhile (:meth:`~lakehouse.io.batch.BatchWriter.read_ahead`)."""
     job.attempts.starting(spark, job.checkpoint)
+    job.read_ahead(spark)
     with job.projections.starting(spark):  # the stream's session: lakehouse.io.projections
         return start_stream(
             job.read(spark),

@@ -101,3 +101,41 @@ def test_a_table_whose_rows_fall_outside_their_windows_is_upserted_from_then_on(
     # the other tables' windows are replaced as before
     newest = DeltaTable.forName(spark, "gold.daily_active_users").history(1).first()
     assert newest is not None and newest["operation"] == "WRITE"
+
+
+def test_windows_past_the_cap_are_found_by_a_join_with_the_batch_and_upserted(
+    spark: SparkSession, lake: LakehouseConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # more windows than the cap (here: any): no literals, the windows are the batch's own,
+    # joined with silver, and the recomputed rows are upserted
+    monkeypatch.setattr("lakehouse.io.gold_job.MAX_REPLACED_WINDOWS", 0)
+    for job in ("silver", "gold"):
+        with_checkpoint(lake, job)
+    hour = (NOW - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    silver = SilverJob(lake, platform().dataset("events"))
+    gold = GoldJob(lake, platform(spark).dataset("events"))
+    first = [event_line("a", hour + timedelta(minutes=1), "u1")]
+    silver(landing_bronze(spark, first, NOW, "f1"), 0)
+    gold(spark.table("silver.events"), 0)
+    # a late event in the first minute, and one in a minute of its own
+    later = [
+        event_line("b", hour + timedelta(minutes=1, seconds=30), "u2"),
+        event_line("c", hour + timedelta(minutes=3), "u2"),
+    ]
+    silver(landing_bronze(spark, later, NOW, "f2"), 1)
+    gold(spark.table("silver.events").where("event_id != 'a'"), 1)
+
+    start = hour.replace(tzinfo=None)
+    expected = spark.createDataFrame(
+        [(start + timedelta(minutes=1), 2, 2), (start + timedelta(minutes=3), 1, 1)],
+        "window_start timestamp, events long, users long",
+    )
+    stored = spark.table("gold.events_per_minute").select(*expected.columns)
+    assert_df_equality(stored, expected, ignore_nullable=True, ignore_row_order=True)
+    expected = spark.createDataFrame(
+        [(start.date(), 2, 3)], "event_date date, active_users long, events long"
+    )
+    stored = spark.table("gold.daily_active_users").select(*expected.columns)
+    assert_df_equality(stored, expected, ignore_nullable=True, ignore_row_order=True)
+    newest = DeltaTable.forName(spark, "gold.events_per_minute").history(1).first()
+    assert newest is not None and newest["operation"] == "MERGE"
