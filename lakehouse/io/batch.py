@@ -5,7 +5,8 @@ What a batch did is a :class:`~lakehouse.io.batch_stats.BatchStats`; the summari
 of what it read (rows, source offsets, observed metrics) are in :mod:`lakehouse.io.summary`;
 both are importable from here as well. The ops rows a batch writes at its end (metrics,
 findings, quality results, its batch log row) and their once-only appends are in
-:mod:`lakehouse.io.ops_rows`."""
+:mod:`lakehouse.io.ops_rows`; the gates' suites and their split of a batch in
+:mod:`lakehouse.io.gates`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -38,20 +38,17 @@ from lakehouse.io.delta import (
     upsert,
 )
 from lakehouse.io.faults import fault_point
+from lakehouse.io.gates import Gates
 from lakehouse.io.ops_rows import append_ops, batch_log_row, ops_frames
 from lakehouse.io.projections import ProjectionChoice
 from lakehouse.io.side_by_side import in_background, run_side_by_side
 from lakehouse.io.streams import StreamIdentity
 from lakehouse.io.summary import batch_summary, observed, offset_summary, summarize_offsets
-from lakehouse.monitoring.metrics import measure, metric_aggregates
+from lakehouse.monitoring.metrics import measure, metric_aggregates, metric_columns
 from lakehouse.monitoring.model import Finding
 from lakehouse.monitoring.monitor import Monitor, block_reason
 from lakehouse.monitoring.thresholds import Monitoring
 from lakehouse.ops import BATCH_LOG, TableDef
-from lakehouse.quality.fast import compile_suite
-from lakehouse.quality.gate import apply_gate, decide
-from lakehouse.quality.runner import run_suite
-from lakehouse.quality.suites import SuiteFile, find_suite, load_suite
 
 __all__ = [
     "BatchStats",
@@ -85,8 +82,7 @@ class BatchWriter:
         self.identity = StreamIdentity(
             job if dataset is None else f"{dataset}/{job}", self.checkpoint
         )
-        self._suites: dict[str, SuiteFile] = {}
-        self._gated: dict[str, TableDef] = {}  # the tables this job's gates judged
+        self.gates = Gates(config)
         self.monitor = Monitor(config)
         self._meter = TaskMeter()
         self.projections = ProjectionChoice(config.spark.extra)
@@ -258,15 +254,6 @@ class BatchWriter:
         with timed(stats, f"monitor {table.name}"):
             return measure(df, monitoring)
 
-    def suite(self, name: str) -> SuiteFile | None:
-        """The suite of a promotion, loaded once; None when the gates are off."""
-        if not self.config.quality.enabled:
-            return None
-        if name not in self._suites:
-            folder = Path(self.config.quality.suite_dir)
-            self._suites[name] = load_suite(find_suite(name, folder))
-        return self._suites[name]
-
     def gate(
         self,
         df: DataFrame,
@@ -281,27 +268,42 @@ class BatchWriter:
         """Validate ``df`` with the promotion's suite and split it: rows to promote, and rows
         to quarantine with ``_gate_reasons`` (None when the gates are off). ``keys`` identify
         a row for the expectations Great Expectations evaluates."""
-        suite = self.suite(suite_name)
-        if suite is None:
-            return df, None
-        self._gated[table.name] = table
-        engine = self.config.quality.engine
-        uses_ge = engine == "great_expectations" or not compile_suite(suite, parameters).complete
-        if uses_ge:
-            df = df.persist()  # GE computes each metric as its own Spark job
-        try:
-            with timed(stats, f"gate {table.name}"):
-                run = run_suite(df, suite, parameters, keys, engine)
-        finally:
-            if uses_ge:
-                df.unpersist()
-        decision = decide(table.name, run.outcomes)
-        stats.decisions.append(decision)
-        if self.config.quality.strict:
-            decision.check_strict(batch_id)
-        if decision.block_reason:
-            stats.blocked_reasons.append(f"{table.name}: {decision.block_reason}")
-        return apply_gate(df, decision, keys, run.checks)
+        promoted, gated, _ = self.gates.judge(
+            df,
+            table=table,
+            suite_name=suite_name,
+            keys=keys,
+            batch_id=batch_id,
+            stats=stats,
+            parameters=parameters,
+        )
+        return promoted, gated
+
+    def gate_measured(
+        self,
+        df: DataFrame,
+        *,
+        table: TableDef,
+        suite_name: str,
+        keys: Sequence[str],
+        batch_id: int,
+        stats: BatchStats,
+    ) -> tuple[DataFrame, DataFrame | None, dict[str, Any] | None]:
+        """:meth:`gate`, with what the fast gate's own job saw of ``df`` (no pass of its own):
+        ``"rows"``, and when the monitors watch ``table`` the values :meth:`measure` would
+        give (for :meth:`observe`). They are the promoted rows' only when the gate refuses
+        none; None when the gate ran no such job (gates off, Great Expectations, a suite
+        whose checks cannot take the metrics along)."""
+        monitoring = self._watched(table)
+        return self.gates.judge(
+            df,
+            table=table,
+            suite_name=suite_name,
+            keys=keys,
+            batch_id=batch_id,
+            stats=stats,
+            also=metric_columns(monitoring) if monitoring is not None else {},
+        )
 
     def observe(
         self,
@@ -378,7 +380,7 @@ class BatchWriter:
             started=started,
             stats=stats,
             writer_id=writer_id,
-            gated=self._gated,
+            gated=self.gates.judged,
         )
         return [piece(table, rows) for table, rows in frames]
 

@@ -295,7 +295,7 @@ class GoldJob(BatchWriter):
         started: datetime,
         stats: BatchStats,
     ) -> None:
-        promoted, gated = self.gate(
+        promoted, gated, seen = self.gate_measured(
             rows,
             table=table,
             suite_name=gold.suite,
@@ -303,11 +303,16 @@ class GoldJob(BatchWriter):
             batch_id=batch_id,
             stats=stats,
         )
-        # the monitors' measurement counts the rows too (one job for both, when watched)
-        measured = self.measure(promoted, table, stats)
-        promoted_count = int(measured["rows"]) if measured is not None else promoted.count()
         # only a critical failure refuses rows
         refuses = gated is not None and bool(stats.decisions[-1].critical_failures)
+        if seen is not None and not refuses:
+            # the gate's own job counted (and measured, when watched) the rows it promotes
+            measured = seen if self.monitor.watches(table) else None
+            promoted_count = int(seen["rows"])
+        else:
+            # the monitors' measurement counts the rows too (one job for both, when watched)
+            measured = self.measure(promoted, table, stats)
+            promoted_count = int(measured["rows"]) if measured is not None else promoted.count()
         if promoted_count and predicate is not None and not refuses:
             # the touched windows, recomputed whole, replace what the table has of them
             self._replace_windows(promoted, gold, table, predicate, batch_id=batch_id, stats=stats)

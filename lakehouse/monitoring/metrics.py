@@ -20,6 +20,7 @@ __all__ = [
     "NULL_CATEGORY",
     "measure",
     "metric_aggregates",
+    "metric_columns",
     "metrics_from_values",
 ]
 
@@ -34,37 +35,37 @@ def _quoted(column: str) -> str:
     return "`" + column.replace("`", "``") + "`"
 
 
-def metric_aggregates(m: Monitoring) -> list[Column]:
-    """Every metric as one aggregate expression, aliased by position (``n0``, ``d0`` ...):
-    for ``DataFrame.agg``, or for ``DataFrame.observe`` to measure a batch while it is
-    written (none is a distinct aggregate, which ``observe`` refuses)."""
-    aggs = [F.count(F.lit(1)).alias("rows")]
-    aggs += [F.count_if(F.col(c).isNull()).alias(f"n{i}") for i, c in enumerate(m.null_columns)]
-    aggs += [
-        F.approx_count_distinct(c, _DISTINCT_RSD).alias(f"d{i}")
-        for i, c in enumerate(m.distinct_columns)
-    ]
+def metric_columns(m: Monitoring) -> dict[str, Column]:
+    """Every metric as one aggregate expression, by name (``rows``, ``n0``, ``d0`` ...): none
+    is a distinct aggregate, which ``DataFrame.observe`` refuses."""
+    aggs: dict[str, Column] = {"rows": F.count(F.lit(1))}
+    aggs |= {f"n{i}": F.count_if(F.col(c).isNull()) for i, c in enumerate(m.null_columns)}
+    aggs |= {
+        f"d{i}": F.approx_count_distinct(c, _DISTINCT_RSD) for i, c in enumerate(m.distinct_columns)
+    }
     levels = list(QUANTILE_LEVELS)
     for i, c in enumerate(m.numeric_columns):
         value = F.col(c).cast("double")
-        aggs += [
-            F.count(value).alias(f"c{i}"),
-            F.avg(value).alias(f"a{i}"),
-            F.percentile_approx(value, levels, _QUANTILE_ACCURACY).alias(f"q{i}"),
-        ]
+        aggs[f"c{i}"] = F.count(value)
+        aggs[f"a{i}"] = F.avg(value)
+        aggs[f"q{i}"] = F.percentile_approx(value, levels, _QUANTILE_ACCURACY)
     for i, c in enumerate(m.category_columns):
-        aggs.append(
-            F.expr(
-                f"approx_top_k(coalesce(cast({_quoted(c)} as string), '{NULL_CATEGORY}'), "
-                f"{MAX_CATEGORIES}, {MAX_CATEGORIES * 20})"
-            ).alias(f"t{i}")
+        aggs[f"t{i}"] = F.expr(
+            f"approx_top_k(coalesce(cast({_quoted(c)} as string), '{NULL_CATEGORY}'), "
+            f"{MAX_CATEGORIES}, {MAX_CATEGORIES * 20})"
         )
     if m.rescued is not None:
         keys = F.array_distinct(F.flatten(F.collect_set(F.map_keys(F.col(m.rescued)))))
-        aggs.append(F.slice(F.array_sort(keys), 1, MAX_RESCUED_KEYS).alias("rescued"))
+        aggs["rescued"] = F.slice(F.array_sort(keys), 1, MAX_RESCUED_KEYS)
     if m.event_time is not None:
-        aggs.append(F.max(m.event_time).alias("max_event_ts"))
+        aggs["max_event_ts"] = F.max(m.event_time)
     return aggs
+
+
+def metric_aggregates(m: Monitoring) -> list[Column]:
+    """:func:`metric_columns` aliased by their names: for ``DataFrame.agg``, or for
+    ``DataFrame.observe`` to measure a batch while it is written."""
+    return [column.alias(name) for name, column in metric_columns(m).items()]
 
 
 def _utc(ts: datetime | None) -> datetime | None:

@@ -21,7 +21,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import TimestampType
 
 from lakehouse.quality.suites import SuiteError, SuiteFile
@@ -33,6 +34,7 @@ __all__ = [
     "FastCheck",
     "compile_suite",
     "evaluate",
+    "evaluate_with",
     "resolve_parameters",
     "sql_literal",
 ]
@@ -354,12 +356,31 @@ def evaluate(df: DataFrame, compiled: CompiledSuite) -> dict[int, Outcome]:
     Runs one Spark job: every count of every check in one aggregate query, built as SQL text
     (two calls into the JVM however long the suite).
     """
+    return evaluate_with(df, compiled, {})[0]
+
+
+def evaluate_with(
+    df: DataFrame, compiled: CompiledSuite, also: Mapping[str, Column]
+) -> tuple[dict[int, Outcome], dict[str, Any] | None]:
+    """:func:`evaluate`, also computing the aggregates ``also`` over ``df`` in the same job
+    (the monitors' metrics of a batch, which then costs no pass of its own): the verdicts,
+    and the values of ``also`` by name with ``"rows"``, the rows counted. The values are
+    None when the checks run no job (none compiled) or when ``also`` cannot join them (a
+    distinct count among the checks, which Spark plans as an aggregation of its own)."""
     checks = compiled.checks
     if not checks:
-        return {}
+        return {}, None
     helpers, aggregates = _aggregates(checks)
     source = df.selectExpr("*", *helpers) if helpers else df
-    row = source.selectExpr(*aggregates).first()
+    counts_distinct = any(
+        c.expectation_type in (_UNIQUE_PROPORTION, _UNIQUE_VALUE_COUNT) for c in checks
+    )
+    joined = not (also and counts_distinct)
+    if also and joined:
+        extra = [column.alias(f"_also{j}") for j, column in enumerate(also.values())]
+        row = source.select(*[F.expr(a) for a in aggregates], *extra).first()
+    else:
+        row = source.selectExpr(*aggregates).first()
     assert row is not None  # a global aggregate always has one row
     total = int(row["n"])
     fields = set(row.asDict())
@@ -382,4 +403,7 @@ def evaluate(df: DataFrame, compiled: CompiledSuite) -> dict[int, Outcome]:
             nonnull = int(row[f"nn{i}"])
             proportion = int(row[f"d{i}"]) / nonnull if total > 0 and nonnull > 0 else 0
             outcomes[i] = _table_outcome(suite, check, proportion, _metric_between(proportion, kw))
-    return outcomes
+    if not joined:
+        return outcomes, None
+    values = {name: row[f"_also{j}"] for j, name in enumerate(also)}
+    return outcomes, {**values, "rows": total}

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.config import QUALITY_ENGINES
 from lakehouse.errors import ConfigError
-from lakehouse.quality.fast import compile_suite, evaluate
+from lakehouse.quality.fast import compile_suite, evaluate_with
 from lakehouse.quality.suites import SuiteFile
 from lakehouse.quality.validate import Outcome, validate_dataframe
 
@@ -37,6 +37,9 @@ class SuiteRun:
     outcomes: tuple[Outcome, ...]
     checks: Mapping[int, Column] = field(default_factory=dict)
     ge_expectations: int = 0
+    # the values of the aggregates :func:`run_suite` was asked to compute ``also``, by name,
+    # and "rows", from the fast gate's own job; None when that job could not compute them
+    seen: Mapping[str, Any] | None = None
 
 
 def _sub_suite(suite: SuiteFile, positions: Sequence[int]) -> SuiteFile:
@@ -78,15 +81,19 @@ def run_suite(
     parameters: Mapping[str, Any] | None = None,
     keys: Sequence[str] = (),
     engine: str = "fast",
+    *,
+    also: Mapping[str, Column] | None = None,
 ) -> SuiteRun:
-    """Validate ``df`` with ``suite``; ``keys`` identify rows for GE's failing-row lists."""
+    """Validate ``df`` with ``suite``; ``keys`` identify rows for GE's failing-row lists.
+    With ``also`` (aggregates by name), the fast gate computes them over ``df`` in its own
+    job when it can (:func:`~lakehouse.quality.fast.evaluate_with`): ``SuiteRun.seen``."""
     if engine not in QUALITY_ENGINES:
         raise ConfigError(f"quality engine {engine!r} is not one of {', '.join(QUALITY_ENGINES)}")
     if engine == "great_expectations":
         outcomes = validate_dataframe(df, suite, parameters, index_columns=keys)
         return SuiteRun(tuple(outcomes), ge_expectations=len(outcomes))
     compiled = compile_suite(suite, parameters)
-    by_position = evaluate(df, compiled)
+    by_position, seen = evaluate_with(df, compiled, also or {})
     if compiled.fallback:
         by_position.update(_ge_by_position(df, suite, compiled.fallback, parameters, keys))
     ordered = [by_position[p] for p in sorted(by_position)]
@@ -98,4 +105,9 @@ def run_suite(
         # only a failed expectation can refuse rows: the others need no Column at all
         if unexpected is not None and check.row_level and not ordered[index].success:
             checks[index] = F.expr(unexpected)
-    return SuiteRun(tuple(ordered), checks, ge_expectations=len(compiled.fallback))
+    return SuiteRun(
+        tuple(ordered),
+        checks,
+        ge_expectations=len(compiled.fallback),
+        seen=seen if also is not None else None,
+    )

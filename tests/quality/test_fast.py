@@ -26,6 +26,7 @@ from lakehouse.quality.fast import (
     FAST_TYPES,
     compile_suite,
     evaluate,
+    evaluate_with,
     resolve_parameters,
     sql_literal,
 )
@@ -34,6 +35,7 @@ from lakehouse.quality.runner import run_suite
 from lakehouse.quality.suites import SuiteError, SuiteFile, load_suite
 from lakehouse.quality.validate import Outcome, validate_dataframe
 from tests.conftest import SUITES
+from tests.io.spark_jobs import jobs_during
 
 SCHEMA = "x double, s string, t timestamp, k1 int, k2 int"
 STRINGS = ["a", "b", "ab", "ABC", "", "x1", "zz", "it's", "back\\slash"]
@@ -277,6 +279,31 @@ def test_odd_column_names_are_quoted(spark: SparkSession) -> None:
     suite = _suite({"expect_column_values_to_not_be_null": {"column": "we`ird col"}})
     [outcome] = evaluate(df, compile_suite(suite)).values()
     assert outcome.unexpected_count == 1
+
+
+def test_other_aggregates_ride_along_in_the_gates_one_job(spark: SparkSession) -> None:
+    df = spark.createDataFrame([(1.0, "a"), (None, "b"), (3.0, "a")], "x double, s string")
+    checks = {
+        "expect_column_values_to_not_be_null": {"column": "x"},
+        "expect_column_values_to_be_unique": {"column": "s"},  # a window per row
+    }
+    compiled = compile_suite(_suite(checks))
+    also = {"total": F.sum("x"), "top": F.max("s")}
+    found: list[Any] = []
+
+    jobs = jobs_during(spark, lambda: found.append(evaluate_with(df, compiled, also)))
+
+    [(outcomes, seen)] = found
+    assert len(jobs) == 1
+    assert seen == {"total": 4.0, "top": "b", "rows": 3}
+    assert outcomes == evaluate(df, compiled)
+    # nothing to ask for: the rows alone
+    assert evaluate_with(df, compiled, {})[1] == {"rows": 3}
+    # a distinct count among the checks: the aggregates are left to a job of their own
+    distinct = _suite({"expect_column_unique_value_count_to_be_between": {"column": "s"}})
+    assert evaluate_with(df, compile_suite(distinct), also)[1] is None
+    # no check compiled: no job, so no values
+    assert evaluate_with(df, compile_suite(_suite({})), also) == ({}, None)
 
 
 def test_unsupported_types_and_options_fall_back_to_ge() -> None:

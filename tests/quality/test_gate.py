@@ -289,6 +289,23 @@ def test_gold_gate_quarantines_rows_of_a_gold_table(
     log = spark.table("ops.batch_log").where("job = 'gold'").first()
     assert log is not None
     assert (log["rows_quarantined"], log["status"]) == (1, "quarantined_rows")
+    # the metrics are of the rows promoted: measured apart where the gate refused one, in
+    # the gate's own job where it refused none
+    metrics = spark.table("ops.table_metrics").where("job = 'gold'")
+    expected = spark.createDataFrame(
+        [
+            ("gold.daily_active_users", 1, 1, 0),
+            ("gold.events_per_minute", 1, 2, 1),
+            ("gold.hourly_revenue", 0, 0, 0),
+        ],
+        "table_name string, rows long, rows_in long, rows_quarantined long",
+    )
+    assert_df_equality(
+        metrics.select(*expected.columns),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
 
 
 def test_a_gold_key_the_gate_refuses_keeps_the_row_it_had(
