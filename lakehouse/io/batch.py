@@ -90,6 +90,7 @@ class BatchWriter:
         # which batches run for the first time: their ops rows need no check for a retry
         self.attempts = FirstAttempts()
         self._history_read: Future[None] | None = None  # :meth:`read_ahead`
+        self._states_read = False  # :meth:`read_ahead`: the tables' states, once
 
     def begin(self, spark: SparkSession, batch: DataFrame | None = None) -> datetime:
         """Start of a micro-batch (``batch``: what it reads): choose its projections
@@ -101,13 +102,24 @@ class BatchWriter:
         self.read_ahead(spark)  # unless the stream's start began it
         return now()
 
+    def written(self) -> list[TableDef]:
+        """The layer tables the job's batches write (their state is read ahead)."""
+        return []
+
     def read_ahead(self, spark: SparkSession) -> None:
-        """Start reading the monitors' history in the background unless it is in memory or
-        being read: :func:`~lakehouse.io.jobs.start_job_stream` calls it before the stream
-        starts, so that the read overlaps the stream's start (the driver's work, which
-        leaves the cores free) rather than the first batch's own jobs."""
+        """Start reading, in the background, the monitors' history unless it is in memory
+        or being read, and the state of the tables the job writes (:meth:`written`,
+        :func:`~lakehouse.io.delta.prefetch_state`) unless the job has written them:
+        :func:`~lakehouse.io.jobs.start_job_stream` calls it before the stream starts, so
+        that the reads overlap the stream's start (the driver's work, which leaves the cores
+        free) rather than the first batch's own jobs. Later batches find the states read
+        ahead by the batch before (:meth:`log`)."""
         if self.monitor.unread() and (self._history_read is None or self._history_read.done()):
             self._history_read = in_background(spark, self._read_history_ahead)
+        if not self._states_read:
+            self._states_read = True
+            for table in self.written():
+                prefetch_state(spark, self.path(table))
 
     def _read_history_ahead(self, spark: SparkSession) -> None:
         try:

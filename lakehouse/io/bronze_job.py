@@ -9,7 +9,7 @@ from lakehouse.io.bad_files import bad_files_frame
 from lakehouse.io.batch import BatchStats, BatchWriter
 from lakehouse.io.summary import offset_summary, summarize_offsets
 from lakehouse.layers.bronze import to_bronze
-from lakehouse.ops import BAD_FILES
+from lakehouse.ops import BAD_FILES, TableDef
 from lakehouse.platform import DatasetTables, source_config
 from lakehouse.sources.base import AcknowledgingSource, Envelopes, EventSource
 from lakehouse.sources.landing import LandingSource, stream_batch_files
@@ -47,6 +47,9 @@ class BronzeJob(BatchWriter):
         if self._source is None:
             self._source = source_for(source_config(self.config, self.tables.dataset))
         return self._source
+
+    def written(self) -> list[TableDef]:
+        return [self.tables.bronze]
 
     def read(self, spark: SparkSession) -> DataFrame:
         return self.source.read_stream(spark)

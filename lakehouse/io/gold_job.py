@@ -142,6 +142,9 @@ class GoldJob(BatchWriter):
         # gold tables whose windows are upserted, not replaced (:meth:`_replace_windows`)
         self._upserted: set[str] = set()
 
+    def written(self) -> list[TableDef]:
+        return [table for _, table, _ in self.tables.gold]
+
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(self.tables.silver), self.config.trigger)
 

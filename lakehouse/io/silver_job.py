@@ -31,6 +31,7 @@ from lakehouse.layers.silver import (
     to_silver,
 )
 from lakehouse.monitoring.monitor import block_reason
+from lakehouse.ops import TableDef
 from lakehouse.platform import DatasetTables
 from lakehouse.privacy.keys import load_key
 from lakehouse.privacy.pseudonymize import minimize, pseudonymize
@@ -74,6 +75,9 @@ class SilverJob(BatchWriter):
         if self._parse is None:
             self._parse = parse_events(self.dataset, self.rules)
         return self._parse
+
+    def written(self) -> list[TableDef]:
+        return [self.tables.silver]
 
     def read(self, spark: SparkSession) -> DataFrame:
         return read_delta_stream(spark, self.path(self.tables.bronze), self.config.trigger)
