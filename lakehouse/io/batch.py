@@ -108,12 +108,12 @@ class BatchWriter:
 
     def read_ahead(self, spark: SparkSession) -> None:
         """Start reading, in the background, the monitors' history unless it is in memory
-        or being read, and the state of the tables the job writes (:meth:`written`,
-        :func:`~lakehouse.io.delta.prefetch_state`) unless the job has written them:
+        or being read, and, the first time only, the state of the tables the job writes
+        (:meth:`written`, :func:`~lakehouse.io.delta.prefetch_state`; later batches find
+        them read ahead by the batch before, :meth:`log`).
         :func:`~lakehouse.io.jobs.start_job_stream` calls it before the stream starts, so
         that the reads overlap the stream's start (the driver's work, which leaves the cores
-        free) rather than the first batch's own jobs. Later batches find the states read
-        ahead by the batch before (:meth:`log`)."""
+        free) rather than the first batch's own jobs."""
         if self.monitor.unread() and (self._history_read is None or self._history_read.done()):
             self._history_read = in_background(spark, self._read_history_ahead)
         if not self._states_read:
