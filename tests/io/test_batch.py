@@ -25,7 +25,7 @@ from lakehouse.io.projections import FACTORY_MODE, INTERPRETED_BELOW_ROWS
 from lakehouse.io.side_by_side import clone_session
 from lakehouse.layers.bronze import to_bronze
 from lakehouse.monitoring.metrics import measure
-from lakehouse.ops import BATCH_LOG
+from lakehouse.ops import BATCH_LOG, TableDef
 from lakehouse.sources.base import OffsetRange
 from lakehouse.sources.landing import landing_to_envelope
 from lakehouse.tabledef import CHECKPOINT_INTERVAL
@@ -353,6 +353,44 @@ def test_a_first_batch_reads_the_monitors_history_in_the_background(
 
     assert not writer.monitor.unread()
     assert jobs_during(spark, lambda: writer.monitor.history(spark, golds[0])) == []
+
+
+def test_a_stream_start_reads_the_history_and_its_tables_states_ahead_once(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)
+    landing_lake(spark, config)
+    golds = gold_tables(spark)
+
+    class Writer(BatchWriter):
+        def written(self) -> list[TableDef]:
+            return golds
+
+    writer = Writer(config, "gold", "events")
+    writer.monitor.expect(golds)
+    paths = [table_path(config.lake, t) for t in golds]
+
+    def details() -> None:
+        for path in paths:
+            spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()
+
+    writer.read_ahead(spark)  # as start_job_stream does, before any batch
+    deadline = time.monotonic() + 60
+    while writer.monitor.unread() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    wait_for_prefetches()
+
+    assert not writer.monitor.unread()
+    assert jobs_during(spark, details) == []  # every written table's state is in memory
+
+    # the first batch starts no second read of either
+    def first_batch_begins() -> None:
+        writer.begin(spark)
+        time.sleep(1)  # what it would start in the background would start by then
+        wait_for_prefetches()
+
+    assert jobs_during(spark, first_batch_begins) == []
+    _end_unlogged_batch(spark)
 
 
 def test_a_failed_history_read_ahead_leaves_the_read_and_its_error_to_the_batch(
