@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from lakehouse.engine_errors import has_condition, root_cause
 from lakehouse.errors import TableError
 from lakehouse.io.retry import with_retries
+from lakehouse.io.side_by_side import setting
 
 __all__ = [
     "RowsOutsideReplace",
@@ -271,18 +272,17 @@ def replace_where(df: DataFrame, path: str, predicate: str) -> int:
     # the check Delta would make, optimized (a filter that keeps every row or raises)
     guard = f"CASE WHEN coalesce(({predicate}), false) THEN true ELSE raise_error('{_OUTSIDE}') END"
     checked = df.where(F.expr(guard))
-    before = spark.conf.get(_REPLACE_CHECK, None)
-    spark.conf.set(_REPLACE_CHECK, "false")
     try:
-        with_retries(
-            f"replace {predicate[:80]!r} in {path}",
-            lambda: (
-                checked.write.format("delta")
-                .mode("overwrite")
-                .option("replaceWhere", predicate)
-                .save(path)
-            ),
-        )
+        with setting(spark, _REPLACE_CHECK, "false"):
+            with_retries(
+                f"replace {predicate[:80]!r} in {path}",
+                lambda: (
+                    checked.write.format("delta")
+                    .mode("overwrite")
+                    .option("replaceWhere", predicate)
+                    .save(path)
+                ),
+            )
     except Exception as exc:
         if has_condition(exc, "USER_RAISED_EXCEPTION") and _OUTSIDE in root_cause(exc):
             raise RowsOutsideReplace(
@@ -290,11 +290,6 @@ def replace_where(df: DataFrame, path: str, predicate: str) -> int:
                 f"({predicate[:200]}); nothing was written"
             ) from exc
         raise
-    finally:
-        if before is None:
-            spark.conf.unset(_REPLACE_CHECK)
-        else:
-            spark.conf.set(_REPLACE_CHECK, before)
     return _committed_version(spark, path)
 
 

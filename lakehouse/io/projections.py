@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from py4j.protocol import Py4JError  # type: ignore[import-untyped]
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse.io.side_by_side import setting
+
 __all__ = [
     "FACTORY_MODE",
     "FIRST_BYTES_PER_ROW",
@@ -107,15 +109,8 @@ class ProjectionChoice:
         if mode is None:
             yield
             return
-        before = spark.conf.get(FACTORY_MODE, None)
-        spark.conf.set(FACTORY_MODE, mode)
-        try:
+        with setting(spark, FACTORY_MODE, mode):
             yield
-        finally:
-            if before is None:
-                spark.conf.unset(FACTORY_MODE)
-            else:
-                spark.conf.set(FACTORY_MODE, before)
 
     def ended(self, rows_in: int) -> None:
         """The batch read ``rows_in`` rows: the next batch's expectation follows."""

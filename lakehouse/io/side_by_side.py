@@ -38,12 +38,28 @@ __all__ = [
     "in_background",
     "in_session",
     "run_side_by_side",
+    "setting",
 ]
 
 T = TypeVar("T")
 
 # Threads per call: on a small driver more only queue up behind each other.
 MAX_THREADS = 3
+
+
+@contextmanager
+def setting(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """``spark``'s setting ``key`` is ``value`` in the block, and afterwards what it was
+    before (unset if it was unset), also when the block raises."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
 
 
 def clone_session(spark: SparkSession, settings: Mapping[str, str]) -> SparkSession:
